@@ -21,8 +21,13 @@ RESERVED_ATTRS = frozenset({"datatype"})
 
 def element_of(dtype: np.dtype[Any]) -> ElementType:
     """The LH5 element type that stores values of a numpy `dtype`."""
-    kind = {"b": ElementKind.BOOL, "c": ElementKind.COMPLEX, "S": ElementKind.STRING,
-            "U": ElementKind.STRING, "O": ElementKind.STRING}.get(dtype.kind, ElementKind.REAL)
+    kind = {
+        "b": ElementKind.BOOL,
+        "c": ElementKind.COMPLEX,
+        "S": ElementKind.STRING,
+        "U": ElementKind.STRING,
+        "O": ElementKind.STRING,
+    }.get(dtype.kind, ElementKind.REAL)
     return ElementType(kind)
 
 

@@ -126,7 +126,9 @@ class EqualSizedArrayType:
     encoded: bool = False
 
     def __str__(self) -> str:
-        name = "array_of_encoded_equalsized_arrays" if self.encoded else "array_of_equalsized_arrays"
+        name = (
+            "array_of_encoded_equalsized_arrays" if self.encoded else "array_of_equalsized_arrays"
+        )
         return f"{name}<{self.outer},{self.inner}>{{{self.element}}}"
 
 
@@ -160,7 +162,8 @@ Datatype = Union[
     TableType,
 ]
 
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?\d+|[<>{},=]")
+# names of fields may be anything but the punctuation (LEGEND has fields like "14_bit_flag")
+_TOKEN = re.compile(r"[^<>{},=]+|[<>{},=]")
 
 
 class _Parser:

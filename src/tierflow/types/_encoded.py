@@ -63,7 +63,9 @@ class ArrayOfEncodedEqualSizedArrays(_Encoded):
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         self.encoded_data = encoded_data
-        self.decoded_size = int(decoded_size.value if isinstance(decoded_size, Scalar) else decoded_size)
+        self.decoded_size = int(
+            decoded_size.value if isinstance(decoded_size, Scalar) else decoded_size
+        )
         self._init_attrs(attrs)
 
     @property
@@ -88,8 +90,12 @@ class ArrayOfEncodedEqualSizedArrays(_Encoded):
 
         dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DECODED_DTYPE
         data = decode(
-            self.codec, self.encoded_data.flattened_data.nda,
-            self.encoded_data.cumulative_length.nda, self.decoded_size, dtype, out=out,
+            self.codec,
+            self.encoded_data.flattened_data.nda,
+            self.encoded_data.cumulative_length.nda,
+            self.decoded_size,
+            dtype,
+            out=out,
         )
         attrs = {k: v for k, v in self.attrs.items() if not k.startswith("codec")}
         return ArrayOfEqualSizedArrays(data, attrs=attrs)
@@ -147,8 +153,11 @@ class VectorOfEncodedVectors(_Encoded):
         dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DECODED_DTYPE
         sizes = self.decoded_size.nda
         flat = decode(
-            self.codec, self.encoded_data.flattened_data.nda,
-            self.encoded_data.cumulative_length.nda, sizes, dtype,
+            self.codec,
+            self.encoded_data.flattened_data.nda,
+            self.encoded_data.cumulative_length.nda,
+            sizes,
+            dtype,
         )
         attrs = {k: v for k, v in self.attrs.items() if not k.startswith("codec")}
         offsets = np.cumsum(sizes, dtype=np.uint32)

@@ -155,8 +155,11 @@ def _axis_struct(ax: Axis) -> Any:
     edges: DataObject
     if isinstance(ax, Regular):
         edges = Struct(
-            {"first": Scalar(float(ax.first)), "last": Scalar(float(ax.last)),
-             "step": Scalar(float(ax.step))},
+            {
+                "first": Scalar(float(ax.first)),
+                "last": Scalar(float(ax.last)),
+                "step": Scalar(float(ax.step)),
+            },
             attrs=units,
         )
     else:

@@ -45,7 +45,9 @@ class Struct(DataObject, MutableMapping[str, DataObject]):
             obj = self._fields[head]
         except KeyError:
             raise NotFoundError(
-                f"no field {head!r} in this {type(self).__name__}", obj=head, candidates=self._fields
+                f"no field {head!r} in this {type(self).__name__}",
+                obj=head,
+                candidates=self._fields,
             ) from None
         if rest:
             if not isinstance(obj, Struct):

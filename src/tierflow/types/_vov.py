@@ -29,7 +29,9 @@ def gather_ranges(starts: npt.NDArray[Any], stops: npt.NDArray[Any]) -> npt.NDAr
     return shift + np.arange(total, dtype=np.intp)
 
 
-def check_offsets(cumulative_length: npt.NDArray[Any], content_length: int, where: str = "") -> None:
+def check_offsets(
+    cumulative_length: npt.NDArray[Any], content_length: int, where: str = ""
+) -> None:
     """Raise :class:`FormatError` unless offsets are non-decreasing and within the content."""
     if len(cumulative_length) == 0:
         return

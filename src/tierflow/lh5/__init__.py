@@ -1,0 +1,32 @@
+"""The LH5 file format (LEGEND HDF5): read, write, list, show and iterate over data objects.
+
+Example
+-------
+>>> from tierflow import lh5
+>>> from tierflow.types import Table, Array
+>>> lh5.write(Table({"x": Array([1, 2])}), "t", "out.lh5")  # doctest: +SKIP
+>>> lh5.read("t/x", "out.lh5").nda  # doctest: +SKIP
+array([1, 2])
+"""
+
+from __future__ import annotations
+
+from tierflow.lh5._core import n_rows, read
+from tierflow.lh5._iterator import Chunk, LH5Iterator
+from tierflow.lh5._settings import FILTERS, WriteMode
+from tierflow.lh5._tools import ls, show
+from tierflow.lh5._write import ObjectExistsError, delete, write
+
+__all__ = [
+    "FILTERS",
+    "Chunk",
+    "LH5Iterator",
+    "ObjectExistsError",
+    "WriteMode",
+    "delete",
+    "ls",
+    "n_rows",
+    "read",
+    "show",
+    "write",
+]

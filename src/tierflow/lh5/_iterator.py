@@ -1,0 +1,179 @@
+"""Chunked iteration over one object in many files (and many objects per file), reusing buffers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.errors import MismatchError
+from tierflow.lh5._core import n_rows, open_lh5, read
+from tierflow.options import options
+from tierflow.types import DataObject, Table
+
+__all__ = ["Chunk", "LH5Iterator"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of rows: `data` is the iterator's buffer, refilled at the next step."""
+
+    data: Any
+    first_entry: int
+    """Index of the chunk's first row among all rows of all sources (before selection)."""
+    entries: npt.NDArray[np.int64] | None
+    """Global indices of the rows, when an entry list or mask chose them."""
+    file: str
+    name: str
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class _Source:
+    file: str
+    name: str
+    first: int
+    count: int
+
+
+class LH5Iterator:
+    """Iterate over `name` in `files` in chunks of `buffer_len` rows, one buffer reused throughout.
+
+    Parameters
+    ----------
+    files
+        LH5 files, read one after another.
+    names
+        The object to read in every file, or several (e.g. one table per channel).
+    buffer_len
+        Rows per chunk (default from :func:`tierflow.options.options`).
+    fields
+        Columns to read.
+    entries, mask
+        Global row indices, or a boolean mask over all rows: only those rows are read.
+    friend
+        Another iterator over the same rows (e.g. the hit tier beside the dsp tier) whose columns
+        are added to every chunk.
+
+    Example
+    -------
+    >>> for chunk in LH5Iterator(["dsp1.lh5", "dsp2.lh5"], "ch1084803/dsp",
+    ...                          fields=["trapEmax"], buffer_len=50_000):  # doctest: +SKIP
+    ...     total += chunk.data["trapEmax"].nda.sum()
+    """
+
+    def __init__(
+        self,
+        files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        names: str | Sequence[str],
+        *,
+        buffer_len: int | None = None,
+        fields: Sequence[str] | None = None,
+        entries: npt.ArrayLike | None = None,
+        mask: npt.ArrayLike | None = None,
+        friend: LH5Iterator | None = None,
+    ) -> None:
+        file_list = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+        name_list = [names] if isinstance(names, str) else list(names)
+        self.buffer_len = buffer_len or options().read_chunk_rows
+        self.fields = fields
+        self.friend = friend
+        self._sources = self._index(file_list, name_list)
+        self.n_entries = sum(s.count for s in self._sources)
+        self._selected = self._selection(entries, mask)
+        if friend is not None and friend.n_entries != self.n_entries:
+            raise MismatchError(
+                f"friend iterator has {friend.n_entries} rows, this one {self.n_entries}"
+            )
+
+    @staticmethod
+    def _index(files: list[Any], names: list[str]) -> list[_Source]:
+        sources, first = [], 0
+        for file in files:
+            with open_lh5(file) as handle:
+                for name in names:
+                    count = n_rows(name, handle)
+                    sources.append(_Source(str(file), name, first, count))
+                    first += count
+        return sources
+
+    def _selection(self, entries: Any, mask: Any) -> npt.NDArray[np.int64] | None:
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (self.n_entries,):
+                raise MismatchError(f"a mask of {mask.shape} for {self.n_entries} rows")
+            return np.flatnonzero(mask).astype(np.int64)
+        if entries is not None:
+            return np.unique(np.asarray(entries, dtype=np.int64))
+        return None
+
+    def __len__(self) -> int:
+        """Rows the iteration yields in all."""
+        return self.n_entries if self._selected is None else len(self._selected)
+
+    def _plan(self) -> Iterator[tuple[_Source, slice | npt.NDArray[np.int64]]]:
+        """The (source, local rows) of every chunk, in order."""
+        for source in self._sources:
+            if self._selected is None:
+                for start in range(0, source.count, self.buffer_len):
+                    yield source, slice(start, min(start + self.buffer_len, source.count))
+                continue
+            lo, hi = np.searchsorted(self._selected, [source.first, source.first + source.count])
+            local = self._selected[lo:hi] - source.first
+            for start in range(0, len(local), self.buffer_len):
+                yield source, local[start : start + self.buffer_len]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        buffer: DataObject | None = None
+        with ExitStack() as stack:
+            handles: dict[str, h5py.File] = {}
+            friend_plan = self.friend._plan() if self.friend is not None else None
+            friend_buffer: DataObject | None = None
+            for source, rows in self._plan():
+                if source.file not in handles:
+                    handles[source.file] = stack.enter_context(open_lh5(source.file))
+                buffer = self._read(handles[source.file], source.name, rows, buffer)
+                if friend_plan is not None and self.friend is not None:
+                    friend_source, friend_rows = next(friend_plan)
+                    friend_buffer = self.friend._read_path(
+                        friend_source, friend_rows, friend_buffer
+                    )
+                    buffer = _join(buffer, friend_buffer)
+                entries = None if isinstance(rows, slice) else rows + source.first
+                first = source.first + (rows.start if isinstance(rows, slice) else int(rows[0]))
+                yield Chunk(buffer, first, entries, source.file, source.name)
+
+    def _read(
+        self, handle: h5py.File, name: str, rows: Any, buffer: DataObject | None
+    ) -> DataObject:
+        if isinstance(rows, slice):
+            return read(
+                name,
+                handle,
+                start_row=rows.start,
+                n_rows=rows.stop - rows.start,  # type: ignore[no-any-return]
+                fields=self.fields,
+                obj=buffer,
+            )
+        return read(name, handle, rows=rows, fields=self.fields, obj=buffer)  # type: ignore[no-any-return]
+
+    def _read_path(self, source: _Source, rows: Any, buffer: DataObject | None) -> DataObject:
+        with open_lh5(source.file) as handle:
+            return self._read(handle, source.name, rows, buffer)
+
+
+def _join(table: DataObject, friend: DataObject) -> DataObject:
+    """Put the friend's columns beside the table's; the friend's win on equal names."""
+    if not isinstance(table, Table) or not isinstance(friend, Table):
+        raise MismatchError("friend iteration needs tables on both sides")
+    for name, column in friend.items():
+        table._fields[name] = column
+    return table

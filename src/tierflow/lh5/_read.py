@@ -1,0 +1,393 @@
+"""Reading LH5 objects: one reader per node of the datatype tree, rows chosen up front.
+
+Rows are a slice (read as one contiguous slab) or a sorted-or-not index array (read as the one
+slab that covers them, then picked in memory: far faster than HDF5 point selections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.errors import DatatypeError, FormatError, NotFoundError
+from tierflow.types import (
+    Array,
+    ArrayOfDetectorIDs,
+    ArrayOfEncodedEqualSizedArrays,
+    ArrayOfEqualSizedArrays,
+    ArrayType,
+    DataObject,
+    ElementKind,
+    ElementType,
+    EncodedArrayType,
+    EqualSizedArrayType,
+    FixedSizeArray,
+    FixedSizeArrayType,
+    Histogram,
+    Scalar,
+    Struct,
+    StructType,
+    Table,
+    TableType,
+    VectorOfEncodedVectors,
+    VectorOfVectors,
+    WaveformTable,
+    axis,
+    parse_datatype,
+)
+from tierflow.types._datatype import Datatype
+from tierflow.types._vov import check_offsets, gather_ranges
+
+__all__ = ["ReadContext", "Rows", "datatype_of", "n_rows_of", "read_node"]
+
+Rows = "slice | npt.NDArray[np.intp] | None"
+HISTOGRAM_FIELDS = frozenset({"binning", "weights", "isdensity"})
+WAVEFORM_FIELDS = ("t0", "dt", "values")
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """Where a reader is, and what it was asked for."""
+
+    file: str
+    path: str
+    decompress: bool = True
+    fields: tuple[str, ...] | None = None
+
+    def child(self, name: str, fields: tuple[str, ...] | None = None) -> ReadContext:
+        return replace(self, path=f"{self.path.rstrip('/')}/{name}", fields=fields)
+
+    def error(self, kind: type[Exception], message: str) -> Exception:
+        return kind(message, file=self.file, obj=self.path)  # type: ignore[call-arg]
+
+
+def datatype_of(h5obj: h5py.Dataset | h5py.Group, ctx: ReadContext) -> Datatype:
+    """The parsed ``datatype`` attribute, or one inferred when it is missing."""
+    text = h5obj.attrs.get("datatype")
+    if text is None:
+        if isinstance(h5obj, h5py.Group):
+            return StructType(tuple(h5obj.keys()))
+        element = ElementType(_element_kind(h5obj.dtype))
+        return element if h5obj.ndim == 0 else ArrayType(h5obj.ndim, element)
+    try:
+        return parse_datatype(text)
+    except DatatypeError as error:
+        raise ctx.error(DatatypeError, error.message) from None
+
+
+def _element_kind(dtype: np.dtype[Any]) -> ElementKind:
+    if dtype.kind == "b":
+        return ElementKind.BOOL
+    if dtype.kind in "SOU":
+        return ElementKind.STRING
+    return ElementKind.COMPLEX if dtype.kind == "c" else ElementKind.REAL
+
+
+def child(group: h5py.Group, name: str, ctx: ReadContext) -> Any:
+    if name not in group:
+        raise NotFoundError(
+            f"{ctx.path!r} has no {name!r}",
+            file=ctx.file,
+            obj=f"{ctx.path}/{name}",
+            candidates=list(group.keys()),
+        )
+    return group[name]
+
+
+def n_rows_of(h5obj: h5py.Dataset | h5py.Group, node: Datatype, ctx: ReadContext) -> int:
+    """Rows of an object on disk, read from the smallest dataset that knows."""
+    if isinstance(h5obj, h5py.Dataset):
+        return int(h5obj.shape[0]) if h5obj.ndim else 1
+    if isinstance(node, ArrayType) and isinstance(node.element, EncodedArrayType):
+        return int(child(h5obj, "decoded_size", ctx).shape[0])
+    if isinstance(node, (ArrayType, EqualSizedArrayType)):
+        inner = child(h5obj, "encoded_data", ctx) if "encoded_data" in h5obj else h5obj
+        return int(child(inner, "cumulative_length", ctx).shape[0])
+    for name in _ordered_fields(h5obj, node):
+        sub = h5obj[name]
+        return n_rows_of(sub, datatype_of(sub, ctx.child(name)), ctx.child(name))
+    return 0
+
+
+def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
+    """Read the rows of a dataset, into `out` when it is given and large enough."""
+    n = ds.shape[0]
+    if rows is None:
+        rows = slice(0, n)
+    if isinstance(rows, slice):
+        start, stop = rows.start or 0, min(rows.stop if rows.stop is not None else n, n)
+        count = max(stop - start, 0)
+        if (
+            out is None
+            or out.shape[1:] != ds.shape[1:]
+            or out.dtype != ds.dtype
+            or len(out) < count
+        ):
+            out = np.empty((count, *ds.shape[1:]), dtype=ds.dtype)
+        if count:
+            ds.read_direct(out, np.s_[start:stop], np.s_[0:count])
+        return out[:count]
+    if len(rows) == 0:
+        return np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    covering = _slab(ds, slice(lo, hi), None)
+    picked = np.take(covering, rows - lo, axis=0, out=None)
+    if out is not None and out.dtype == picked.dtype and len(out) >= len(picked):
+        out[: len(picked)] = picked
+        return out[: len(picked)]
+    return picked
+
+
+def _values(ds: h5py.Dataset, node: ElementType, rows: Any, out: Any) -> npt.NDArray[Any]:
+    if ds.dtype.kind == "O":
+        data = ds.asstr()[()] if rows is None else ds.asstr()[_as_selection(rows, ds)]
+        return np.asarray(data, dtype=str)
+    data = _slab(ds, rows, out)
+    if node.kind is ElementKind.BOOL and data.dtype != np.bool_:
+        return data.astype(np.bool_)  # bools written as uint8 by older writers
+    return data
+
+
+def _as_selection(rows: Any, ds: h5py.Dataset) -> Any:
+    return rows if isinstance(rows, slice) else np.s_[int(rows.min()) : int(rows.max()) + 1]
+
+
+def _buffer_nda(buffer: DataObject | None, kind: type) -> npt.NDArray[Any] | None:
+    return buffer._buffer if isinstance(buffer, kind) and isinstance(buffer, Array) else None
+
+
+def read_scalar(
+    ds: h5py.Dataset, node: Datatype, ctx: ReadContext, rows: Any, buffer: Any
+) -> Scalar:
+    value = ds[()]
+    if isinstance(value, bytes):
+        value = value.decode()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(node, ElementType) and node.kind is ElementKind.BOOL:
+        value = bool(value)
+    return Scalar(value, attrs=_attrs(ds))
+
+
+def _attrs(h5obj: Any) -> dict[str, Any]:
+    attrs = {}
+    for key, value in h5obj.attrs.items():
+        if key == "datatype":
+            continue
+        attrs[key] = value.decode() if isinstance(value, bytes) else value
+    return attrs
+
+
+def read_array(ds: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> Array:
+    if not isinstance(ds, h5py.Dataset):
+        raise ctx.error(FormatError, f"a {node} must be an HDF5 dataset, not a group")
+    if ds.ndim == 0:
+        raise ctx.error(FormatError, f"a {node} must have at least one dimension")
+    element = node.leaf if isinstance(node, ArrayType) else node.element
+    kind, extra = _array_class(node, element)
+    data = _values(ds, element, rows, _buffer_nda(buffer, kind))
+    if type(buffer) is kind and np.may_share_memory(buffer._buffer, data):
+        buffer._size, buffer.attrs = len(data), _attrs(ds)
+        return buffer  # type: ignore[no-any-return]
+    return kind(data, attrs=_attrs(ds), **extra)  # type: ignore[no-any-return]
+
+
+def _array_class(node: Any, element: ElementType) -> tuple[type, dict[str, Any]]:
+    if isinstance(node, EqualSizedArrayType):
+        return ArrayOfEqualSizedArrays, {"dims": (node.outer, node.inner)}
+    if isinstance(node, FixedSizeArrayType):
+        return FixedSizeArray, {}
+    if element.kind is ElementKind.DETECTORID:
+        return ArrayOfDetectorIDs, {}
+    if element.kind is ElementKind.ENUM:
+        return Array, {"enum": dict(element.enum)}
+    return Array, {}
+
+
+def read_vov(
+    group: Any, node: ArrayType, ctx: ReadContext, rows: Any, buffer: Any
+) -> VectorOfVectors:
+    """A vector of vectors: the offsets of the rows, then the one slab of content they cover."""
+    offsets_ds = child(group, "cumulative_length", ctx)
+    content = child(group, "flattened_data", ctx)
+    content_len = n_rows_of(content, node.element, ctx)  # type: ignore[arg-type]
+    offsets, inner_rows = _vov_rows(offsets_ds, rows, buffer)
+    check_offsets(offsets, content_len, f" in {ctx.path!r} of {ctx.file!r}")
+    inner_buffer = buffer.flattened_data if isinstance(buffer, VectorOfVectors) else None
+    inner = read_node(content, node.element, ctx.child("flattened_data"), inner_rows, inner_buffer)
+    if isinstance(buffer, VectorOfVectors):
+        if np.may_share_memory(buffer.cumulative_length._buffer, offsets):
+            buffer.cumulative_length._size = len(offsets)
+        else:
+            buffer.cumulative_length = Array(offsets)
+        buffer.flattened_data, buffer.attrs = inner, _attrs(group)
+        return buffer
+    return VectorOfVectors(flattened_data=inner, cumulative_length=offsets, attrs=_attrs(group))
+
+
+def _vov_rows(offsets_ds: h5py.Dataset, rows: Any, buffer: Any) -> tuple[npt.NDArray[Any], Any]:
+    n = offsets_ds.shape[0]
+    rows = slice(0, n) if rows is None else rows
+    if isinstance(rows, slice):
+        start, stop = rows.start or 0, min(n, rows.stop if rows.stop is not None else n)
+        stop = max(start, stop)
+        out = buffer.cumulative_length._buffer if isinstance(buffer, VectorOfVectors) else None
+        if out is not None and len(out) < stop - start:
+            buffer.cumulative_length.reserve(stop - start)
+            out = buffer.cumulative_length._buffer
+        offsets = _slab(offsets_ds, slice(start, stop), out)
+        base = int(offsets_ds[start - 1]) if start > 0 else 0
+        end = int(offsets[-1]) if len(offsets) else base
+        if base:
+            offsets -= offsets.dtype.type(base)
+        return offsets, slice(base, end)
+    lo = max(int(rows.min()) - 1, 0) if len(rows) else 0
+    covering = _slab(offsets_ds, slice(lo, int(rows.max()) + 1 if len(rows) else 0), None)
+    stops = covering[rows - lo].astype(np.int64)
+    # the row before a picked row is inside the covering slab whenever the picked row is not 0
+    prev = np.where(rows > 0, covering[np.maximum(rows - 1 - lo, 0)], 0).astype(np.int64)
+    offsets = np.cumsum(stops - prev).astype(offsets_ds.dtype)
+    return offsets, gather_ranges(prev, stops)
+
+
+def read_encoded(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> DataObject:
+    encoded_node = ArrayType(1, ArrayType(1, ElementType(ElementKind.REAL)))
+    encoded = read_vov(
+        child(group, "encoded_data", ctx), encoded_node, ctx.child("encoded_data"), rows, None
+    )
+    size_ds = child(group, "decoded_size", ctx)
+    attrs = _attrs(group)
+    if isinstance(node, EqualSizedArrayType):
+        obj: Any = ArrayOfEncodedEqualSizedArrays(encoded, int(size_ds[()]), attrs=attrs)
+        if ctx.decompress:
+            out = buffer._buffer if isinstance(buffer, ArrayOfEqualSizedArrays) else None
+            return _decode_into(obj, buffer, out)
+        return obj  # type: ignore[no-any-return]
+    sizes = _slab(size_ds, rows, None)
+    obj = VectorOfEncodedVectors(encoded, sizes, attrs=attrs)
+    return obj.decode() if ctx.decompress else obj  # type: ignore[no-any-return]
+
+
+def _decode_into(obj: ArrayOfEncodedEqualSizedArrays, buffer: Any, out: Any) -> DataObject:
+    fits = out is not None and out.shape[0] >= len(obj) and out.shape[1:] == (obj.decoded_size,)
+    decoded = obj.decode(dtype=out.dtype if fits else None, out=out[: len(obj)] if fits else None)
+    if fits:
+        buffer._size, buffer.attrs = len(obj), decoded.attrs
+        return buffer  # type: ignore[no-any-return]
+    return decoded
+
+
+def _ordered_fields(group: h5py.Group, node: Any) -> list[str]:
+    """The group's real children: those the datatype names first, in its order, then the rest."""
+    present = list(group.keys())
+    declared = [name for name in getattr(node, "fields", ()) if name in group]
+    return declared + [name for name in present if name not in declared]
+
+
+def _selected(names: list[str], fields: tuple[str, ...] | None, ctx: ReadContext) -> dict[str, Any]:
+    """Field selection: ``"col"`` or ``"table/col"``; returns name → sub-selection."""
+    if fields is None:
+        return dict.fromkeys(names)
+    chosen: dict[str, Any] = {}
+    for field in fields:
+        head, _, rest = field.partition("/")
+        if head not in names:
+            raise NotFoundError(
+                f"no field {head!r} in {ctx.path!r}",
+                file=ctx.file,
+                obj=f"{ctx.path}/{head}",
+                candidates=names,
+            )
+        if rest:
+            chosen.setdefault(head, ())
+            if chosen[head] is not None:
+                chosen[head] = (*chosen[head], rest)
+        else:
+            chosen[head] = None
+    return chosen
+
+
+def read_struct(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> DataObject:
+    names = _ordered_fields(group, node)
+    if isinstance(node, StructType) and set(names) == HISTOGRAM_FIELDS and ctx.fields is None:
+        return read_histogram(group, ctx)
+    values: dict[str, DataObject] = {}
+    for name, sub_fields in _selected(names, ctx.fields, ctx).items():
+        sub, sub_ctx = group[name], ctx.child(name, sub_fields)
+        old = buffer.get(name) if isinstance(buffer, Struct) and name in buffer else None
+        values[name] = read_node(sub, datatype_of(sub, sub_ctx), sub_ctx, rows, old)
+    if isinstance(node, TableType):
+        return _make_table(values, ctx, _attrs(group), buffer)
+    return Struct(values, attrs=_attrs(group))
+
+
+def _make_table(
+    values: dict[str, DataObject], ctx: ReadContext, attrs: dict[str, Any], buffer: Any
+) -> Table:
+    lengths = {name: len(col) for name, col in values.items()}
+    if len(set(lengths.values())) > 1:
+        raise ctx.error(FormatError, f"table columns have unequal lengths {lengths}")
+    size = next(iter(lengths.values()), 0)
+    if isinstance(buffer, Table) and list(buffer.keys()) == list(values):
+        buffer._fields, buffer.size, buffer.attrs = values, size, attrs
+        return buffer
+    if tuple(values) == WAVEFORM_FIELDS:
+        table: Table = WaveformTable(values["values"], values["t0"], values["dt"], attrs=attrs)  # type: ignore[arg-type]
+        return table
+    return Table(values, size=size, attrs=attrs)
+
+
+def read_histogram(group: h5py.Group, ctx: ReadContext) -> Histogram:
+    binning = group["binning"]
+    axes = []
+    for name in sorted(binning.keys(), key=lambda n: int(n.rsplit("_", 1)[-1])):
+        edges, closedleft = binning[name]["binedges"], bool(binning[name]["closedleft"][()])
+        units = _attrs(edges).get("units")
+        if isinstance(edges, h5py.Group):
+            first, last, step = (float(edges[k][()]) for k in ("first", "last", "step"))
+            axes.append(axis.Regular(first, last, step, closedleft, units))
+        else:
+            axes.append(axis.Variable(tuple(edges[()]), closedleft, units))
+    weights = read_array(
+        group["weights"],
+        parse_datatype(group["weights"].attrs["datatype"]),
+        ctx.child("weights"),
+        None,
+        None,
+    )
+    return Histogram(weights, axes, bool(group["isdensity"][()]), attrs=_attrs(group))
+
+
+Reader = Callable[[Any, Any, ReadContext, Any, Any], DataObject]
+
+
+def _reader_for(node: Datatype) -> Reader:
+    if isinstance(node, ElementType):
+        return read_scalar
+    if isinstance(node, ArrayType):
+        if isinstance(node.element, EncodedArrayType):
+            return read_encoded
+        return read_vov if node.is_jagged else read_array  # type: ignore[return-value]
+    if isinstance(node, EqualSizedArrayType):
+        return read_encoded if node.encoded else read_array
+    if isinstance(node, FixedSizeArrayType):
+        return read_array
+    return read_struct
+
+
+def read_node(h5obj: Any, node: Datatype, ctx: ReadContext, rows: Any, buffer: Any) -> DataObject:
+    """Read the object `h5obj` of type `node`: `rows` of it, into `buffer` where possible."""
+    if isinstance(node, ElementType) and isinstance(h5obj, h5py.Dataset) and h5obj.ndim > 0:
+        node = ArrayType(h5obj.ndim, node)  # a datatype of an element on an array: trust the shape
+    return _reader_for(node)(h5obj, node, ctx, rows, buffer)
+
+
+def normalize_fields(fields: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    if fields is None:
+        return None
+    return (fields,) if isinstance(fields, str) else tuple(fields)

@@ -1,0 +1,118 @@
+"""Write modes and HDF5 dataset settings (filters, chunking) for LH5 objects."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from tierflow.errors import ConfigError
+from tierflow.options import options
+from tierflow.registry import Registry
+
+__all__ = ["FILTERS", "WriteMode", "dataset_kwargs"]
+
+CHUNK_TARGET_BYTES = 1 << 20
+"""Aim for about 1 MiB per chunk: large enough for fast compressed reads, small enough to
+append to."""
+
+
+class WriteMode(str, enum.Enum):
+    """What :func:`tierflow.lh5.write` does when the file or the object is already there."""
+
+    CREATE = "create"
+    """Write a new object; fail if it is there already."""
+    APPEND = "append"
+    """Add rows to the object (or create it); types must match what is on disk."""
+    APPEND_COLUMN = "append_column"
+    """Add columns to an existing table; they must have its number of rows."""
+    OVERWRITE = "overwrite"
+    """Replace the object if it is there."""
+    OVERWRITE_FILE = "overwrite_file"
+    """Replace the whole file."""
+
+
+FILTERS: Registry[Callable[[Any], dict[str, Any]]] = Registry(
+    "HDF5 compression filter", entry_point_group="tierflow.hdf5_filters"
+)
+FILTERS.add("gzip", lambda level: {"compression": "gzip", "compression_opts": level})
+FILTERS.add("lzf", lambda _: {"compression": "lzf"})
+
+
+def _zstd(level: Any) -> dict[str, Any]:
+    import hdf5plugin
+
+    return dict(hdf5plugin.Zstd(**({"clevel": int(level)} if level is not None else {})))
+
+
+def _lz4(_: Any) -> dict[str, Any]:
+    import hdf5plugin
+
+    return dict(hdf5plugin.LZ4())
+
+
+FILTERS.add("zstd", _zstd)
+FILTERS.add("lz4", _lz4)
+
+_KNOWN_KEYS = {"compression", "compression_opts", "shuffle", "chunks", "fletcher32", "scaleoffset"}
+
+
+def _resolve_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    defaults = options()
+    resolved: dict[str, Any] = {
+        "compression": defaults.hdf5_compression,
+        "shuffle": defaults.hdf5_shuffle,
+    }
+    for key, value in (settings or {}).items():
+        if key not in _KNOWN_KEYS:
+            from tierflow.errors import NotFoundError
+
+            raise NotFoundError(f"unknown HDF5 setting {key!r}", obj=key, candidates=_KNOWN_KEYS)
+        resolved[key] = value
+    return resolved
+
+
+def _filter_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    compression = settings.pop("compression", None)
+    level = settings.pop("compression_opts", None)
+    if compression is None:
+        return {}
+    if isinstance(compression, Mapping):  # an hdf5plugin filter object or its dict form
+        return dict(compression)
+    if isinstance(compression, int):  # a registered HDF5 filter id
+        return {"compression": compression, "compression_opts": level}
+    try:
+        return FILTERS[str(compression)](level)
+    except KeyError as error:
+        raise ConfigError(f"unknown HDF5 compression {compression!r}") from error
+
+
+def dataset_kwargs(
+    shape: tuple[int, ...], dtype: np.dtype[Any], settings: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Keyword arguments for ``h5py.Group.create_dataset`` of a growable dataset.
+
+    Example
+    -------
+    >>> kw = dataset_kwargs((10, 100), np.dtype("uint16"), {"compression": "lzf"})
+    >>> kw["compression"], kw["maxshape"], kw["chunks"]
+    ('lzf', (None, 100), (10, 100))
+    """
+    resolved = _resolve_settings(settings)
+    kwargs: dict[str, Any] = {"maxshape": (None, *shape[1:])}
+    row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * max(dtype.itemsize, 1))
+    # at least 1024 rows when the first write is small, so that later appends get usable chunks
+    rows = max(1, min(CHUNK_TARGET_BYTES // row_bytes, max(shape[0], 1024)))
+    kwargs["chunks"] = tuple(resolved.pop("chunks", None) or (rows, *shape[1:]))
+    kwargs["shuffle"] = bool(resolved.pop("shuffle", False))
+    if dtype.kind == "O":  # filters on variable-length strings give no gain
+        kwargs["shuffle"] = False
+        resolved["compression"] = None
+    kwargs |= _filter_kwargs(resolved)
+    kwargs |= {k: v for k, v in resolved.items() if v is not None}
+    if not kwargs.get("compression"):
+        kwargs.pop("compression", None)
+        kwargs.pop("compression_opts", None)
+    return kwargs

@@ -1,0 +1,382 @@
+"""``write``: data objects into LH5 files, one writer per type, appends that keep offsets right.
+
+A new file (or one being replaced) is written under a temporary name and renamed at the end,
+so a failed write leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from tierflow.errors import MismatchError, NotFoundError, TierflowError
+from tierflow.lh5._core import FileLike, open_lh5
+from tierflow.lh5._settings import WriteMode, dataset_kwargs
+from tierflow.types import (
+    Array,
+    ArrayOfEncodedEqualSizedArrays,
+    ArrayOfEqualSizedArrays,
+    DataObject,
+    Histogram,
+    Scalar,
+    Struct,
+    Table,
+    VectorOfEncodedVectors,
+    VectorOfVectors,
+)
+
+__all__ = ["ObjectExistsError", "write"]
+
+WRITER_ONLY_ATTRS = frozenset({"hdf5_settings", "compression"})
+
+
+class ObjectExistsError(TierflowError, FileExistsError):
+    """The object is in the file already and the write mode does not replace or extend it."""
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    file: str
+    path: str
+    mode: WriteMode
+    settings: Mapping[str, Any] | None
+    codecs: Mapping[str, Any]
+    relative: str = ""
+
+    def child(self, name: str) -> WriteContext:
+        rel = f"{self.relative}/{name}" if self.relative else name
+        return replace(self, path=f"{self.path.rstrip('/')}/{name}", relative=rel)
+
+    def fail(self, kind: type[TierflowError], message: str) -> TierflowError:
+        return kind(message, file=self.file, obj=self.path)
+
+
+def _attrs_for_disk(obj: DataObject) -> dict[str, Any]:
+    attrs = obj.getattrs(datatype=True)
+    return {k: v for k, v in attrs.items() if k not in WRITER_ONLY_ATTRS and v is not None}
+
+
+def _settings_for(obj: DataObject, ctx: WriteContext) -> Mapping[str, Any] | None:
+    own = obj.attrs.get("hdf5_settings")
+    if isinstance(own, Mapping):
+        return {**(ctx.settings or {}), **own}
+    return ctx.settings
+
+
+def _as_disk_data(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if data.dtype.kind == "U":  # HDF5 has no fixed-width unicode: variable-length UTF-8
+        return data.astype(h5py.string_dtype())
+    return data
+
+
+def _check_appendable(ds: h5py.Dataset, data: np.ndarray[Any, Any], ctx: WriteContext) -> None:
+    if ds.ndim == 0 or ds.maxshape[0] is not None:
+        raise ctx.fail(
+            MismatchError, "the dataset on disk is not resizable: it cannot be appended to"
+        )
+    if ds.shape[1:] != data.shape[1:]:
+        raise ctx.fail(
+            MismatchError, f"rows of shape {data.shape[1:]} do not fit {ds.shape[1:]} on disk"
+        )
+    if (ds.dtype.kind in "SOU") != (data.dtype.kind in "SOU") or (ds.dtype.kind == "b") != (
+        data.dtype.kind == "b"
+    ):
+        raise ctx.fail(MismatchError, f"cannot append {data.dtype} values to {ds.dtype} on disk")
+
+
+def _write_dataset(
+    group: h5py.Group, name: str, data: Any, obj: DataObject, ctx: WriteContext
+) -> None:
+    data = _as_disk_data(np.asarray(data))
+    if name in group and ctx.mode is WriteMode.APPEND:
+        ds = group[name]
+        _check_appendable(ds, data, ctx)
+        _check_datatype(ds, obj, ctx)
+        old = ds.shape[0]
+        ds.resize(old + len(data), axis=0)
+        if len(data):
+            ds[old:] = data
+        return
+    _clear(group, name, ctx)
+    if data.ndim == 0:
+        ds = group.create_dataset(name, data=data)
+    else:
+        ds = group.create_dataset(
+            name, data=data, **dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
+        )
+    ds.attrs.update(_attrs_for_disk(obj))
+
+
+def _check_datatype(h5obj: Any, obj: DataObject, ctx: WriteContext) -> None:
+    on_disk = h5obj.attrs.get("datatype")
+    if isinstance(on_disk, bytes):
+        on_disk = on_disk.decode()
+    if on_disk is not None and on_disk != str(obj.datatype):
+        raise ctx.fail(MismatchError, f"cannot append a {obj.datatype} to a {on_disk} on disk")
+
+
+def _clear(group: h5py.Group, name: str, ctx: WriteContext) -> None:
+    if name not in group:
+        return
+    if ctx.mode is WriteMode.CREATE:
+        raise ctx.fail(
+            ObjectExistsError, "the object exists already (write with mode OVERWRITE or APPEND)"
+        )
+    del group[name]
+
+
+def write_scalar(group: h5py.Group, name: str, obj: Scalar, ctx: WriteContext) -> None:
+    value = obj.value
+    data = (
+        np.asarray(value, dtype=h5py.string_dtype())
+        if isinstance(value, str)
+        else np.asarray(value)
+    )
+    if (
+        name in group and ctx.mode is WriteMode.APPEND
+    ):  # a scalar has no rows: its value is replaced
+        del group[name]
+    _write_dataset(group, name, data, obj, replace(ctx, mode=WriteMode.OVERWRITE))
+
+
+def write_array(group: h5py.Group, name: str, obj: Array, ctx: WriteContext) -> None:
+    _write_dataset(group, name, obj.nda, obj, ctx)
+
+
+def _group(
+    group: h5py.Group, name: str, obj: DataObject, ctx: WriteContext
+) -> tuple[h5py.Group, bool]:
+    """The group to write `obj` into, and whether it existed (and is being appended to)."""
+    if name in group and ctx.mode in (WriteMode.APPEND, WriteMode.APPEND_COLUMN):
+        existing = group[name]
+        if not isinstance(existing, h5py.Group):
+            raise ctx.fail(MismatchError, f"cannot append a {obj.datatype} to a dataset")
+        return existing, True
+    _clear(group, name, ctx)
+    sub = group.create_group(name)
+    sub.attrs.update(_attrs_for_disk(obj))
+    return sub, False
+
+
+def write_vov(group: h5py.Group, name: str, obj: VectorOfVectors, ctx: WriteContext) -> None:
+    sub, existed = _group(group, name, obj, ctx)
+    offsets = obj.cumulative_length.nda
+    if existed:
+        _check_datatype(sub, obj, ctx)
+        base = _trimmed_content_length(sub)
+        offsets = offsets + offsets.dtype.type(base)
+    write_object(sub, "flattened_data", obj.flattened_data, ctx.child("flattened_data"))
+    offsets_obj = Array(offsets, attrs=obj.cumulative_length.attrs)
+    _write_dataset(sub, "cumulative_length", offsets, offsets_obj, ctx.child("cumulative_length"))
+
+
+def _trimmed_content_length(group: h5py.Group) -> int:
+    """Where appended content starts: the last offset; longer old content is cut to it first."""
+    offsets = group["cumulative_length"]
+    end = int(offsets[-1]) if offsets.shape[0] else 0
+    content = group["flattened_data"]
+    if isinstance(content, h5py.Dataset) and content.shape[0] > end:
+        content.resize(end, axis=0)
+    return end
+
+
+def write_struct(group: h5py.Group, name: str, obj: Struct, ctx: WriteContext) -> None:
+    sub, existed = _group(group, name, obj, ctx)
+    if existed and ctx.mode is WriteMode.APPEND_COLUMN:
+        _append_columns(sub, obj, ctx)
+        return
+    if existed and isinstance(obj, Table):
+        _check_same_columns(sub, obj, ctx)
+    for field, value in obj.items():
+        write_object(sub, field, value, ctx.child(field))
+    if not existed:
+        return
+    fields = list(sub.attrs.get("datatype", "struct{}").partition("{")[2].rstrip("}").split(","))
+    merged = [f for f in fields if f] + [f for f in obj if f not in fields]
+    sub.attrs["datatype"] = (
+        f"{'table' if isinstance(obj, Table) else 'struct'}{{{','.join(merged)}}}"
+    )
+
+
+def _check_same_columns(sub: h5py.Group, obj: Table, ctx: WriteContext) -> None:
+    missing = set(sub.keys()) ^ set(obj.keys())
+    if missing:
+        raise ctx.fail(
+            MismatchError, f"appended table differs from the one on disk in {sorted(missing)}"
+        )
+
+
+def _append_columns(sub: h5py.Group, obj: Struct, ctx: WriteContext) -> None:
+    from tierflow.lh5._core import n_rows
+
+    existing = n_rows(ctx.path, sub.file) if len(sub) else len(obj)
+    for field, value in obj.items():
+        if field in sub:
+            raise ctx.child(field).fail(ObjectExistsError, "the column exists already")
+        if isinstance(obj, Table) and len(value) != existing:
+            raise ctx.child(field).fail(
+                MismatchError, f"a column of {len(value)} rows for a table of {existing}"
+            )
+        write_object(sub, field, value, replace(ctx.child(field), mode=WriteMode.CREATE))
+    kind, _, fields = str(sub.attrs.get("datatype", "table{}")).partition("{")
+    names = [f for f in fields.rstrip("}").split(",") if f] + list(obj)
+    sub.attrs["datatype"] = f"{kind or 'table'}{{{','.join(names)}}}"
+
+
+def write_histogram(group: h5py.Group, name: str, obj: Histogram, ctx: WriteContext) -> None:
+    if ctx.mode in (WriteMode.APPEND, WriteMode.APPEND_COLUMN) and name in group:
+        raise ctx.fail(MismatchError, "a histogram cannot be appended to; overwrite it")
+    write_struct(group, name, obj.to_struct(), ctx)
+
+
+def write_encoded(group: h5py.Group, name: str, obj: Any, ctx: WriteContext) -> None:
+    sub, existed = _group(group, name, obj, ctx)
+    if existed:
+        _check_datatype(sub, obj, ctx)
+        _check_same_codec(sub, obj, ctx)
+    write_vov(sub, "encoded_data", obj.encoded_data, ctx.child("encoded_data"))
+    if isinstance(obj, ArrayOfEncodedEqualSizedArrays):
+        if existed and int(sub["decoded_size"][()]) != obj.decoded_size:
+            raise ctx.fail(MismatchError, "appended waveforms differ in length from those on disk")
+        size = Scalar(np.uint32(obj.decoded_size))
+        write_scalar(
+            sub, "decoded_size", size, replace(ctx.child("decoded_size"), mode=WriteMode.OVERWRITE)
+        )
+    else:
+        write_array(sub, "decoded_size", obj.decoded_size, ctx.child("decoded_size"))
+
+
+def _check_same_codec(sub: h5py.Group, obj: Any, ctx: WriteContext) -> None:
+    on_disk = {k: v for k, v in sub.attrs.items() if k.startswith("codec")}
+    ours = {k: v for k, v in obj.attrs.items() if k.startswith("codec")}
+    if {k: str(v) for k, v in on_disk.items()} != {k: str(v) for k, v in ours.items()}:
+        raise ctx.fail(MismatchError, f"appending {ours} encoded data to {on_disk} on disk")
+
+
+def _maybe_encode(obj: DataObject, ctx: WriteContext) -> DataObject:
+    """Encode waveforms when a codec is asked for (per field, or in the ``compression`` attr)."""
+    codec = ctx.codecs.get(ctx.relative)
+    if codec is None:
+        own = obj.attrs.get("compression")
+        codec = own if own is not None and not isinstance(own, (str, Mapping)) else None
+    if codec is None:
+        return obj
+    if isinstance(obj, ArrayOfEqualSizedArrays):
+        return ArrayOfEncodedEqualSizedArrays.encode(obj, codec)
+    if isinstance(obj, VectorOfVectors):
+        return VectorOfEncodedVectors.encode(obj, codec)
+    raise ctx.fail(
+        MismatchError, f"a waveform codec applies to waveform arrays, not {type(obj).__name__}"
+    )
+
+
+Writer = Callable[[h5py.Group, str, Any, WriteContext], None]
+_WRITERS: list[tuple[type, Writer]] = [
+    (Histogram, write_histogram),
+    (ArrayOfEncodedEqualSizedArrays, write_encoded),
+    (VectorOfEncodedVectors, write_encoded),
+    (VectorOfVectors, write_vov),
+    (Struct, write_struct),
+    (Array, write_array),
+    (Scalar, write_scalar),
+]
+
+
+def write_object(group: h5py.Group, name: str, obj: DataObject, ctx: WriteContext) -> None:
+    """Write `obj` as `name` inside `group` with the writer registered for its type."""
+    obj = _maybe_encode(obj, ctx)
+    for kind, writer in _WRITERS:
+        if isinstance(obj, kind):
+            writer(group, name, obj, ctx)
+            return
+    raise ctx.fail(MismatchError, f"no LH5 writer for {type(obj).__name__}")
+
+
+def _parent_group(handle: h5py.File, group: str, ctx: WriteContext) -> h5py.Group:
+    path = "/" + group.strip("/")
+    if path in handle and not isinstance(handle[path], h5py.Group):
+        raise ctx.fail(MismatchError, f"{path!r} is a dataset, not a group")
+    return handle.require_group(path) if path != "/" else handle["/"]
+
+
+def write(
+    obj: DataObject,
+    name: str,
+    file: FileLike,
+    group: str = "/",
+    mode: WriteMode | str = WriteMode.CREATE,
+    *,
+    hdf5_settings: Mapping[str, Any] | None = None,
+    codecs: Mapping[str, Any] | None = None,
+) -> None:
+    """Write `obj` as `group/name` into the LH5 `file`.
+
+    Parameters
+    ----------
+    obj
+        The data object.
+    name, group
+        Where it goes; parent groups are made as needed.
+    mode
+        A :class:`WriteMode`: create (fail if present), append rows, append columns,
+        overwrite the object, or overwrite the file.
+    hdf5_settings
+        Dataset settings for everything written: ``compression`` (``"gzip"``, ``"lzf"``,
+        ``"zstd"``, an hdf5plugin filter, ``None``), ``compression_opts``, ``shuffle``, ``chunks``.
+        An object's own ``attrs["hdf5_settings"]`` takes precedence.
+    codecs
+        Waveform codecs by field path relative to `obj`, e.g.
+        ``{"waveform/values": RadwareSigcompress(codec_shift=-32768)}``.
+
+    Example
+    -------
+    >>> write(Table({"x": Array([1, 2])}), "t", "out.lh5", mode=WriteMode.APPEND)  # doctest: +SKIP
+    """
+    mode = WriteMode(mode)
+    from tierflow.codecs import parse_codec
+
+    parsed = {k.strip("/"): parse_codec(v) for k, v in (codecs or {}).items()}
+    path = f"/{group.strip('/')}/{name.strip('/')}".replace("//", "/")
+    if isinstance(file, h5py.File):
+        ctx = WriteContext(str(file.filename), path, mode, hdf5_settings, parsed)
+        write_object(_parent_group(file, group, ctx), name.strip("/"), obj, ctx)
+        return
+    target = Path(file)
+    ctx = WriteContext(str(target), path, mode, hdf5_settings, parsed)
+    if mode is WriteMode.OVERWRITE_FILE or not target.exists():
+        _write_new_file(target, group, name, obj, replace(ctx, mode=WriteMode.CREATE))
+        return
+    with open_lh5(target, "a") as handle:
+        write_object(_parent_group(handle, group, ctx), name.strip("/"), obj, ctx)
+
+
+def _write_new_file(
+    target: Path, group: str, name: str, obj: DataObject, ctx: WriteContext
+) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    renamed = False
+    try:
+        with h5py.File(temp, "w") as handle:
+            write_object(_parent_group(handle, group, ctx), name.strip("/"), obj, ctx)
+        os.replace(temp, target)
+        renamed = True
+    finally:
+        if not renamed:
+            Path(temp).unlink(missing_ok=True)
+
+
+def delete(name: str, file: FileLike) -> None:
+    """Remove the object `name` from `file`."""
+    with open_lh5(file, "a") as handle:
+        if name not in handle:
+            raise NotFoundError(f"no object {name!r}", file=str(file), obj=name)
+        del handle[name]
