@@ -130,7 +130,9 @@ def read(
             h5obj = resolve(handle, name)
             ctx = ReadContext(_file_name(handle), "/" + name.strip("/"), decompress, field_sel)
             node = datatype_of(h5obj, ctx)
-            selection = _selection(n_rows_of(h5obj, node, ctx), start_row, n_rows, rows)
+            everything = start_row == 0 and n_rows is None and rows is None
+            # with no selection, each field of a struct keeps its own length
+            selection = None if everything else _selection(n_rows_of(h5obj, node, ctx), start_row, n_rows, rows)
             return read_node(h5obj, node, ctx, selection, obj)
     return _read_many(name, file_list, start_row, n_rows, rows, field_sel, obj, decompress)
 

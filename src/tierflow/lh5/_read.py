@@ -110,6 +110,8 @@ def n_rows_of(h5obj: h5py.Dataset | h5py.Group, node: Datatype, ctx: ReadContext
         return int(child(inner, "cumulative_length", ctx).shape[0])
     for name in _ordered_fields(h5obj, node):
         sub = h5obj[name]
+        if isinstance(sub, h5py.Group) and len(sub) == 0:
+            continue  # a sub-table without columns has no rows of its own
         return n_rows_of(sub, datatype_of(sub, ctx.child(name)), ctx.child(name))
     return 0
 
@@ -216,8 +218,7 @@ def read_vov(
     offsets_ds = child(group, "cumulative_length", ctx)
     content = child(group, "flattened_data", ctx)
     content_len = n_rows_of(content, node.element, ctx)  # type: ignore[arg-type]
-    offsets, inner_rows = _vov_rows(offsets_ds, rows, buffer)
-    check_offsets(offsets, content_len, f" in {ctx.path!r} of {ctx.file!r}")
+    offsets, inner_rows = _vov_rows(offsets_ds, rows, buffer, content_len, ctx)
     inner_buffer = buffer.flattened_data if isinstance(buffer, VectorOfVectors) else None
     inner = read_node(content, node.element, ctx.child("flattened_data"), inner_rows, inner_buffer)
     if isinstance(buffer, VectorOfVectors):
@@ -230,7 +231,12 @@ def read_vov(
     return VectorOfVectors(flattened_data=inner, cumulative_length=offsets, attrs=_attrs(group))
 
 
-def _vov_rows(offsets_ds: h5py.Dataset, rows: Any, buffer: Any) -> tuple[npt.NDArray[Any], Any]:
+def _vov_rows(
+    offsets_ds: h5py.Dataset, rows: Any, buffer: Any, content_len: int, ctx: ReadContext
+) -> tuple[npt.NDArray[Any], Any]:
+    """The offsets of the selected rows (from 0) and the rows of content they cover; the offsets
+    read from disk are checked before they are used."""
+    where = f" in {ctx.path!r} of {ctx.file!r}"
     n = offsets_ds.shape[0]
     rows = slice(0, n) if rows is None else rows
     if isinstance(rows, slice):
@@ -243,11 +249,15 @@ def _vov_rows(offsets_ds: h5py.Dataset, rows: Any, buffer: Any) -> tuple[npt.NDA
         offsets = _slab(offsets_ds, slice(start, stop), out)
         base = int(offsets_ds[start - 1]) if start > 0 else 0
         end = int(offsets[-1]) if len(offsets) else base
+        if len(offsets) and int(offsets[0]) < base:
+            raise FormatError(f"cumulative_length is not monotonic{where}")
+        check_offsets(offsets, content_len, where)
         if base:
             offsets -= offsets.dtype.type(base)
         return offsets, slice(base, end)
     lo = max(int(rows.min()) - 1, 0) if len(rows) else 0
     covering = _slab(offsets_ds, slice(lo, int(rows.max()) + 1 if len(rows) else 0), None)
+    check_offsets(covering, content_len, where)
     stops = covering[rows - lo].astype(np.int64)
     # the row before a picked row is inside the covering slab whenever the picked row is not 0
     prev = np.where(rows > 0, covering[np.maximum(rows - 1 - lo, 0)], 0).astype(np.int64)
@@ -329,10 +339,14 @@ def read_struct(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any)
 def _make_table(
     values: dict[str, DataObject], ctx: ReadContext, attrs: dict[str, Any], buffer: Any
 ) -> Table:
-    lengths = {name: len(col) for name, col in values.items()}
+    # a sub-table without columns has no length of its own on disk: it takes the table's
+    lengths = {n: len(c) for n, c in values.items() if not (isinstance(c, Table) and c.n_columns == 0)}
     if len(set(lengths.values())) > 1:
         raise ctx.error(FormatError, f"table columns have unequal lengths {lengths}")
     size = next(iter(lengths.values()), 0)
+    for column in values.values():
+        if isinstance(column, Table) and column.n_columns == 0:
+            column.size = size
     if isinstance(buffer, Table) and list(buffer.keys()) == list(values):
         buffer._fields, buffer.size, buffer.attrs = values, size, attrs
         return buffer

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import MismatchError
-from tierflow.types._base import DataObject, RowSelection, element_of, normalize_rows
+from tierflow.types._base import DataObject, RowSelection, arrays_equal, element_of, normalize_rows
 from tierflow.types._datatype import (
     ArrayType,
     ElementKind,
@@ -48,7 +48,7 @@ class Scalar(DataObject):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scalar) or not self._same_attrs(other):
             return NotImplemented if not isinstance(other, DataObject) else False
-        return bool(np.array_equal(np.asarray(self.value), np.asarray(other.value)))
+        return arrays_equal(self.value, other.value)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -179,7 +179,7 @@ class Array(DataObject):
             return NotImplemented
         if not isinstance(other, Array) or not self._same_attrs(other):
             return False
-        return self._enum == other._enum and bool(np.array_equal(self.nda, other.nda))
+        return self._enum == other._enum and arrays_equal(self.nda, other.nda)
 
     __hash__ = None  # type: ignore[assignment]
 

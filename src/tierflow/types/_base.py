@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from tierflow.types._datatype import Datatype, ElementKind, ElementType
 
-__all__ = ["DataObject", "RowSelection", "element_of", "normalize_rows"]
+__all__ = ["DataObject", "RowSelection", "arrays_equal", "element_of", "normalize_rows"]
 
 RowSelection = Union[slice, Sequence[int], npt.NDArray[Any]]
 """Rows to take: a slice, a list or array of indices, or a boolean mask."""
@@ -90,7 +90,14 @@ class DataObject(abc.ABC):
         return type(self) is type(other) and _attrs_equal(self.attrs, other.attrs)
 
 
+def arrays_equal(a: npt.ArrayLike, b: npt.ArrayLike) -> bool:
+    """Same shape and values; NaN equals NaN (two objects holding the same data are equal)."""
+    a, b = np.asarray(a), np.asarray(b)
+    nan_aware = a.dtype.kind in "fc" and b.dtype.kind in "fc"
+    return bool(np.array_equal(a, b, equal_nan=nan_aware))
+
+
 def _attrs_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     if a.keys() != b.keys():
         return False
-    return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+    return all(arrays_equal(a[k], b[k]) for k in a)

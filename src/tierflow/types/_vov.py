@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from tierflow.errors import FormatError, MismatchError
 from tierflow.types._array import Array, ArrayOfEqualSizedArrays
-from tierflow.types._base import DataObject, RowSelection, normalize_rows
+from tierflow.types._base import DataObject, RowSelection, arrays_equal, normalize_rows
 from tierflow.types._datatype import ArrayType
 
 __all__ = ["VectorOfVectors", "check_offsets", "gather_ranges"]
@@ -216,7 +216,7 @@ class VectorOfVectors(DataObject):
         if not isinstance(other, VectorOfVectors) or not self._same_attrs(other):
             return False
         return bool(
-            np.array_equal(self.cumulative_length.nda, other.cumulative_length.nda)
+            arrays_equal(self.cumulative_length.nda, other.cumulative_length.nda)
             and self.flattened_data == other.flattened_data
         )
 
