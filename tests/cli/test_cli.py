@@ -1,0 +1,40 @@
+"""The ``tierflow`` command line: ls and show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierflow import lh5
+from tierflow.cli import main
+from tierflow.types import Array, Table, VectorOfVectors
+
+
+@pytest.fixture
+def file(tmp_path: Path) -> Path:
+    path = tmp_path / "x.lh5"
+    table = Table({"energy": Array([1.0, 2.0], attrs={"units": "keV"}), "hits": VectorOfVectors([[1], []])})
+    lh5.write(table, "ch1/dsp", path)
+    lh5.write(table, "ch2/dsp", path, mode=lh5.WriteMode.APPEND)
+    return path
+
+
+def test_ls_with_pattern(file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", str(file)]) == 0
+    assert capsys.readouterr().out.split() == ["ch1", "ch2"]
+    assert main(["ls", str(file), "ch*/dsp/e*"]) == 0
+    assert capsys.readouterr().out.split() == ["ch1/dsp/energy", "ch2/dsp/energy"]
+
+
+def test_show_tree_with_units_and_depth(file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(file), "ch1/dsp"]) == 0
+    out = capsys.readouterr().out
+    assert "table{energy,hits} · 2 rows" in out and "[keV]" in out and "gzip" in out
+    assert main(["show", str(file), "--depth", "1"]) == 0
+    assert "energy" not in capsys.readouterr().out
+
+
+def test_bad_object_is_a_clear_error(file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(file), "ch1/dps"]) == 2
+    assert "did you mean 'dsp'" in capsys.readouterr().err
