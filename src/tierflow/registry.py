@@ -1,4 +1,4 @@
-"""A small name → object registry, filled by built-ins at import and by plugins through entry points.
+"""A small name → object registry, filled by built-ins and by plugins through entry points.
 
 Example
 -------

@@ -14,7 +14,9 @@ from tierflow.types import Array, Table, VectorOfVectors
 @pytest.fixture
 def file(tmp_path: Path) -> Path:
     path = tmp_path / "x.lh5"
-    table = Table({"energy": Array([1.0, 2.0], attrs={"units": "keV"}), "hits": VectorOfVectors([[1], []])})
+    table = Table(
+        {"energy": Array([1.0, 2.0], attrs={"units": "keV"}), "hits": VectorOfVectors([[1], []])}
+    )
     lh5.write(table, "ch1/dsp", path)
     lh5.write(table, "ch2/dsp", path, mode=lh5.WriteMode.APPEND)
     return path
@@ -30,7 +32,9 @@ def test_ls_with_pattern(file: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_show_tree_with_units_and_depth(file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", str(file), "ch1/dsp"]) == 0
     out = capsys.readouterr().out
-    assert "table{energy,hits} · 2 rows" in out and "[keV]" in out and "gzip" in out
+    assert "table{energy,hits} · 2 rows" in out
+    assert "[keV]" in out
+    assert "gzip" in out
     assert main(["show", str(file), "--depth", "1"]) == 0
     assert "energy" not in capsys.readouterr().out
 

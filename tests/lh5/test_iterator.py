@@ -18,8 +18,11 @@ def files(tmp_path: Path) -> tuple[list[Path], list[Path]]:
     for i in range(3):
         n = 10 + i
         ids = np.arange(n) + 100 * i
-        lh5.write(Table({"id": Array(ids), "v": VectorOfVectors([[j] * (j % 3) for j in ids])}),
-                  "ch/dsp", tmp_path / f"dsp{i}.lh5")
+        lh5.write(
+            Table({"id": Array(ids), "v": VectorOfVectors([[j] * (j % 3) for j in ids])}),
+            "ch/dsp",
+            tmp_path / f"dsp{i}.lh5",
+        )
         lh5.write(Table({"e": Array(ids * 2.0)}), "ch/hit", tmp_path / f"hit{i}.lh5")
         dsp.append(tmp_path / f"dsp{i}.lh5")
         hit.append(tmp_path / f"hit{i}.lh5")
@@ -38,14 +41,17 @@ def test_chunks_cover_every_row_once(files: tuple[list[Path], list[Path]]) -> No
         seen.append(chunk.data["id"].nda.copy())
         buffers.add(id(chunk.data["id"]._buffer))
     np.testing.assert_array_equal(np.concatenate(seen), _all_ids(dsp))
-    assert len(it) == 33 and len(buffers) == 1  # one buffer, refilled
+    assert len(it) == 33
+    assert len(buffers) == 1
 
 
 def test_entry_list_and_mask(files: tuple[list[Path], list[Path]]) -> None:
     dsp, _ = files
     ids = _all_ids(dsp)
     entries = [0, 5, 9, 10, 11, 32]
-    got = np.concatenate([c.data["id"].nda.copy() for c in LH5Iterator(dsp, "ch/dsp", entries=entries, buffer_len=2)])
+    got = np.concatenate(
+        [c.data["id"].nda.copy() for c in LH5Iterator(dsp, "ch/dsp", entries=entries, buffer_len=2)]
+    )
     np.testing.assert_array_equal(got, ids[entries])
     mask = ids % 2 == 0
     picked = [(len(c), c.entries) for c in LH5Iterator(dsp, "ch/dsp", mask=mask, buffer_len=5)]

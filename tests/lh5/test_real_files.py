@@ -24,6 +24,16 @@ from tierflow.types import (
 
 pytestmark = pytest.mark.shared
 
+P14_RAW = (
+    "prod-ref-l200/generated/tier/raw/cal/p14/r005/l200-p14-r004-cal-20250606T010224Z-tier_raw.lh5"
+)
+EVT = (
+    "l200-truncated/generated/tier/evt/ant/p13/r001/l200-p13-r001-ant-20241210T225016Z-tier_evt.lh5"
+)
+PHY_RAW = (
+    "prod-ref-l200/generated/tier/raw/phy/p03/r001/l200-p03-r001-phy-20230322T160139Z-tier_raw.lh5"
+)
+
 
 def _lh5_files(shared: Path) -> list[Path]:
     roots = [shared / "testdata" / "legend" / "lh5", shared / "reference" / "legend"]
@@ -43,7 +53,9 @@ def _compare(obj: Any, h5obj: Any, path: str) -> int:
     """Assert `obj` holds exactly what h5py reads at `h5obj`; returns datasets compared."""
     if isinstance(obj, Scalar):
         expected = _plain(h5obj)
-        value = expected.item() if isinstance(expected, np.ndarray) and expected.ndim == 0 else expected
+        value = (
+            expected.item() if isinstance(expected, np.ndarray) and expected.ndim == 0 else expected
+        )
         assert obj.value == (value.decode() if isinstance(value, bytes) else value), path
         return 1
     if isinstance(obj, Array):
@@ -67,7 +79,7 @@ def _compare(obj: Any, h5obj: Any, path: str) -> int:
         return 1
     assert isinstance(obj, Struct), (path, type(obj))
     assert set(obj.keys()) == set(h5obj.keys()), path
-    return sum(_compare(obj[name], h5obj[name], f"{path}/{name}") for name in obj.keys())
+    return sum(_compare(obj[name], h5obj[name], f"{path}/{name}") for name in obj)
 
 
 def test_every_object_of_every_file_reads_as_h5py_does(shared: Path) -> None:
@@ -76,14 +88,14 @@ def test_every_object_of_every_file_reads_as_h5py_does(shared: Path) -> None:
     compared = 0
     for file in files:
         with h5py.File(file) as handle:
-            for top in handle.keys():
+            for top in handle:
                 obj = lh5.read(top, file, decompress=False)
                 compared += _compare(obj, handle[top], f"{file.name}:{top}")
     assert compared > 4500  # 4940 datasets in the shared files
 
 
 def test_compressed_waveforms_decode_to_their_decoded_size(legend_lh5: Path) -> None:
-    file = legend_lh5 / "prod-ref-l200/generated/tier/raw/cal/p14/r005/l200-p14-r004-cal-20250606T010224Z-tier_raw.lh5"
+    file = legend_lh5 / P14_RAW
     codecs_seen = set()
     for table in lh5.ls(file, "ch*/raw"):
         for field in ("waveform_windowed", "waveform_presummed"):
@@ -95,14 +107,15 @@ def test_compressed_waveforms_decode_to_their_decoded_size(legend_lh5: Path) -> 
             # encoding again gives as many bytes per waveform, and the same waveforms
             # (not always the same bytes: the anchor's radware leaves a padding word uninitialised)
             again = ArrayOfEncodedEqualSizedArrays.encode(decoded, encoded.codec)
-            np.testing.assert_array_equal(again.encoded_data.cumulative_length.nda,
-                                          encoded.encoded_data.cumulative_length.nda)
+            np.testing.assert_array_equal(
+                again.encoded_data.cumulative_length.nda, encoded.encoded_data.cumulative_length.nda
+            )
             assert again.decode() == decoded
     assert codecs_seen == {"radware_sigcompress", "uleb128_zigzag_diff"}
 
 
 def test_hard_linked_tables_read_the_same(legend_lh5: Path) -> None:
-    file = legend_lh5 / "prod-ref-l200/generated/tier/raw/cal/p14/r005/l200-p14-r004-cal-20250606T010224Z-tier_raw.lh5"
+    file = legend_lh5 / P14_RAW
     with h5py.File(file) as handle:
         pairs = [(f"raw/{name}", f"ch{obj['channel'][0]}") for name, obj in handle["raw"].items()]
     assert pairs
@@ -112,11 +125,18 @@ def test_hard_linked_tables_read_the_same(legend_lh5: Path) -> None:
 
 
 def test_bools_written_as_uint8_read_as_bool(legend_lh5: Path) -> None:
-    file = legend_lh5 / "l200-truncated/generated/tier/evt/ant/p13/r001/l200-p13-r001-ant-20241210T225016Z-tier_evt.lh5"
+    file = legend_lh5 / EVT
     with h5py.File(file) as handle:
         names: list[str] = []
-        handle.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset)
-                          and o.dtype == np.uint8 and "bool" in o.attrs.get("datatype", "") else None)
+        handle.visititems(
+            lambda n, o: (
+                names.append(n)
+                if isinstance(o, h5py.Dataset)
+                and o.dtype == np.uint8
+                and "bool" in o.attrs.get("datatype", "")
+                else None
+            )
+        )
     assert names
     for name in names:
         leaf = lh5.read(name, file)
@@ -126,7 +146,7 @@ def test_bools_written_as_uint8_read_as_bool(legend_lh5: Path) -> None:
 
 
 def test_rows_and_fields_of_a_real_table(legend_lh5: Path) -> None:
-    file = legend_lh5 / "prod-ref-l200/generated/tier/raw/phy/p03/r001/l200-p03-r001-phy-20230322T160139Z-tier_raw.lh5"
+    file = legend_lh5 / PHY_RAW
     name = lh5.ls(file, "ch*/raw")[0]
     whole = lh5.read(name, file)
     part = lh5.read(name, file, start_row=3, n_rows=5, fields=["timestamp", "waveform"])

@@ -105,7 +105,7 @@ def test_append_column(data: st.DataObject) -> None:
         lh5.write(extra, "t", file, mode=WriteMode.APPEND_COLUMN)
         got = lh5.read("t", file)
     assert list(got.keys()) == list(table.keys()) + list(extra.keys())
-    for name in got.keys():
+    for name in got:
         assert got[name] == (table[name] if name in table else extra[name])
 
 
@@ -120,14 +120,17 @@ def test_rows_read_equal_rows_taken(table: Table, data: st.DataObject) -> None:
         lh5.write(table, "t", file)
         part = lh5.read("t", file, start_row=start, n_rows=count)
         picked = lh5.read("t", file, rows=np.asarray(picks, dtype=np.intp))
-    for name in table.keys():
+    for name in table:
         assert part[name] == table[name].take(slice(start, start + count))
         assert picked[name] == table[name].take(np.asarray(picks, dtype=np.intp))
 
 
 @PROPERTY
-@given(st.lists(tfst.tables(depth=0), min_size=1, max_size=1).flatmap(
-    lambda t: st.tuples(st.just(t[0]), st.integers(1, 4))))
+@given(
+    st.lists(tfst.tables(depth=0), min_size=1, max_size=1).flatmap(
+        lambda t: st.tuples(st.just(t[0]), st.integers(1, 4))
+    )
+)
 def test_many_files_read_as_one(case: tuple[Table, int]) -> None:
     table, copies = case
     expected = _copy(table)
@@ -146,7 +149,9 @@ def test_many_files_read_as_one(case: tuple[Table, int]) -> None:
 
 def test_buffer_is_refilled_not_reallocated(tmp_path: Path) -> None:
     file = tmp_path / "b.lh5"
-    table = Table({"e": Array(np.arange(100.0)), "v": VectorOfVectors([[i] * (i % 3) for i in range(100)])})
+    table = Table(
+        {"e": Array(np.arange(100.0)), "v": VectorOfVectors([[i] * (i % 3) for i in range(100)])}
+    )
     lh5.write(table, "t", file)
     buffer = lh5.read("t", file, n_rows=50)
     energy_memory = buffer["e"]._buffer
@@ -158,7 +163,9 @@ def test_buffer_is_refilled_not_reallocated(tmp_path: Path) -> None:
 
 def test_layout_follows_the_format(tmp_path: Path) -> None:
     file = tmp_path / "layout.lh5"
-    table = Table({"a": Array([1, 2], attrs={"units": "ns"}), "v": VectorOfVectors([[1.0], [2.0, 3.0]])})
+    table = Table(
+        {"a": Array([1, 2], attrs={"units": "ns"}), "v": VectorOfVectors([[1.0], [2.0, 3.0]])}
+    )
     lh5.write(table, "t", file)
     with h5py.File(file) as handle:
         assert handle["t"].attrs["datatype"] == "table{a,v}"
@@ -168,4 +175,5 @@ def test_layout_follows_the_format(tmp_path: Path) -> None:
         assert handle["t/v/cumulative_length"].attrs["datatype"] == "array<1>{real}"
         assert handle["t/v/flattened_data"].attrs["datatype"] == "array<1>{real}"
         assert handle["t/a"].maxshape == (None,)
-        assert handle["t/a"].compression == "gzip" and handle["t/a"].shuffle
+        assert handle["t/a"].compression == "gzip"
+        assert handle["t/a"].shuffle

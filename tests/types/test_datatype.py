@@ -26,15 +26,18 @@ def test_parse_then_format_is_identity(text: str) -> None:
 
 def test_tree_of_a_nested_jagged_array() -> None:
     node = parse_datatype("array<1>{array<1>{array<1>{bool}}}")
-    assert isinstance(node, ArrayType) and node.is_jagged
+    assert isinstance(node, ArrayType)
+    assert node.is_jagged
     assert node.leaf.kind is ElementKind.BOOL
 
 
 def test_encoded_forms() -> None:
     vov = parse_datatype("array<1>{encoded_array<1>{real}}")
-    assert isinstance(vov, ArrayType) and isinstance(vov.element, EncodedArrayType)
+    assert isinstance(vov, ArrayType)
+    assert isinstance(vov.element, EncodedArrayType)
     aoesa = parse_datatype(b"array_of_encoded_equalsized_arrays<1,1>{real}")
-    assert isinstance(aoesa, EqualSizedArrayType) and aoesa.encoded
+    assert isinstance(aoesa, EqualSizedArrayType)
+    assert aoesa.encoded
 
 
 def test_enum_pairs() -> None:

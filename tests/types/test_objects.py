@@ -26,11 +26,13 @@ from tierflow.types import (
 def test_array_grows_geometrically_and_keeps_values() -> None:
     a = Array(np.arange(3))
     a.append(3)
-    assert a.capacity == 6 and list(a.nda) == [0, 1, 2, 3]
+    assert a.capacity == 6
+    assert list(a.nda) == [0, 1, 2, 3]
     a.extend(Array(np.arange(4, 10)))
     assert list(a.nda) == list(range(10))
     a.resize(2)
-    assert list(a.nda) == [0, 1] and a.capacity >= 10
+    assert list(a.nda) == [0, 1]
+    assert a.capacity >= 10
 
 
 def test_datatypes_of_arrays() -> None:
@@ -40,11 +42,13 @@ def test_datatypes_of_arrays() -> None:
     assert str(Array([1, 2], enum={"a": 1, "b": 2}).datatype) == "array<1>{enum{a=1,b=2}}"
     assert str(ArrayOfDetectorIDs([1104000]).datatype) == "array<1>{detectorid}"
     assert ArrayOfDetectorIDs([1104000]).dtype == np.uint32
-    assert str(Scalar("x").datatype) == "string" and str(Scalar(1.5).datatype) == "real"
+    assert str(Scalar("x").datatype) == "string"
+    assert str(Scalar(1.5).datatype) == "real"
 
 
 def _rows(vov: VectorOfVectors) -> list:
     """Rows as Python lists (NaN as 0, so that lists compare equal)."""
+
     def plain(row: np.ndarray) -> list:
         return (np.nan_to_num(row) if row.dtype.kind in "fc" else row).tolist()
 
@@ -60,8 +64,10 @@ def test_take_equals_python_selection(vov: VectorOfVectors, data: st.DataObject)
     start = data.draw(st.integers(0, len(vov)))
     stop = data.draw(st.integers(start, len(vov)))
     assert _rows(vov.take(slice(start, stop))) == rows[start:stop]
-    mask = np.asarray(data.draw(st.lists(st.booleans(), min_size=len(vov), max_size=len(vov))), dtype=bool)
-    assert _rows(vov.take(mask)) == [r for r, keep in zip(rows, mask) if keep]
+    mask = np.asarray(
+        data.draw(st.lists(st.booleans(), min_size=len(vov), max_size=len(vov))), dtype=bool
+    )
+    assert _rows(vov.take(mask)) == [r for r, keep in zip(rows, mask, strict=False) if keep]
 
 
 @settings(max_examples=100, deadline=None)
@@ -82,7 +88,8 @@ def test_vov_resize_append_and_padding() -> None:
     v.resize(6)
     assert _rows(v)[4:] == [[], []]
     v.resize(2)
-    assert _rows(v) == [[1, 2], []] and len(v.flattened_data) == 2
+    assert _rows(v) == [[1, 2], []]
+    assert len(v.flattened_data) == 2
     padded = VectorOfVectors([[1, 2, 3], [4]]).to_aoesa(fill=-1)
     assert padded.nda.tolist() == [[1, 2, 3], [4, -1, -1]]
     assert VectorOfVectors([[1, 2, 3], [4]]).to_aoesa(width=2).nda.tolist() == [[1, 2], [4, 0]]
@@ -92,7 +99,8 @@ def test_vov_resize_append_and_padding() -> None:
 
 def test_table_columns_rows_and_nesting() -> None:
     t = Table({"e": Array([1.0, 2.0, 3.0]), "sub": Table({"x": Array([1, 2, 3])})})
-    assert len(t) == 3 and t.n_columns == 2
+    assert len(t) == 3
+    assert t.n_columns == 2
     assert t["sub/x"].nda.tolist() == [1, 2, 3]
     assert list(t.flat_columns()) == ["e", "sub/x"]
     with pytest.raises(MismatchError, match="has 2 rows"):
@@ -100,26 +108,37 @@ def test_table_columns_rows_and_nesting() -> None:
     with pytest.raises(NotFoundError, match="did you mean 'sub'"):
         t["sbu"]
     t.extend(t.take([0]))
-    assert t["sub/x"].nda.tolist() == [1, 2, 3, 1] and len(t) == 4
+    assert t["sub/x"].nda.tolist() == [1, 2, 3, 1]
+    assert len(t) == 4
     t.resize(2)
     assert t["e"].nda.tolist() == [1.0, 2.0]
 
 
 def test_waveform_table() -> None:
-    w = WaveformTable(values=np.arange(12, dtype="uint16").reshape(3, 4), t0=[0, 1, 2], dt=16,
-                      t0_units="ns", dt_units="ns")
-    assert w.wf_len == 4 and w.dt.nda.tolist() == [16.0] * 3 and w.dt.units == "ns"
+    w = WaveformTable(
+        values=np.arange(12, dtype="uint16").reshape(3, 4),
+        t0=[0, 1, 2],
+        dt=16,
+        t0_units="ns",
+        dt_units="ns",
+    )
+    assert w.wf_len == 4
+    assert w.dt.nda.tolist() == [16.0] * 3
+    assert w.dt.units == "ns"
     jagged = WaveformTable(values=VectorOfVectors([[1], [2, 3]]))
-    assert jagged.wf_len is None and len(jagged) == 2
+    assert jagged.wf_len is None
+    assert len(jagged) == 2
     empty = WaveformTable(size=5, wf_len=100, dtype="uint16")
     assert empty.values.nda.shape == (5, 100)
 
 
 def test_histogram_fill_and_axes() -> None:
-    h = Histogram.fill([[0.5, 0.5], [1.5, 0.5], [1.5, 2.5]],
-                       [axis.Regular(0, 2, 1), axis.Variable((0, 1, 3))])
+    h = Histogram.fill(
+        [[0.5, 0.5], [1.5, 0.5], [1.5, 2.5]], [axis.Regular(0, 2, 1), axis.Variable((0, 1, 3))]
+    )
     assert h.weights.nda.tolist() == [[1, 0], [1, 1]]
-    assert h.binning[1].n_bins == 2 and h.edges[0].tolist() == [0, 1, 2]
+    assert h.binning[1].n_bins == 2
+    assert h.edges[0].tolist() == [0, 1, 2]
     with pytest.raises(MismatchError):
         Histogram(np.zeros(3), [axis.Regular(0, 2, 1)])
     with pytest.raises(MismatchError):
@@ -130,14 +149,18 @@ def test_views() -> None:
     pd = pytest.importorskip("pandas")
     ak = pytest.importorskip("awkward")
     pa = pytest.importorskip("pyarrow")
-    t = Table({"e": Array([1.0, 2.0], attrs={"units": "keV"}), "hits": VectorOfVectors([[1], [2, 3]])})
+    t = Table(
+        {"e": Array([1.0, 2.0], attrs={"units": "keV"}), "hits": VectorOfVectors([[1], [2, 3]])}
+    )
     frame = t.view_as("pd", with_units=True)
-    assert isinstance(frame, pd.DataFrame) and frame["e"].tolist() == [1.0, 2.0]
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["e"].tolist() == [1.0, 2.0]
     assert frame.attrs["units"] == {"e": "keV"}
     record = t.view_as("ak")
     assert ak.to_list(record["hits"]) == [[1], [2, 3]]
     arrow = t.view_as("pa")
-    assert isinstance(arrow, pa.Table) and arrow.column("hits").to_pylist() == [[1], [2, 3]]
+    assert isinstance(arrow, pa.Table)
+    assert arrow.column("hits").to_pylist() == [[1], [2, 3]]
     nested = VectorOfVectors([[[1], [2, 3]], []])
     assert ak.to_list(nested.view_as("ak")) == [[[1], [2, 3]], []]
     assert t.view_as("np")["e"] is t["e"].nda or np.shares_memory(t.view_as("np")["e"], t["e"].nda)

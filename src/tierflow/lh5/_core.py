@@ -121,7 +121,7 @@ def read(
 
     Example
     -------
-    >>> energy = read("ch1084803/dsp/trapEmax", "dsp.lh5", start_row=100, n_rows=10)  # doctest: +SKIP
+    >>> e = read("ch1084803/dsp/trapEmax", "dsp.lh5", start_row=100, n_rows=10)  # doctest: +SKIP
     """
     file_list = _as_file_list(files)
     field_sel = normalize_fields(fields)
@@ -132,7 +132,11 @@ def read(
             node = datatype_of(h5obj, ctx)
             everything = start_row == 0 and n_rows is None and rows is None
             # with no selection, each field of a struct keeps its own length
-            selection = None if everything else _selection(n_rows_of(h5obj, node, ctx), start_row, n_rows, rows)
+            selection = (
+                None
+                if everything
+                else _selection(n_rows_of(h5obj, node, ctx), start_row, n_rows, rows)
+            )
             return read_node(h5obj, node, ctx, selection, obj)
     return _read_many(name, file_list, start_row, n_rows, rows, field_sel, obj, decompress)
 

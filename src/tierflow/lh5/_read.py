@@ -340,7 +340,9 @@ def _make_table(
     values: dict[str, DataObject], ctx: ReadContext, attrs: dict[str, Any], buffer: Any
 ) -> Table:
     # a sub-table without columns has no length of its own on disk: it takes the table's
-    lengths = {n: len(c) for n, c in values.items() if not (isinstance(c, Table) and c.n_columns == 0)}
+    lengths = {
+        n: len(c) for n, c in values.items() if not (isinstance(c, Table) and c.n_columns == 0)
+    }
     if len(set(lengths.values())) > 1:
         raise ctx.error(FormatError, f"table columns have unequal lengths {lengths}")
     size = next(iter(lengths.values()), 0)

@@ -41,7 +41,7 @@ def _natural(path: str) -> tuple[Any, ...]:
 
 def _match(group: h5py.Group, prefix: str, parts: list[str]) -> list[str]:
     head, rest = parts[0], parts[1:]
-    names = [n for n in group.keys() if fnmatch.fnmatchcase(n, head)]
+    names = [n for n in group if fnmatch.fnmatchcase(n, head)]
     if not rest:
         return [prefix + n for n in names]
     found: list[str] = []
@@ -80,7 +80,7 @@ def _tree(
         return []
     node = datatype_of(group, ctx)
     names = list(getattr(node, "fields", ())) if isinstance(node, (StructType, TableType)) else []
-    names = [n for n in names if n in group] + [n for n in group.keys() if n not in names]
+    names = [n for n in names if n in group] + [n for n in group if n not in names]
     lines = []
     for i, name in enumerate(names):
         last = i == len(names) - 1

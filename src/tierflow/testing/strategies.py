@@ -47,8 +47,20 @@ __all__ = [
     "waveform_tables",
 ]
 
-NUMERIC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                  "float32", "float64", "bool", "complex128"]
+NUMERIC_DTYPES = [
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "bool",
+    "complex128",
+]
 
 
 def dtypes(strings: bool = False) -> st.SearchStrategy[np.dtype[Any]]:
@@ -90,7 +102,9 @@ def arrays(draw: st.DrawFn, n_rows: int | None = None, strings: bool = True) -> 
 
 
 @st.composite
-def vectors_of_vectors(draw: st.DrawFn, n_rows: int | None = None, max_depth: int = 3) -> VectorOfVectors:
+def vectors_of_vectors(
+    draw: st.DrawFn, n_rows: int | None = None, max_depth: int = 3
+) -> VectorOfVectors:
     """Jagged arrays of depth 1 to `max_depth`, with empty rows and empty objects."""
     rows = draw(st.integers(0, 12)) if n_rows is None else n_rows
     depth = draw(st.integers(1, max_depth))
@@ -101,7 +115,9 @@ def vectors_of_vectors(draw: st.DrawFn, n_rows: int | None = None, max_depth: in
     else:
         inner = draw(vectors_of_vectors(int(lengths.sum()), depth - 1))
     offsets = np.cumsum(lengths).astype(np.uint32)
-    return VectorOfVectors(flattened_data=inner, cumulative_length=offsets, attrs=_attrs(draw(units)))
+    return VectorOfVectors(
+        flattened_data=inner, cumulative_length=offsets, attrs=_attrs(draw(units))
+    )
 
 
 @st.composite
@@ -109,11 +125,15 @@ def waveform_tables(draw: st.DrawFn, n_rows: int | None = None) -> WaveformTable
     rows = draw(st.integers(0, 10)) if n_rows is None else n_rows
     dtype = draw(st.sampled_from(["uint16", "int16", "int32", "float32"]))
     if draw(st.booleans()):
-        values: Any = ArrayOfEqualSizedArrays(draw(_values(np.dtype(dtype), (rows, draw(st.integers(1, 30))))))
+        values: Any = ArrayOfEqualSizedArrays(
+            draw(_values(np.dtype(dtype), (rows, draw(st.integers(1, 30)))))
+        )
     else:
         lengths = draw(hnp.arrays(np.int64, rows, elements=st.integers(0, 30)))
         flat = draw(_values(np.dtype(dtype), (int(lengths.sum()),)))
-        values = VectorOfVectors(flattened_data=flat, cumulative_length=np.cumsum(lengths).astype(np.uint32))
+        values = VectorOfVectors(
+            flattened_data=flat, cumulative_length=np.cumsum(lengths).astype(np.uint32)
+        )
     t0 = draw(_values(np.dtype("float64"), (rows,)))
     return WaveformTable(values, t0, 16.0, t0_units="ns", dt_units="ns")
 
@@ -142,8 +162,12 @@ def tables(draw: st.DrawFn, n_rows: int | None = None, depth: int = 1) -> Table:
 
 
 def scalars() -> st.SearchStrategy[Scalar]:
-    values = st.one_of(st.integers(-(2**62), 2**62), st.floats(allow_nan=False), st.booleans(),
-                       st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=20))
+    values = st.one_of(
+        st.integers(-(2**62), 2**62),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=20),
+    )
     return st.builds(Scalar, values)
 
 
@@ -154,12 +178,18 @@ def histograms(draw: st.DrawFn) -> Histogram:
         if draw(st.booleans()):
             first = draw(st.integers(-50, 50))
             n = draw(st.integers(1, 6))
-            binning.append(axis.Regular(float(first), float(first + n * 2), 2.0, draw(st.booleans()), draw(units)))
+            binning.append(
+                axis.Regular(
+                    float(first), float(first + n * 2), 2.0, draw(st.booleans()), draw(units)
+                )
+            )
         else:
             edges = np.unique(draw(st.lists(st.integers(-100, 100), min_size=2, max_size=7)))
             if len(edges) < 2:
                 edges = np.array([0, 1])
-            binning.append(axis.Variable(tuple(edges.astype(float)), draw(st.booleans()), draw(units)))
+            binning.append(
+                axis.Variable(tuple(edges.astype(float)), draw(st.booleans()), draw(units))
+            )
     shape = tuple(ax.n_bins for ax in binning)
     weights = draw(_values(np.dtype("float64"), shape))
     return Histogram(weights, binning, isdensity=draw(st.booleans()))
@@ -168,7 +198,13 @@ def histograms(draw: st.DrawFn) -> Histogram:
 @st.composite
 def structs(draw: st.DrawFn, depth: int = 1) -> Struct:
     names = draw(st.lists(field_names, max_size=4, unique=True))
-    choices: list[st.SearchStrategy[Any]] = [scalars(), arrays(), vectors_of_vectors(), tables(), histograms()]
+    choices: list[st.SearchStrategy[Any]] = [
+        scalars(),
+        arrays(),
+        vectors_of_vectors(),
+        tables(),
+        histograms(),
+    ]
     if depth > 0:
         choices.append(structs(depth - 1))
     return Struct({name: draw(st.one_of(choices)) for name in names})
@@ -176,20 +212,31 @@ def structs(draw: st.DrawFn, depth: int = 1) -> Struct:
 
 def data_objects() -> st.SearchStrategy[DataObject]:
     """Any data object tierflow writes."""
-    return st.one_of(scalars(), arrays(), vectors_of_vectors(), tables(), waveform_tables(),
-                     histograms(), structs())
+    return st.one_of(
+        scalars(),
+        arrays(),
+        vectors_of_vectors(),
+        tables(),
+        waveform_tables(),
+        histograms(),
+        structs(),
+    )
 
 
 def datatypes() -> st.SearchStrategy[str]:
     """``datatype`` strings of the LH5 grammar."""
     element = st.one_of(
         st.sampled_from(["real", "bool", "complex", "string", "symbol", "detectorid"]),
-        st.lists(st.tuples(field_names, st.integers(-5, 100)), min_size=1, max_size=3,
-                 unique_by=lambda p: p[0]).map(
-            lambda pairs: "enum{" + ",".join(f"{n}={v}" for n, v in pairs) + "}"),
+        st.lists(
+            st.tuples(field_names, st.integers(-5, 100)),
+            min_size=1,
+            max_size=3,
+            unique_by=lambda p: p[0],
+        ).map(lambda pairs: "enum{" + ",".join(f"{n}={v}" for n, v in pairs) + "}"),
     )
     array = st.recursive(
-        element.map(lambda e: f"array<1>{{{e}}}"), lambda inner: inner.map(lambda e: f"array<1>{{{e}}}"),
+        element.map(lambda e: f"array<1>{{{e}}}"),
+        lambda inner: inner.map(lambda e: f"array<1>{{{e}}}"),
         max_leaves=3,
     )
     others = st.one_of(

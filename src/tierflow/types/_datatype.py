@@ -16,8 +16,8 @@ The grammar (whitespace is not allowed, as in the LEGEND spec)::
 Example
 -------
 >>> t = parse_datatype("array<1>{array<1>{real}}")
->>> t
-ArrayType(ndim=1, element=ArrayType(ndim=1, element=ElementType(kind=<ElementKind.REAL: 'real'>, enum=())))
+>>> t.is_jagged, t.leaf.kind
+(True, <ElementKind.REAL: 'real'>)
 >>> str(t)
 'array<1>{array<1>{real}}'
 """

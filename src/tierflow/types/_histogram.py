@@ -29,7 +29,7 @@ class Regular:
 
     @property
     def n_bins(self) -> int:
-        return int(round((self.last - self.first) / self.step))
+        return round((self.last - self.first) / self.step)
 
     @property
     def edges(self) -> tuple[float, ...]:

@@ -194,7 +194,7 @@ class WaveformTable(Table):
     Parameters
     ----------
     values
-        The samples, or ``None`` to allocate `size` × `wf_len` of `dtype`.
+        The samples, or ``None`` to allocate `size` by `wf_len` of `dtype`.
     t0, dt
         Arrays, or one number for every waveform.
     t0_units, dt_units, values_units
