@@ -151,21 +151,19 @@ class LH5Iterator:
                 first = source.first + (rows.start if isinstance(rows, slice) else int(rows[0]))
                 yield Chunk(buffer, first, entries, source.file, source.name)
 
-    def _read(
-        self, handle: h5py.File, name: str, rows: Any, buffer: DataObject | None
-    ) -> DataObject:
+    def _read(self, handle: h5py.File, name: str, rows: Any, buffer: DataObject | None) -> Any:
         if isinstance(rows, slice):
             return read(
                 name,
                 handle,
                 start_row=rows.start,
-                n_rows=rows.stop - rows.start,  # type: ignore[no-any-return]
+                n_rows=rows.stop - rows.start,
                 fields=self.fields,
                 obj=buffer,
             )
-        return read(name, handle, rows=rows, fields=self.fields, obj=buffer)  # type: ignore[no-any-return]
+        return read(name, handle, rows=rows, fields=self.fields, obj=buffer)
 
-    def _read_path(self, source: _Source, rows: Any, buffer: DataObject | None) -> DataObject:
+    def _read_path(self, source: _Source, rows: Any, buffer: DataObject | None) -> Any:
         with open_lh5(source.file) as handle:
             return self._read(handle, source.name, rows, buffer)
 

@@ -99,7 +99,7 @@ def child(group: h5py.Group, name: str, ctx: ReadContext) -> Any:
     return group[name]
 
 
-def n_rows_of(h5obj: h5py.Dataset | h5py.Group, node: Datatype, ctx: ReadContext) -> int:
+def n_rows_of(h5obj: Any, node: Any, ctx: ReadContext) -> int:
     """Rows of an object on disk, read from the smallest dataset that knows."""
     if isinstance(h5obj, h5py.Dataset):
         return int(h5obj.shape[0]) if h5obj.ndim else 1
@@ -138,7 +138,7 @@ def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDAr
         return np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
     lo, hi = int(rows.min()), int(rows.max()) + 1
     covering = _slab(ds, slice(lo, hi), None)
-    picked = np.take(covering, rows - lo, axis=0, out=None)
+    picked: npt.NDArray[Any] = np.take(covering, rows - lo, axis=0)
     if out is not None and out.dtype == picked.dtype and len(out) >= len(picked):
         out[: len(picked)] = picked
         return out[: len(picked)]
@@ -195,11 +195,11 @@ def read_array(ds: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> 
     data = _values(ds, element, rows, _buffer_nda(buffer, kind))
     if type(buffer) is kind and np.may_share_memory(buffer._buffer, data):
         buffer._size, buffer.attrs = len(data), _attrs(ds)
-        return buffer  # type: ignore[no-any-return]
-    return kind(data, attrs=_attrs(ds), **extra)  # type: ignore[no-any-return]
+        return buffer
+    return kind(data, attrs=_attrs(ds), **extra)
 
 
-def _array_class(node: Any, element: ElementType) -> tuple[type, dict[str, Any]]:
+def _array_class(node: Any, element: ElementType) -> tuple[type[Array], dict[str, Any]]:
     if isinstance(node, EqualSizedArrayType):
         return ArrayOfEqualSizedArrays, {"dims": (node.outer, node.inner)}
     if isinstance(node, FixedSizeArrayType):
@@ -217,10 +217,11 @@ def read_vov(
     """A vector of vectors: the offsets of the rows, then the one slab of content they cover."""
     offsets_ds = child(group, "cumulative_length", ctx)
     content = child(group, "flattened_data", ctx)
-    content_len = n_rows_of(content, node.element, ctx)  # type: ignore[arg-type]
+    content_len = n_rows_of(content, node.element, ctx)
     offsets, inner_rows = _vov_rows(offsets_ds, rows, buffer, content_len, ctx)
     inner_buffer = buffer.flattened_data if isinstance(buffer, VectorOfVectors) else None
     inner = read_node(content, node.element, ctx.child("flattened_data"), inner_rows, inner_buffer)
+    assert isinstance(inner, (Array, VectorOfVectors)), "a jagged array's content has rows"
     if isinstance(buffer, VectorOfVectors):
         if np.may_share_memory(buffer.cumulative_length._buffer, offsets):
             buffer.cumulative_length._size = len(offsets)
@@ -360,7 +361,7 @@ def _make_table(
 
 def read_histogram(group: h5py.Group, ctx: ReadContext) -> Histogram:
     binning = group["binning"]
-    axes = []
+    axes: list[axis.Axis] = []
     for name in sorted(binning.keys(), key=lambda n: int(n.rsplit("_", 1)[-1])):
         edges, closedleft = binning[name]["binedges"], bool(binning[name]["closedleft"][()])
         units = _attrs(edges).get("units")
@@ -388,7 +389,7 @@ def _reader_for(node: Datatype) -> Reader:
     if isinstance(node, ArrayType):
         if isinstance(node.element, EncodedArrayType):
             return read_encoded
-        return read_vov if node.is_jagged else read_array  # type: ignore[return-value]
+        return read_vov if node.is_jagged else read_array
     if isinstance(node, EqualSizedArrayType):
         return read_encoded if node.encoded else read_array
     if isinstance(node, FixedSizeArrayType):

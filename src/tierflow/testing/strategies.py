@@ -80,9 +80,9 @@ def _attrs(unit: str | None) -> dict[str, Any] | None:
 
 
 def _values(dtype: np.dtype[Any], shape: Any) -> st.SearchStrategy[np.ndarray[Any, Any]]:
-    elements = None
+    elements: st.SearchStrategy[Any] | None = None
     if dtype.kind == "f":
-        elements = st.floats(allow_nan=False, width=dtype.itemsize * 8)
+        elements = st.floats(allow_nan=False, width=dtype.itemsize * 8)  # type: ignore[arg-type]
     elif dtype.kind == "S":
         elements = st.binary(max_size=dtype.itemsize).filter(lambda b: not b.endswith(b"\x00"))
     return hnp.arrays(dtype, shape, elements=elements)
@@ -173,7 +173,7 @@ def scalars() -> st.SearchStrategy[Scalar]:
 
 @st.composite
 def histograms(draw: st.DrawFn) -> Histogram:
-    binning = []
+    binning: list[axis.Axis] = []
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):
             first = draw(st.integers(-50, 50))

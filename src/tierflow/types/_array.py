@@ -87,7 +87,7 @@ class Array(DataObject):
         data: npt.ArrayLike | None = None,
         *,
         shape: tuple[int, ...] | None = None,
-        dtype: npt.DTypeLike = None,
+        dtype: npt.DTypeLike | None = None,
         fill: Any = None,
         attrs: Mapping[str, Any] | None = None,
         enum: Mapping[str, int] | None = None,

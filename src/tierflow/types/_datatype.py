@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
+from typing import NoReturn, Union
 
 from tierflow.errors import DatatypeError
 
@@ -67,7 +68,7 @@ class ElementType:
     def __str__(self) -> str:
         if self.kind is ElementKind.ENUM:
             return "enum{" + ",".join(f"{name}={value}" for name, value in self.enum) + "}"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 @dataclass(frozen=True)
@@ -179,13 +180,13 @@ class _Parser:
         pos = 0
         while pos < len(text):
             match = _TOKEN.match(text, pos)
-            if match is None:
-                self._fail(f"unexpected character {text[pos]!r} at position {pos}")
+            if match is None:  # pragma: no cover  (every character matches one of the patterns)
+                raise DatatypeError(f"datatype {text!r}: unexpected {text[pos]!r} at {pos}")
             tokens.append(match.group())
             pos = match.end()
         return tokens
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str) -> NoReturn:
         raise DatatypeError(f"datatype {self.text!r} does not parse: {why}")
 
     def peek(self) -> str | None:
@@ -195,7 +196,6 @@ class _Parser:
         token = self.peek()
         if token is None:
             self._fail(f"it ends early (expected {expected or 'more'})")
-        assert token is not None
         if expected is not None and token != expected:
             self._fail(f"expected {expected!r} but found {token!r} at token {self.pos}")
         self.pos += 1
@@ -253,8 +253,8 @@ class _Parser:
         maker = _CONTAINERS.get(head)
         if maker is None:
             self._fail(f"unknown type name {head!r}")
-        assert maker is not None
-        return maker(self)
+        node: Datatype = maker(self)
+        return node
 
 
 _ELEMENT_NAMES = {kind.value for kind in ElementKind} - {ElementKind.ENUM.value}
@@ -280,7 +280,7 @@ def _equal(p: _Parser, encoded: bool = False) -> EqualSizedArrayType:
     return EqualSizedArrayType(outer, inner, p.braced(ElementType), encoded)  # type: ignore[arg-type]
 
 
-_CONTAINERS = {
+_CONTAINERS: dict[str, Callable[[_Parser], Datatype]] = {
     "array": _array,
     "encoded_array": _encoded,
     "fixedsize_array": _fixed,

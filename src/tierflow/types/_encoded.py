@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.errors import MismatchError
+
 from tierflow.types._array import Array, ArrayOfEqualSizedArrays, Scalar
 from tierflow.types._base import DataObject, RowSelection
 from tierflow.types._datatype import (
@@ -42,6 +44,12 @@ class _Encoded(DataObject):
 
     def resize(self, size: int) -> None:
         self.encoded_data.resize(size)
+
+    @property
+    def _bytes(self) -> npt.NDArray[np.uint8]:
+        flat = self.encoded_data.flattened_data
+        assert isinstance(flat, Array), "encoded data is a vector of vectors of bytes"
+        return flat.nda
 
 
 class ArrayOfEncodedEqualSizedArrays(_Encoded):
@@ -83,7 +91,7 @@ class ArrayOfEncodedEqualSizedArrays(_Encoded):
         return cls(encoded, values.nda.shape[1], attrs=values.attrs | codec.to_dict())
 
     def decode(
-        self, dtype: npt.DTypeLike = None, out: npt.NDArray[Any] | None = None
+        self, dtype: npt.DTypeLike | None = None, out: npt.NDArray[Any] | None = None
     ) -> ArrayOfEqualSizedArrays:
         """The waveforms, decoded into `dtype` (int32 by default, as the anchor) or into `out`."""
         from tierflow.codecs import decode
@@ -91,7 +99,7 @@ class ArrayOfEncodedEqualSizedArrays(_Encoded):
         dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DECODED_DTYPE
         data = decode(
             self.codec,
-            self.encoded_data.flattened_data.nda,
+            self._bytes,
             self.encoded_data.cumulative_length.nda,
             self.decoded_size,
             dtype,
@@ -142,11 +150,14 @@ class VectorOfEncodedVectors(_Encoded):
         from tierflow.codecs import encode, parse_codec
 
         codec = parse_codec(codec)
-        flat, offsets = encode(codec, values.flattened_data.nda, values.cumulative_length.nda)
+        content = values.flattened_data
+        if not isinstance(content, Array):
+            raise MismatchError("only a vector of vectors of depth 1 holds waveforms to encode")
+        flat, offsets = encode(codec, content.nda, values.cumulative_length.nda)
         encoded = VectorOfVectors(flattened_data=flat, cumulative_length=offsets)
         return cls(encoded, values.lengths.astype(np.uint32), attrs=values.attrs | codec.to_dict())
 
-    def decode(self, dtype: npt.DTypeLike = None) -> VectorOfVectors:
+    def decode(self, dtype: npt.DTypeLike | None = None) -> VectorOfVectors:
         """The waveforms, decoded into `dtype` (int32 by default, as the anchor)."""
         from tierflow.codecs import decode
 
@@ -154,7 +165,7 @@ class VectorOfEncodedVectors(_Encoded):
         sizes = self.decoded_size.nda
         flat = decode(
             self.codec,
-            self.encoded_data.flattened_data.nda,
+            self._bytes,
             self.encoded_data.cumulative_length.nda,
             sizes,
             dtype,

@@ -238,8 +238,8 @@ class WaveformTable(Table):
     def dt(self) -> Array:
         return self["dt"]  # type: ignore[return-value]
 
-    @property
-    def values(self) -> ArrayOfEqualSizedArrays | VectorOfVectors:
+    @property  # shadows Mapping.values() on purpose: ``wf.values`` as in legend-pydataobj
+    def values(self) -> ArrayOfEqualSizedArrays | VectorOfVectors:  # type: ignore[override]
         return self["values"]  # type: ignore[return-value]
 
     @property

@@ -124,7 +124,7 @@ def view_table(table: Table, library: str, with_units: bool = False) -> Any:
     for name, col in columns.items():
         if not isinstance(col, (Array, VectorOfVectors)):
             raise MismatchError(f"column {name!r} ({type(col).__name__}) has no {lib.value} view")
-    views = {name: col.view_as(lib.value, with_units) for name, col in columns.items()}  # type: ignore[union-attr]
+    views = {name: col.view_as(lib.value, with_units) for name, col in columns.items()}  # type: ignore[attr-defined]
     if lib is Library.NUMPY:
         return views
     if lib is Library.AWKWARD:

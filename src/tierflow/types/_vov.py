@@ -77,7 +77,7 @@ class VectorOfVectors(DataObject):
         *,
         flattened_data: Content | npt.ArrayLike | None = None,
         cumulative_length: Array | npt.ArrayLike | None = None,
-        dtype: npt.DTypeLike = None,
+        dtype: npt.DTypeLike | None = None,
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         if data is not None:
@@ -88,8 +88,10 @@ class VectorOfVectors(DataObject):
             flattened_data = np.empty(0, dtype=dtype if dtype is not None else np.float64)
         self.cumulative_length = _as_array(cumulative_length)
         self.flattened_data: Content = (
-            flattened_data if isinstance(flattened_data, DataObject) else Array(flattened_data)
-        )  # type: ignore[assignment]
+            flattened_data
+            if isinstance(flattened_data, (Array, VectorOfVectors))
+            else Array(flattened_data)
+        )
         self._init_attrs(attrs)
 
     @classmethod
@@ -244,7 +246,7 @@ def _as_array(values: Array | npt.ArrayLike) -> Array:
     return Array(values)
 
 
-def _buffers_from_rows(rows: Sequence[Any], dtype: npt.DTypeLike) -> tuple[Content, Array]:
+def _buffers_from_rows(rows: Sequence[Any], dtype: npt.DTypeLike | None) -> tuple[Content, Array]:
     lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
     cumulative = Array(np.cumsum(lengths).astype(OFFSET_DTYPE))
     items = [item for row in rows for item in row]
