@@ -17,7 +17,7 @@ UINT32_MAX = 2**32 - 1
 
 
 def encode(
-    codec: CodecSpec, values: NDArray[Any], lengths: NDArray[Any] | None = None
+    codec: CodecSpec, values: npt.ArrayLike, lengths: npt.ArrayLike | None = None
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint32]]:
     """Encode waveforms, each into its own number of bytes.
 
@@ -58,7 +58,7 @@ def encode(
     status, index = codec._encode_kernel(flat, offsets, out, ends)
     if status != 0:
         raise MismatchError(
-            f"cannot encode waveform {index} with {codec.name}: {codec.errors[status]}"
+            f"cannot encode waveform {index} with {codec.name}: {codec._error_message(status)}"
         )
     total = int(ends[-1]) if n_wf else 0
     if total > UINT32_MAX:
@@ -68,9 +68,9 @@ def encode(
 
 def decode(
     codec: CodecSpec,
-    encoded_flat: NDArray[Any],
-    encoded_cumulative_length: NDArray[Any],
-    decoded_size: int | NDArray[Any],
+    encoded_flat: npt.ArrayLike,
+    encoded_cumulative_length: npt.ArrayLike,
+    decoded_size: int | npt.ArrayLike,
     dtype: npt.DTypeLike,
     out: NDArray[Any] | None = None,
 ) -> NDArray[Any]:
@@ -118,7 +118,9 @@ def decode(
     result = _output(out, shape, _integer_dtype(dtype))
     status, index = codec._decode_kernel(buf, ends, result.reshape(-1), out_offsets)
     if status != 0:
-        raise DecodeError(f"corrupt {codec.name} data in waveform {index}: {codec.errors[status]}")
+        raise DecodeError(
+            f"corrupt {codec.name} data in waveform {index}: {codec._error_message(status)}"
+        )
     return result
 
 
@@ -130,7 +132,7 @@ def _integer_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
 
 
 def _value_layout(
-    values: NDArray[Any], lengths: NDArray[Any] | None
+    values: npt.ArrayLike, lengths: npt.ArrayLike | None
 ) -> tuple[NDArray[Any], NDArray[np.int64]]:
     """The flat C-contiguous values and the offsets ``[0, end_0, end_1, ...]``."""
     values = np.asarray(values)
@@ -150,34 +152,34 @@ def _value_layout(
     return np.ascontiguousarray(values), offsets
 
 
-def _as_lengths(lengths: NDArray[Any]) -> NDArray[np.int64]:
+def _as_lengths(lengths: npt.ArrayLike) -> NDArray[np.int64]:
     array = np.asarray(lengths)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise MismatchError("cumulative lengths must be a 1-d integer array")
     return array.astype(np.int64)
 
 
-def _as_bytes(encoded_flat: NDArray[Any]) -> NDArray[np.uint8]:
+def _as_bytes(encoded_flat: npt.ArrayLike) -> NDArray[np.uint8]:
     array = np.asarray(encoded_flat)
     if array.ndim != 1 or (array.size and array.dtype.itemsize != 1):
         raise MismatchError(f"encoded data must be 1-d bytes, got {array.ndim}-d {array.dtype}")
     return np.ascontiguousarray(array).view(np.uint8)
 
 
-def _as_ends(encoded_cumulative_length: NDArray[Any]) -> NDArray[np.int64]:
+def _as_ends(encoded_cumulative_length: npt.ArrayLike) -> NDArray[np.int64]:
     return np.ascontiguousarray(_as_lengths(encoded_cumulative_length))
 
 
 def _decoded_layout(
-    decoded_size: int | NDArray[Any], n_wf: int
+    decoded_size: int | npt.ArrayLike, n_wf: int
 ) -> tuple[NDArray[np.int64], tuple[int, ...]]:
     """Offsets of each decoded waveform and the shape of the result."""
     if np.ndim(decoded_size) == 0:
-        size = int(decoded_size)
+        size = int(np.asarray(decoded_size))
         if size < 0:
             raise DecodeError(f"negative decoded_size {size}")
         return np.arange(n_wf + 1, dtype=np.int64) * size, (n_wf, size)
-    sizes = _as_lengths(np.asarray(decoded_size))
+    sizes = _as_lengths(decoded_size)
     if sizes.size != n_wf:
         raise MismatchError(f"{sizes.size} decoded sizes for {n_wf} encoded waveforms")
     if np.any(sizes < 0):

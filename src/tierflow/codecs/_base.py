@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from tierflow.codecs import _radware, _uleb128
 from tierflow.errors import ConfigError
 from tierflow.registry import Registry
 
@@ -27,7 +26,8 @@ class WaveformCodec(ABC):
     """A lossless integer-waveform compression algorithm and its parameters.
 
     Subclasses set `name` (the ``codec`` attribute on disk), declare their parameters as
-    dataclass fields and provide the numba kernels through the three private hooks.
+    dataclass fields and provide the numba kernels through the private hooks. The kernel
+    modules are imported by the hooks, so that importing the codecs does not import numba.
 
     Examples
     --------
@@ -37,8 +37,6 @@ class WaveformCodec(ABC):
     """
 
     name: ClassVar[str]
-    errors: ClassVar[Mapping[int, str]] = {}
-    """Messages of the status codes the kernels return."""
 
     def to_dict(self) -> dict[str, Any]:
         """The codec as HDF5 attributes: ``{"codec": name, **parameters}``.
@@ -101,7 +99,7 @@ class WaveformCodec(ABC):
     ) -> tuple[int, int]:
         """Encode ``values[offsets[k]:offsets[k+1]]`` in turn into `out`, their ends in `ends`.
 
-        Returns ``(0, -1)`` or ``(status, k)`` with a code of `errors` and the waveform.
+        Returns ``(0, -1)``, or a nonzero status and the waveform `k` it concerns.
         """
 
     @abstractmethod
@@ -114,8 +112,12 @@ class WaveformCodec(ABC):
     ) -> tuple[int, int]:
         """Decode ``encoded[ends[k-1]:ends[k]]`` into ``out[out_offsets[k]:out_offsets[k+1]]``.
 
-        Returns ``(0, -1)`` or ``(status, k)`` with a code of `errors` and the waveform.
+        Returns ``(0, -1)``, or a nonzero status and the waveform `k` it concerns.
         """
+
+    @abstractmethod
+    def _error_message(self, status: int) -> str:
+        """What the nonzero `status` returned by a kernel means."""
 
 
 def _as_int(name: str, value: object) -> int:
@@ -150,7 +152,6 @@ class RadwareSigcompress(WaveformCodec):
     """
 
     name: ClassVar[str] = "radware_sigcompress"
-    errors: ClassVar[Mapping[int, str]] = _radware.ERRORS
 
     codec_shift: int = 0
 
@@ -161,7 +162,10 @@ class RadwareSigcompress(WaveformCodec):
         object.__setattr__(self, "codec_shift", shift)
 
     def _bytes_bound(self, sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-        return _radware.bytes_bound(sizes)
+        # a chunk costs at most 3 + its samples words, every chunk but the last has at
+        # least 48 samples; add the length word and a padding word
+        chunks = (sizes + 47) // 48
+        return 2 * (sizes + 3 * chunks + 2)
 
     def _encode_kernel(
         self,
@@ -170,6 +174,8 @@ class RadwareSigcompress(WaveformCodec):
         out: NDArray[np.uint8],
         ends: NDArray[np.int64],
     ) -> tuple[int, int]:
+        from tierflow.codecs import _radware
+
         return _radware.encode_waveforms(values, offsets, self.codec_shift, out, ends)
 
     def _decode_kernel(
@@ -179,7 +185,14 @@ class RadwareSigcompress(WaveformCodec):
         out: NDArray[Any],
         out_offsets: NDArray[np.int64],
     ) -> tuple[int, int]:
+        from tierflow.codecs import _radware
+
         return _radware.decode_waveforms(encoded, ends, out, out_offsets, self.codec_shift)
+
+    def _error_message(self, status: int) -> str:
+        from tierflow.codecs import _radware
+
+        return _radware.ERRORS[status]
 
 
 @CODECS.register("uleb128_zigzag_diff")
@@ -197,10 +210,9 @@ class ULEB128ZigZagDiff(WaveformCodec):
     """
 
     name: ClassVar[str] = "uleb128_zigzag_diff"
-    errors: ClassVar[Mapping[int, str]] = _uleb128.ERRORS
 
     def _bytes_bound(self, sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-        return _uleb128.bytes_bound(sizes)
+        return 5 * sizes  # differences are int32: at most 5 varint bytes each
 
     def _encode_kernel(
         self,
@@ -209,6 +221,8 @@ class ULEB128ZigZagDiff(WaveformCodec):
         out: NDArray[np.uint8],
         ends: NDArray[np.int64],
     ) -> tuple[int, int]:
+        from tierflow.codecs import _uleb128
+
         wide = values.dtype.itemsize > 4
         return _uleb128.encode_waveforms(values, offsets, wide, out, ends)
 
@@ -219,4 +233,11 @@ class ULEB128ZigZagDiff(WaveformCodec):
         out: NDArray[Any],
         out_offsets: NDArray[np.int64],
     ) -> tuple[int, int]:
+        from tierflow.codecs import _uleb128
+
         return _uleb128.decode_waveforms(encoded, ends, out, out_offsets)
+
+    def _error_message(self, status: int) -> str:
+        from tierflow.codecs import _uleb128
+
+        return _uleb128.ERRORS[status]

@@ -14,6 +14,8 @@ Chunk boundaries and bit widths follow the reference C code of the LEGEND data-f
 specification exactly (first 48 samples decide the mode, extension up to 128 samples),
 so that encoded bytes are identical. All values are the input plus ``shift``, which must
 fit in int16.
+
+This module imports numba: the codec classes import it on first use only.
 """
 
 from __future__ import annotations
@@ -51,16 +53,6 @@ ERRORS = {
 MAX_SAMPLES = 32767
 FIRST_PASS = 48  # samples that decide between absolute and difference mode
 MAX_CHUNK = 128
-
-
-def bytes_bound(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Upper bound of the encoded bytes of waveforms of `sizes` samples.
-
-    A chunk costs at most ``3 + nw`` words, every chunk but the last has at least 48
-    samples, plus the length word and one padding word.
-    """
-    chunks = (sizes + FIRST_PASS - 1) // FIRST_PASS
-    return 2 * (sizes + 3 * chunks + 2)
 
 
 @kernel
@@ -226,8 +218,9 @@ def encode_waveforms(
 ) -> tuple[int, int]:
     """Encode waveform ``k = values[offsets[k]:offsets[k+1]]`` one after the other into `out`.
 
-    `out` must hold :func:`bytes_bound` bytes; ``ends[k]`` receives the byte where waveform
-    `k` ends. Returns ``(status, k)``: 0 and -1, or an :data:`ERRORS` code and the waveform.
+    `out` must hold the codec's ``max_encoded_bytes`` of every waveform; ``ends[k]``
+    receives the byte where waveform `k` ends. Returns ``(status, k)``: 0 and -1, or an
+    :data:`ERRORS` code and the waveform.
     """
     scratch = np.empty(MAX_CHUNK, dtype=np.int64)
     pos = 0

@@ -9,6 +9,8 @@ As in the anchor, differences are taken modulo 2**32 (as int32), so every 8-, 16
 waveform round-trips and a varint is at most 5 bytes; 64-bit waveforms are accepted when
 every difference fits in int32. Decoding sums the differences in int64 and stores them in
 the output dtype (which wraps modulo its width), so it also reads varints of up to 10 bytes.
+
+This module imports numba: the codec classes import it on first use only.
 """
 
 from __future__ import annotations
@@ -40,11 +42,6 @@ ERRORS = {
 MAX_VARINT_BYTES = 10
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
-
-
-def bytes_bound(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Upper bound of the encoded bytes of waveforms of `sizes` samples: 5 bytes a sample."""
-    return 5 * sizes
 
 
 @kernel
@@ -90,8 +87,9 @@ def encode_waveforms(
     """Encode waveform ``k = values[offsets[k]:offsets[k+1]]`` one after the other into `out`.
 
     `wide` says the values are 64-bit, whose differences are checked rather than wrapped.
-    `out` must hold :func:`bytes_bound` bytes; ``ends[k]`` receives the byte where waveform
-    `k` ends. Returns ``(status, k)``: 0 and -1, or an :data:`ERRORS` code and the waveform.
+    `out` must hold the codec's ``max_encoded_bytes`` of every waveform; ``ends[k]``
+    receives the byte where waveform `k` ends. Returns ``(status, k)``: 0 and -1, or an
+    :data:`ERRORS` code and the waveform.
     """
     pos = 0
     for k in range(offsets.size - 1):
