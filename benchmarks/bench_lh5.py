@@ -20,7 +20,6 @@ from typing import Any
 
 import h5py
 import hdf5plugin  # noqa: F401  (Zstd for plain h5py)
-import numpy as np
 
 from tierflow import lh5
 from tierflow.testing import find_testdata
@@ -31,6 +30,7 @@ except ImportError:
     anchor = None
 
 Reader = Callable[[], Any]
+DSP_FILE = "l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
 
 
 @dataclass
@@ -63,7 +63,9 @@ def h5py_read_all(file: Path, name: str, fields: list[str] | None = None) -> int
             if isinstance(target, h5py.Dataset):
                 datasets.append(target)
             else:
-                target.visititems(lambda _, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
+                target.visititems(
+                    lambda _, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None
+                )
         for ds in datasets:
             total += ds[()].nbytes if ds.dtype.kind != "O" else ds.size
     return total
@@ -94,29 +96,43 @@ def make_cases(data: Path, work: Path) -> list[Case]:
     cases: list[Case] = []
     reference = data.parent / "reference" / "legend"
     raw = reference / "raw" / "fcio-p06-cal-default.lh5"
-    big_raw = replicate(raw, "FCEvent", work / "raw-x16.lh5", 16,
-                        hdf5_settings={"compression": "gzip", "shuffle": True})
-    for label, file in (("raw table, gzip (real file)", raw), ("raw table, gzip, x16 rows", big_raw)):
+    big_raw = replicate(
+        raw,
+        "FCEvent",
+        work / "raw-x16.lh5",
+        16,
+        hdf5_settings={"compression": "gzip", "shuffle": True},
+    )
+    for label, file in (
+        ("raw table, gzip (real file)", raw),
+        ("raw table, gzip, x16 rows", big_raw),
+    ):
         size = nbytes_of(lh5.read("FCEvent", file))
-        cases.append(Case(
-            f"{label}: full read with waveforms", size,
-            lambda f=file: lh5.read("FCEvent", f),
-            lambda f=file: h5py_read_all(f, "FCEvent"),
-            (lambda f=file: anchor.read("FCEvent", str(f))) if anchor else None,
-        ))
+        cases.append(
+            Case(
+                f"{label}: full read with waveforms",
+                size,
+                lambda f=file: lh5.read("FCEvent", f),
+                lambda f=file: h5py_read_all(f, "FCEvent"),
+                (lambda f=file: anchor.read("FCEvent", str(f))) if anchor else None,
+            )
+        )
 
-    dsp = data / "legend/lh5/prod-ref-l200/generated/tier/dsp/cal/p03/r000/l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
+    dsp = data / "legend/lh5/prod-ref-l200/generated/tier/dsp/cal/p03/r000" / DSP_FILE
     table = lh5.ls(dsp, "ch*/dsp")[0]
     cols = ["trapEmax", "tp_0_est", "A_max"]
     big_dsp = replicate(dsp, table, work / "dsp-x64.lh5", 64)
     for label, file in (("dsp table (real file)", dsp), ("dsp table, x64 rows", big_dsp)):
         size = nbytes_of(lh5.read(table, file, fields=cols))
-        cases.append(Case(
-            f"{label}: 3 columns", size,
-            lambda f=file: lh5.read(table, f, fields=cols),
-            lambda f=file: h5py_read_all(f, table, cols),
-            (lambda f=file: anchor.read(table, str(f), field_mask=cols)) if anchor else None,
-        ))
+        cases.append(
+            Case(
+                f"{label}: 3 columns",
+                size,
+                lambda f=file: lh5.read(table, f, fields=cols),
+                lambda f=file: h5py_read_all(f, table, cols),
+                (lambda f=file: anchor.read(table, str(f), field_mask=cols)) if anchor else None,
+            )
+        )
 
     files = [big_dsp] * 4
     size = 4 * nbytes_of(lh5.read(table, big_dsp, fields=cols))
@@ -134,27 +150,54 @@ def make_cases(data: Path, work: Path) -> list[Case]:
                         handle[f"{table}/{col}"][start : start + 20_000]
 
     def iterate_anchor() -> None:
-        for _ in anchor.LH5Iterator([str(f) for f in files], table, buffer_len=20_000, field_mask=cols):
+        for _ in anchor.LH5Iterator(
+            [str(f) for f in files], table, buffer_len=20_000, field_mask=cols
+        ):
             pass
 
-    cases.append(Case("chunked iteration, 4 files x 3 columns, 20k rows", size,
-                      iterate_tierflow, iterate_h5py, iterate_anchor if anchor else None))
+    cases.append(
+        Case(
+            "chunked iteration, 4 files x 3 columns, 20k rows",
+            size,
+            iterate_tierflow,
+            iterate_h5py,
+            iterate_anchor if anchor else None,
+        )
+    )
 
     uleb = reference / "raw" / "fcio-p06-cal-uleb128.lh5"
     from tierflow.codecs import RadwareSigcompress
 
-    radware = replicate(raw, "FCEvent", work / "radware-x16.lh5", 16,
-                        codecs={"waveform/values": RadwareSigcompress(codec_shift=-32768)})
-    big_uleb = replicate(uleb, "FCEvent", work / "uleb-x16.lh5", 16, codecs={"waveform/values": "uleb128_zigzag_diff"})
-    for label, file in (("uleb128 (real file)", uleb), ("uleb128, x16 rows", big_uleb), ("radware, x16 rows", radware)):
+    radware = replicate(
+        raw,
+        "FCEvent",
+        work / "radware-x16.lh5",
+        16,
+        codecs={"waveform/values": RadwareSigcompress(codec_shift=-32768)},
+    )
+    big_uleb = replicate(
+        uleb,
+        "FCEvent",
+        work / "uleb-x16.lh5",
+        16,
+        codecs={"waveform/values": "uleb128_zigzag_diff"},
+    )
+    for label, file in (
+        ("uleb128 (real file)", uleb),
+        ("uleb128, x16 rows", big_uleb),
+        ("radware, x16 rows", radware),
+    ):
         name = "FCEvent/waveform/values"
         size = nbytes_of(lh5.read(name, file))
-        cases.append(Case(
-            f"compressed waveforms, {label}: read + decode", size,
-            lambda f=file, n=name: lh5.read(n, f),
-            lambda f=file, n=name: h5py_read_all(f, n),  # bytes only: h5py does not decode
-            (lambda f=file, n=name: anchor.read(n, str(f))) if anchor else None,
-        ))
+        cases.append(
+            Case(
+                f"compressed waveforms, {label}: read + decode",
+                size,
+                lambda f=file, n=name: lh5.read(n, f),
+                lambda f=file, n=name: h5py_read_all(f, n),  # bytes only: h5py does not decode
+                (lambda f=file, n=name: anchor.read(n, str(f))) if anchor else None,
+            )
+        )
     return cases
 
 
@@ -172,7 +215,8 @@ def main() -> int:
     try:
         cases = make_cases(data, work)
         print(f"legend-lh5io: {'installed' if anchor else 'not installed (pip install .[bench])'}")
-        header = f"{'case':62s} {'MB':>7s} {'tierflow':>9s} {'h5py':>9s} {'anchor':>9s} {'tf/h5py':>8s} {'tf/anchor':>9s}"
+        columns = ("MB", "tierflow", "h5py", "anchor", "tf/h5py", "tf/anchor")
+        header = f"{'case':62s} " + " ".join(f"{c:>9s}" for c in columns)
         print(header)
         print("-" * len(header))
         for case in cases:
@@ -180,8 +224,10 @@ def main() -> int:
             t_tf = best_time(case.tierflow, repeats)
             t_h5 = best_time(case.h5py, repeats) if case.h5py else float("nan")
             t_an = best_time(case.anchor, repeats) if case.anchor else float("nan")
-            print(f"{case.name:62s} {mb:7.1f} {mb / t_tf:9.0f} {mb / t_h5:9.0f} {mb / t_an:9.0f} "
-                  f"{t_h5 / t_tf:8.2f} {t_an / t_tf:9.2f}")
+            print(
+                f"{case.name:62s} {mb:7.1f} {mb / t_tf:9.0f} {mb / t_h5:9.0f} {mb / t_an:9.0f} "
+                f"{t_h5 / t_tf:8.2f} {t_an / t_tf:9.2f}"
+            )
         print("columns: MB/s of in-memory data; ratios > 1 mean tierflow is faster")
     finally:
         shutil.rmtree(work, ignore_errors=True)

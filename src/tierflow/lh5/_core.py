@@ -16,6 +16,7 @@ from tierflow.errors import FormatError, MismatchError, NotFoundError
 from tierflow.lh5._read import (
     ReadContext,
     datatype_of,
+    inspect,
     n_rows_of,
     normalize_fields,
     read_node,
@@ -26,7 +27,6 @@ from tierflow.types._base import normalize_rows
 __all__ = ["FileLike", "n_rows", "open_lh5", "read", "resolve"]
 
 FileLike = Union[str, os.PathLike[str], h5py.File]
-CHUNK_CACHE_BYTES = 64 << 20
 
 
 @contextmanager
@@ -39,7 +39,7 @@ def open_lh5(file: FileLike, mode: str = "r") -> Iterator[h5py.File]:
     if mode == "r" and not path.is_file():
         raise NotFoundError(f"no such LH5 file {str(path)!r}", file=path)
     try:
-        handle = h5py.File(path, mode, rdcc_nbytes=CHUNK_CACHE_BYTES, rdcc_nslots=10007)
+        handle = h5py.File(path, mode)
     except OSError as error:
         raise FormatError(f"cannot open as HDF5: {error}", file=path) from None
     with handle:
@@ -129,7 +129,7 @@ def read(
         with open_lh5(file_list[0]) as handle:
             h5obj = resolve(handle, name)
             ctx = ReadContext(_file_name(handle), "/" + name.strip("/"), decompress, field_sel)
-            node = datatype_of(h5obj, ctx)
+            node, ctx = inspect(h5obj, ctx)
             everything = start_row == 0 and n_rows is None and rows is None
             # with no selection, each field of a struct keeps its own length
             selection = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import h5py
@@ -43,7 +44,7 @@ from tierflow.types import (
 from tierflow.types._datatype import Datatype
 from tierflow.types._vov import check_offsets, gather_ranges
 
-__all__ = ["ReadContext", "Rows", "datatype_of", "n_rows_of", "read_node"]
+__all__ = ["ReadContext", "Rows", "datatype_of", "inspect", "n_rows_of", "read_node"]
 
 Rows = "slice | npt.NDArray[np.intp] | None"
 HISTOGRAM_FIELDS = frozenset({"binning", "weights", "isdensity"})
@@ -58,24 +59,43 @@ class ReadContext:
     path: str
     decompress: bool = True
     fields: tuple[str, ...] | None = None
+    attrs: dict[str, Any] | None = None
+    """Attributes of the object at `path` (but ``datatype``), once they have been read."""
 
     def child(self, name: str, fields: tuple[str, ...] | None = None) -> ReadContext:
-        return replace(self, path=f"{self.path.rstrip('/')}/{name}", fields=fields)
+        return replace(self, path=f"{self.path.rstrip('/')}/{name}", fields=fields, attrs=None)
 
     def error(self, kind: type[Exception], message: str) -> Exception:
         return kind(message, file=self.file, obj=self.path)  # type: ignore[call-arg]
 
 
+def inspect(h5obj: Any, ctx: ReadContext) -> tuple[Datatype, ReadContext]:
+    """The object's type and a context holding its attributes: every attribute read once."""
+    attrs = {}
+    for key, value in h5obj.attrs.items():
+        attrs[key] = value.decode() if isinstance(value, bytes) else value
+    node = _node(h5obj, attrs.pop("datatype", None), ctx)
+    return node, replace(ctx, attrs=attrs)
+
+
 def datatype_of(h5obj: h5py.Dataset | h5py.Group, ctx: ReadContext) -> Datatype:
     """The parsed ``datatype`` attribute, or one inferred when it is missing."""
-    text = h5obj.attrs.get("datatype")
+    return _node(h5obj, h5obj.attrs.get("datatype"), ctx)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str | bytes) -> Datatype:
+    return parse_datatype(text)
+
+
+def _node(h5obj: Any, text: str | bytes | None, ctx: ReadContext) -> Datatype:
     if text is None:
         if isinstance(h5obj, h5py.Group):
             return StructType(tuple(h5obj.keys()))
         element = ElementType(_element_kind(h5obj.dtype))
         return element if h5obj.ndim == 0 else ArrayType(h5obj.ndim, element)
     try:
-        return parse_datatype(text)
+        return _parse_cached(text)
     except DatatypeError as error:
         raise ctx.error(DatatypeError, error.message) from None
 
@@ -116,6 +136,18 @@ def n_rows_of(h5obj: Any, node: Any, ctx: ReadContext) -> int:
     return 0
 
 
+def _read_rows(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
+    """Rows ``start:start+count`` into ``out[:count]`` with the low-level API: h5py's selection
+    objects cost more than reading a small column."""
+    if start == 0 and count == ds.shape[0] == len(out) and out.flags.c_contiguous:
+        ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+        return
+    shape = (count, *ds.shape[1:])
+    file_space = ds.id.get_space()
+    file_space.select_hyperslab((start,) + (0,) * (ds.ndim - 1), shape)
+    ds.id.read(h5py.h5s.create_simple(shape), file_space, out[:count])
+
+
 def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
     """Read the rows of a dataset, into `out` when it is given and large enough."""
     n = ds.shape[0]
@@ -132,7 +164,7 @@ def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDAr
         ):
             out = np.empty((count, *ds.shape[1:]), dtype=ds.dtype)
         if count:
-            ds.read_direct(out, np.s_[start:stop], np.s_[0:count])
+            _read_rows(ds, start, count, out)
         return out[:count]
     if len(rows) == 0:
         return np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
@@ -173,7 +205,12 @@ def read_scalar(
         value = value.item()
     if isinstance(node, ElementType) and node.kind is ElementKind.BOOL:
         value = bool(value)
-    return Scalar(value, attrs=_attrs(ds))
+    return Scalar(value, attrs=_own_attrs(ds, ctx))
+
+
+def _own_attrs(h5obj: Any, ctx: ReadContext) -> dict[str, Any]:
+    """The attributes of the object being read: from the context when already read."""
+    return dict(ctx.attrs) if ctx.attrs is not None else _attrs(h5obj)
 
 
 def _attrs(h5obj: Any) -> dict[str, Any]:
@@ -194,9 +231,9 @@ def read_array(ds: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> 
     kind, extra = _array_class(node, element)
     data = _values(ds, element, rows, _buffer_nda(buffer, kind))
     if type(buffer) is kind and np.may_share_memory(buffer._buffer, data):
-        buffer._size, buffer.attrs = len(data), _attrs(ds)
+        buffer._size, buffer.attrs = len(data), _own_attrs(ds, ctx)
         return buffer
-    return kind(data, attrs=_attrs(ds), **extra)
+    return kind(data, attrs=_own_attrs(ds, ctx), **extra)
 
 
 def _array_class(node: Any, element: ElementType) -> tuple[type[Array], dict[str, Any]]:
@@ -227,9 +264,11 @@ def read_vov(
             buffer.cumulative_length._size = len(offsets)
         else:
             buffer.cumulative_length = Array(offsets)
-        buffer.flattened_data, buffer.attrs = inner, _attrs(group)
+        buffer.flattened_data, buffer.attrs = inner, _own_attrs(group, ctx)
         return buffer
-    return VectorOfVectors(flattened_data=inner, cumulative_length=offsets, attrs=_attrs(group))
+    return VectorOfVectors(
+        flattened_data=inner, cumulative_length=offsets, attrs=_own_attrs(group, ctx)
+    )
 
 
 def _vov_rows(
@@ -272,7 +311,7 @@ def read_encoded(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any
         child(group, "encoded_data", ctx), encoded_node, ctx.child("encoded_data"), rows, None
     )
     size_ds = child(group, "decoded_size", ctx)
-    attrs = _attrs(group)
+    attrs = _own_attrs(group, ctx)
     if isinstance(node, EqualSizedArrayType):
         obj: Any = ArrayOfEncodedEqualSizedArrays(encoded, int(size_ds[()]), attrs=attrs)
         if ctx.decompress:
@@ -331,10 +370,11 @@ def read_struct(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any)
     for name, sub_fields in _selected(names, ctx.fields, ctx).items():
         sub, sub_ctx = group[name], ctx.child(name, sub_fields)
         old = buffer.get(name) if isinstance(buffer, Struct) and name in buffer else None
-        values[name] = read_node(sub, datatype_of(sub, sub_ctx), sub_ctx, rows, old)
+        sub_node, sub_ctx = inspect(sub, sub_ctx)
+        values[name] = read_node(sub, sub_node, sub_ctx, rows, old)
     if isinstance(node, TableType):
-        return _make_table(values, ctx, _attrs(group), buffer)
-    return Struct(values, attrs=_attrs(group))
+        return _make_table(values, ctx, _own_attrs(group, ctx), buffer)
+    return Struct(values, attrs=_own_attrs(group, ctx))
 
 
 def _make_table(
@@ -377,7 +417,7 @@ def read_histogram(group: h5py.Group, ctx: ReadContext) -> Histogram:
         None,
         None,
     )
-    return Histogram(weights, axes, bool(group["isdensity"][()]), attrs=_attrs(group))
+    return Histogram(weights, axes, bool(group["isdensity"][()]), attrs=_own_attrs(group, ctx))
 
 
 Reader = Callable[[Any, Any, ReadContext, Any, Any], DataObject]

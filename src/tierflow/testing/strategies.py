@@ -154,7 +154,8 @@ def row_objects(n_rows: int, depth: int = 1) -> st.SearchStrategy[DataObject]:
 def tables(draw: st.DrawFn, n_rows: int | None = None, depth: int = 1) -> Table:
     """Tables of 0 to 4 columns of any row type (nested tables to `depth`)."""
     rows = draw(st.integers(0, 12)) if n_rows is None else n_rows
-    names = draw(st.lists(field_names, max_size=4, unique=True))
+    # nested (n_rows given), a table needs a column to carry its rows on disk
+    names = draw(st.lists(field_names, min_size=int(n_rows is not None), max_size=4, unique=True))
     columns = {name: draw(row_objects(rows, depth)) for name in names}
     if not columns and n_rows is None:
         rows = 0  # a table without columns has no rows on disk; nested, it takes its parent's

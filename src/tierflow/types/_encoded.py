@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import MismatchError
-
 from tierflow.types._array import Array, ArrayOfEqualSizedArrays, Scalar
 from tierflow.types._base import DataObject, RowSelection
 from tierflow.types._datatype import (
