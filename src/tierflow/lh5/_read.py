@@ -198,13 +198,11 @@ def _buffer_nda(buffer: DataObject | None, kind: type) -> npt.NDArray[Any] | Non
 def read_scalar(
     ds: h5py.Dataset, node: Datatype, ctx: ReadContext, rows: Any, buffer: Any
 ) -> Scalar:
-    value = ds[()]
+    value = ds[()]  # a numpy scalar keeps its dtype, so that writing it again keeps the layout
     if isinstance(value, bytes):
         value = value.decode()
-    elif isinstance(value, np.generic):
-        value = value.item()
     if isinstance(node, ElementType) and node.kind is ElementKind.BOOL:
-        value = bool(value)
+        value = np.bool_(value)
     return Scalar(value, attrs=_own_attrs(ds, ctx))
 
 

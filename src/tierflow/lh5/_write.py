@@ -73,6 +73,8 @@ def _settings_for(obj: DataObject, ctx: WriteContext) -> Mapping[str, Any] | Non
 def _as_disk_data(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     if data.dtype.kind == "U":  # HDF5 has no fixed-width unicode: variable-length UTF-8
         return data.astype(h5py.string_dtype())
+    if data.dtype.kind == "b" and data.ndim > 0:  # LEGEND stores bool arrays as uint8
+        return data.view(np.uint8)
     return data
 
 
@@ -85,9 +87,7 @@ def _check_appendable(ds: h5py.Dataset, data: np.ndarray[Any, Any], ctx: WriteCo
         raise ctx.fail(
             MismatchError, f"rows of shape {data.shape[1:]} do not fit {ds.shape[1:]} on disk"
         )
-    if (ds.dtype.kind in "SOU") != (data.dtype.kind in "SOU") or (ds.dtype.kind == "b") != (
-        data.dtype.kind == "b"
-    ):
+    if (ds.dtype.kind in "SOU") != (data.dtype.kind in "SOU"):
         raise ctx.fail(MismatchError, f"cannot append {data.dtype} values to {ds.dtype} on disk")
 
 
@@ -245,7 +245,7 @@ def write_encoded(group: h5py.Group, name: str, obj: Any, ctx: WriteContext) -> 
     if isinstance(obj, ArrayOfEncodedEqualSizedArrays):
         if existed and int(sub["decoded_size"][()]) != obj.decoded_size:
             raise ctx.fail(MismatchError, "appended waveforms differ in length from those on disk")
-        size = Scalar(np.uint32(obj.decoded_size))
+        size = Scalar(np.int64(obj.decoded_size))  # int64, as legend-lh5io writes it
         write_scalar(
             sub, "decoded_size", size, replace(ctx.child("decoded_size"), mode=WriteMode.OVERWRITE)
         )
