@@ -333,8 +333,10 @@ def _decode_into(obj: ArrayOfEncodedEqualSizedArrays, buffer: Any, out: Any) -> 
 def _ordered_fields(group: h5py.Group, node: Any) -> list[str]:
     """The group's real children: those the datatype names first, in its order, then the rest."""
     present = list(group.keys())
-    declared = [name for name in getattr(node, "fields", ()) if name in group]
-    return declared + [name for name in present if name not in declared]
+    known = set(present)
+    declared = [name for name in getattr(node, "fields", ()) if name in known]
+    listed = set(declared)
+    return declared + [name for name in present if name not in listed]
 
 
 def _selected(names: list[str], fields: tuple[str, ...] | None, ctx: ReadContext) -> dict[str, Any]:
