@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tierflow import lh5
+from tierflow.errors import MismatchError
 from tierflow.lh5 import LH5Iterator
 from tierflow.types import Array, Table, VectorOfVectors
 
@@ -70,3 +71,17 @@ def test_field_selection(files: tuple[list[Path], list[Path]]) -> None:
     dsp, _ = files
     chunk = next(iter(LH5Iterator(dsp, "ch/dsp", fields=["v"])))
     assert list(chunk.data.keys()) == ["v"]
+
+
+def test_friend_follows_the_selection(files: tuple[list[Path], list[Path]]) -> None:
+    dsp, hit = files
+    friend = LH5Iterator(hit, "ch/hit", buffer_len=3)
+    chunks = LH5Iterator(dsp, "ch/dsp", buffer_len=3, entries=[1, 4, 12, 30], friend=friend)
+    for chunk in chunks:
+        np.testing.assert_array_equal(chunk.data["e"].nda, chunk.data["id"].nda * 2.0)
+
+
+def test_friend_with_other_rows_is_refused(files: tuple[list[Path], list[Path]]) -> None:
+    dsp, hit = files
+    with pytest.raises(MismatchError, match="same rows per source"):
+        LH5Iterator(dsp, "ch/dsp", friend=LH5Iterator(hit[:2], "ch/hit"))

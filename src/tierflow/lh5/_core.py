@@ -53,8 +53,10 @@ def _file_name(handle: h5py.File) -> str:
 def resolve(handle: h5py.File, name: str) -> Any:
     """The HDF5 object at `name`; a missing one names its closest existing siblings."""
     path = "/" + name.strip("/")
-    if path == "/":
-        return handle["/"]
+    try:
+        return handle[path]
+    except KeyError:
+        pass  # find the first missing part, to name what is there instead
     parent_path, _, leaf = path.rpartition("/")
     parent_path = parent_path or "/"
     if parent_path != "/" and parent_path not in handle:
@@ -127,18 +129,22 @@ def read(
     field_sel = normalize_fields(fields)
     if len(file_list) == 1:
         with open_lh5(file_list[0]) as handle:
-            h5obj = resolve(handle, name)
-            ctx = ReadContext(_file_name(handle), "/" + name.strip("/"), decompress, field_sel)
-            node, ctx = inspect(h5obj, ctx)
-            everything = start_row == 0 and n_rows is None and rows is None
-            # with no selection, each field of a struct keeps its own length
-            selection = (
-                None
-                if everything
-                else _selection(n_rows_of(h5obj, node, ctx), start_row, n_rows, rows)
-            )
-            return read_node(h5obj, node, ctx, selection, obj)
+            base = ReadContext(_file_name(handle), "/" + name.strip("/"), decompress, field_sel)
+            return read_one(handle, base, start_row, n_rows, rows, obj)
     return _read_many(name, file_list, start_row, n_rows, rows, field_sel, obj, decompress)
+
+
+def read_one(
+    handle: h5py.File, ctx: ReadContext, start_row: int, count: int | None, rows: Any, obj: Any
+) -> Any:
+    """Read the object at ``ctx.path`` of an open file (the worker behind :func:`read`)."""
+    h5obj = resolve(handle, ctx.path)
+    node, ctx = inspect(h5obj, ctx)
+    if start_row == 0 and count is None and rows is None:
+        selection = None  # with no selection, each field of a struct keeps its own length
+    else:
+        selection = _selection(n_rows_of(h5obj, node, ctx), start_row, count, rows)
+    return read_node(h5obj, node, ctx, selection, obj)
 
 
 def _selection(total: int, start: int, count: int | None, rows: Any) -> Any:

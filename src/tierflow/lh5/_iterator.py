@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import MismatchError
-from tierflow.lh5._core import n_rows, open_lh5, read
+from tierflow.lh5._core import n_rows, open_lh5, read_one
+from tierflow.lh5._read import ReadContext, normalize_fields
 from tierflow.options import options
 from tierflow.types import DataObject, Table
 
@@ -85,14 +86,27 @@ class LH5Iterator:
         name_list = [names] if isinstance(names, str) else list(names)
         self.buffer_len = buffer_len or options().read_chunk_rows
         self.fields = fields
+        self._fields = normalize_fields(fields)
+        self._meta: dict[Any, Any] = {}
         self.friend = friend
         self._sources = self._index(file_list, name_list)
         self.n_entries = sum(s.count for s in self._sources)
         self._selected = self._selection(entries, mask)
-        if friend is not None and friend.n_entries != self.n_entries:
+        if friend is not None:
+            self._check_friend(friend)
+
+    def _check_friend(self, friend: LH5Iterator) -> None:
+        """A friend reads the same rows: as many per source, chunked the same way."""
+        ours = [s.count for s in self._sources]
+        theirs = [s.count for s in friend._sources]
+        if ours != theirs or friend.buffer_len != self.buffer_len:
             raise MismatchError(
-                f"friend iterator has {friend.n_entries} rows, this one {self.n_entries}"
+                f"a friend iterator must have the same rows per source and buffer_len: "
+                f"{theirs} rows by {friend.buffer_len} for {ours} by {self.buffer_len}"
             )
+        if friend._selected is not None:
+            raise MismatchError("select entries on the main iterator; its friend follows")
+        friend._selected = self._selected
 
     @staticmethod
     def _index(files: list[Any], names: list[str]) -> list[_Source]:
@@ -132,19 +146,25 @@ class LH5Iterator:
                 yield source, local[start : start + self.buffer_len]
 
     def __iter__(self) -> Iterator[Chunk]:
+        # metadata is read once per pass: files are not expected to change while iterated
+        self._meta.clear()
         buffer: DataObject | None = None
+        friend_buffer: DataObject | None = None
         with ExitStack() as stack:
             handles: dict[str, h5py.File] = {}
+
+            def handle(file: str) -> h5py.File:
+                if file not in handles:
+                    handles[file] = stack.enter_context(open_lh5(file))
+                return handles[file]
+
             friend_plan = self.friend._plan() if self.friend is not None else None
-            friend_buffer: DataObject | None = None
             for source, rows in self._plan():
-                if source.file not in handles:
-                    handles[source.file] = stack.enter_context(open_lh5(source.file))
-                buffer = self._read(handles[source.file], source.name, rows, buffer)
+                buffer = self._read(handle(source.file), source.name, rows, buffer)
                 if friend_plan is not None and self.friend is not None:
                     friend_source, friend_rows = next(friend_plan)
-                    friend_buffer = self.friend._read_path(
-                        friend_source, friend_rows, friend_buffer
+                    friend_buffer = self.friend._read(
+                        handle(friend_source.file), friend_source.name, friend_rows, friend_buffer
                     )
                     buffer = _join(buffer, friend_buffer)
                 entries = None if isinstance(rows, slice) else rows + source.first
@@ -152,20 +172,11 @@ class LH5Iterator:
                 yield Chunk(buffer, first, entries, source.file, source.name)
 
     def _read(self, handle: h5py.File, name: str, rows: Any, buffer: DataObject | None) -> Any:
+        path = "/" + name.strip("/")
+        ctx = ReadContext(str(handle.filename), path, fields=self._fields, meta=self._meta)
         if isinstance(rows, slice):
-            return read(
-                name,
-                handle,
-                start_row=rows.start,
-                n_rows=rows.stop - rows.start,
-                fields=self.fields,
-                obj=buffer,
-            )
-        return read(name, handle, rows=rows, fields=self.fields, obj=buffer)
-
-    def _read_path(self, source: _Source, rows: Any, buffer: DataObject | None) -> Any:
-        with open_lh5(source.file) as handle:
-            return self._read(handle, source.name, rows, buffer)
+            return read_one(handle, ctx, rows.start, rows.stop - rows.start, None, buffer)
+        return read_one(handle, ctx, 0, None, rows, buffer)
 
 
 def _join(table: DataObject, friend: DataObject) -> DataObject:

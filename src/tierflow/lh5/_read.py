@@ -61,6 +61,9 @@ class ReadContext:
     fields: tuple[str, ...] | None = None
     attrs: dict[str, Any] | None = None
     """Attributes of the object at `path` (but ``datatype``), once they have been read."""
+    meta: dict[tuple[str, str], tuple[Datatype, dict[str, Any]]] | None = None
+    """Type and attributes by path, shared by reads of files that do not change meanwhile
+    (an iterator's pass): each object's metadata is read once, not once per chunk."""
 
     def child(self, name: str, fields: tuple[str, ...] | None = None) -> ReadContext:
         return replace(self, path=f"{self.path.rstrip('/')}/{name}", fields=fields, attrs=None)
@@ -71,10 +74,15 @@ class ReadContext:
 
 def inspect(h5obj: Any, ctx: ReadContext) -> tuple[Datatype, ReadContext]:
     """The object's type and a context holding its attributes: every attribute read once."""
+    known = ctx.meta.get((ctx.file, ctx.path)) if ctx.meta is not None else None
+    if known is not None:
+        return known[0], replace(ctx, attrs=known[1])
     attrs = {}
     for key, value in h5obj.attrs.items():
         attrs[key] = value.decode() if isinstance(value, bytes) else value
     node = _node(h5obj, attrs.pop("datatype", None), ctx)
+    if ctx.meta is not None:
+        ctx.meta[(ctx.file, ctx.path)] = (node, attrs)
     return node, replace(ctx, attrs=attrs)
 
 
@@ -207,7 +215,7 @@ def read_scalar(
 
 
 def _own_attrs(h5obj: Any, ctx: ReadContext) -> dict[str, Any]:
-    """The attributes of the object being read: from the context when already read."""
+    """The attributes of the object being read (a copy: objects do not share them)."""
     return dict(ctx.attrs) if ctx.attrs is not None else _attrs(h5obj)
 
 
