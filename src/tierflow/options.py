@@ -31,19 +31,13 @@ class Options:
         Default HDF5 compression filter for new datasets (``None`` for none).
     hdf5_shuffle
         Whether new datasets get the shuffle filter.
-    hdf5_chunk_rows
-        Target rows per HDF5 chunk for new resizable datasets.
     read_chunk_rows
         Rows an iterator reads at a time.
-    numba_cache
-        Whether numba kernels are compiled with ``cache=True``.
     """
 
     hdf5_compression: str | None = "gzip"
     hdf5_shuffle: bool = True
-    hdf5_chunk_rows: int = 16384
     read_chunk_rows: int = 100_000
-    numba_cache: bool = True
 
 
 _current: contextvars.ContextVar[Options] = contextvars.ContextVar("tierflow_options")

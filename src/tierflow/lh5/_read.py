@@ -44,9 +44,8 @@ from tierflow.types import (
 from tierflow.types._datatype import Datatype
 from tierflow.types._vov import check_offsets, gather_ranges
 
-__all__ = ["ReadContext", "Rows", "datatype_of", "inspect", "n_rows_of", "read_node"]
+__all__ = ["ReadContext", "datatype_of", "inspect", "n_rows_of", "read_node"]
 
-Rows = "slice | npt.NDArray[np.intp] | None"
 HISTOGRAM_FIELDS = frozenset({"binning", "weights", "isdensity"})
 WAVEFORM_FIELDS = ("t0", "dt", "values")
 

@@ -98,7 +98,7 @@ def dataset_kwargs(
     -------
     >>> kw = dataset_kwargs((10, 100), np.dtype("uint16"), {"compression": "lzf"})
     >>> kw["compression"], kw["maxshape"], kw["chunks"]
-    ('lzf', (None, 100), (10, 100))
+    ('lzf', (None, 100), (1024, 100))
     """
     resolved = _resolve_settings(settings)
     kwargs: dict[str, Any] = {"maxshape": (None, *shape[1:])}

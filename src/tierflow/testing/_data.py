@@ -17,10 +17,7 @@ def find_shared(start: Path | None = None) -> Path | None:
         path = Path(os.environ["TIERFLOW_SHARED"])
         return path if path.is_dir() else None
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "shared"
-        if (candidate / "testdata").is_dir() and folder != here:
-            return candidate
+    for folder in (here, *here.parents):  # the project's checkout sits beside shared/
         candidate = folder.parent / "shared"
         if (candidate / "testdata").is_dir():
             return candidate
