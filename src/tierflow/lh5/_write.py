@@ -363,6 +363,7 @@ def _write_new_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
     renamed = False
     try:
         with h5py.File(temp, "w") as handle:
@@ -372,6 +373,12 @@ def _write_new_file(
     finally:
         if not renamed:
             Path(temp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def delete(name: str, file: FileLike) -> None:
