@@ -30,6 +30,7 @@ P14_RAW = (
 EVT = (
     "l200-truncated/generated/tier/evt/ant/p13/r001/l200-p13-r001-ant-20241210T225016Z-tier_evt.lh5"
 )
+CAL_DSP = "l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
 PHY_RAW = (
     "prod-ref-l200/generated/tier/raw/phy/p03/r001/l200-p03-r001-phy-20230322T160139Z-tier_raw.lh5"
 )
@@ -157,3 +158,14 @@ def test_rows_and_fields_of_a_real_table(legend_lh5: Path) -> None:
     mask[[0, 2, len(whole) - 1]] = True
     picked = lh5.read(name, file, rows=mask, fields=["waveform/values"])
     np.testing.assert_array_equal(picked["waveform/values"].nda, whole["waveform/values"].nda[mask])
+
+
+def test_read_as_pandas(legend_lh5: Path) -> None:
+    file = legend_lh5 / "prod-ref-l200/generated/tier/dsp/cal/p03/r000" / CAL_DSP
+    frame = lh5.read_as("ch1104000/dsp", file, "pd", fields=["cuspEmax", "tp_0_est"])
+    assert list(frame.columns) == ["cuspEmax", "tp_0_est"]
+    assert len(frame) == 38343
+    with h5py.File(file) as handle:
+        np.testing.assert_array_equal(
+            frame["cuspEmax"].to_numpy(), handle["ch1104000/dsp/cuspEmax"][()]
+        )

@@ -11,7 +11,7 @@ array([1, 2])
 
 from __future__ import annotations
 
-from tierflow.lh5._core import n_rows, read
+from tierflow.lh5._core import n_rows, read, read_as
 from tierflow.lh5._iterator import Chunk, LH5Iterator
 from tierflow.lh5._settings import FILTERS, WriteMode
 from tierflow.lh5._tools import ls, show
@@ -27,6 +27,7 @@ __all__ = [
     "ls",
     "n_rows",
     "read",
+    "read_as",
     "show",
     "write",
 ]

@@ -24,7 +24,7 @@ from tierflow.lh5._read import (
 from tierflow.types import DataObject
 from tierflow.types._base import normalize_rows
 
-__all__ = ["FileLike", "n_rows", "open_lh5", "read", "resolve"]
+__all__ = ["FileLike", "n_rows", "open_lh5", "read", "read_as", "resolve"]
 
 FileLike = Union[str, os.PathLike[str], h5py.File]
 
@@ -145,6 +145,25 @@ def read_one(
     else:
         selection = _selection(n_rows_of(h5obj, node, ctx), start_row, count, rows)
     return read_node(h5obj, node, ctx, selection, obj)
+
+
+def read_as(
+    name: str,
+    files: FileLike | Sequence[FileLike],
+    library: str,
+    with_units: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """Read like :func:`read`, then view the object as ``"pd"``, ``"ak"``, ``"pa"`` or ``"np"``.
+
+    Example
+    -------
+    >>> frame = read_as("ch1104000/dsp", "dsp.lh5", "pd", fields=["cuspEmax"])  # doctest: +SKIP
+    """
+    obj = read(name, files, **kwargs)
+    if not hasattr(obj, "view_as"):
+        raise MismatchError(f"a {type(obj).__name__} has no {library!r} view", obj=name)
+    return obj.view_as(library, with_units=with_units)
 
 
 def _selection(total: int, start: int, count: int | None, rows: Any) -> Any:
