@@ -28,6 +28,7 @@ COMMANDS: Registry[str] = Registry("tierflow subcommand", entry_point_group="tie
 """Subcommand name → module path; modules are imported only when their command runs."""
 COMMANDS.add("ls", "tierflow.cli._inspect:LsCommand")
 COMMANDS.add("show", "tierflow.cli._inspect:ShowCommand")
+COMMANDS.add("calib", "tierflow.cli._calib:CalibCommand")
 
 
 def _load(spec: str) -> Command:
