@@ -29,6 +29,7 @@ COMMANDS: Registry[str] = Registry("tierflow subcommand", entry_point_group="tie
 COMMANDS.add("ls", "tierflow.cli._inspect:LsCommand")
 COMMANDS.add("show", "tierflow.cli._inspect:ShowCommand")
 COMMANDS.add("calib", "tierflow.cli._calib:CalibCommand")
+COMMANDS.add("raw", "tierflow.cli._raw:RawCommand")
 
 
 def _load(spec: str) -> Command:

@@ -1,0 +1,20 @@
+"""FlashCam FCIO: the tmio-framed records of FlashCam digitisers (config, status, events).
+
+Example
+-------
+>>> from tierflow.raw.formats.fcio import FCStreamer
+>>> FCStreamer.is_stream(b"\\xff\\x35\\x65\\xc4FlashCamV1")
+True
+"""
+
+from __future__ import annotations
+
+from tierflow.raw.formats.fcio._decoders import (
+    FCConfigDecoder,
+    FCEventDecoder,
+    FCStatusDecoder,
+    make_key,
+)
+from tierflow.raw.formats.fcio._streamer import FCStreamer, Tag
+
+__all__ = ["FCConfigDecoder", "FCEventDecoder", "FCStatusDecoder", "FCStreamer", "Tag", "make_key"]

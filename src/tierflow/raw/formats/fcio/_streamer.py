@@ -1,0 +1,404 @@
+"""The FlashCam FCIO streamer: tmio records framed in bulk, events decoded by numba kernels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.errors import FormatError
+from tierflow.raw._decoder import DataDecoder, Jagged, RowBlock
+from tierflow.raw._source import ByteSource
+from tierflow.raw._streamer import DataStreamer
+from tierflow.raw.formats.fcio._decoders import (
+    FCConfigDecoder,
+    FCEventDecoder,
+    FCStatusDecoder,
+    make_key,
+    status_key,
+)
+from tierflow.types import DataObject
+
+__all__ = ["FCStreamer", "Tag"]
+
+MAGIC = (-1000000001).to_bytes(4, "little", signed=True)
+
+
+class Tag:
+    """FCIO record tags."""
+
+    CONFIG = 1
+    EVENT = 3
+    STATUS = 4
+    RECEVENT = 5
+    SPARSE_EVENT = 6
+    EVENT_HEADER = 7
+    FSP = (8, 9, 10)
+
+
+class FCStreamer(DataStreamer):
+    """FlashCam FCIO files (tmio protocol ``FlashCamV1``)."""
+
+    name = "FlashCam"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.config: dict[str, Any] = {}
+        self._state: dict[str, Any] = {}
+
+    @classmethod
+    def is_stream(cls, head: bytes) -> bool:
+        return head[:4] == MAGIC and head[4:12] == b"FlashCam"
+
+    # -- header ---------------------------------------------------------------------------
+    def read_header(self, source: ByteSource) -> list[tuple[str, DataObject]]:
+        from tierflow.raw.formats.fcio._kernels import frame_records
+
+        head = source.peek(1 << 16)
+        if not self.is_stream(head):
+            raise FormatError(
+                f"{source.name}: not an FCIO stream (no FlashCam protocol header)", file=source.name
+            )
+        buf = np.frombuffer(head, np.uint8)
+        tags, _, rend, ffirst, nf, fstart, fsize, _ = frame_records(buf, len(head) < (1 << 16))
+        if not tags.size or tags[0] != Tag.CONFIG or rend.size < 1:
+            raise FormatError(
+                f"{source.name}: an FCIO stream starts with a config record", file=source.name
+            )
+        self.config = _parse_config(
+            buf, fstart[ffirst[0] : ffirst[0] + nf[0]], fsize[ffirst[0] : ffirst[0] + nf[0]]
+        )
+        source.read(int(rend[0]))
+        self._init_state()
+        dec = FCConfigDecoder()
+        return [(dec.name, dec.make_table(self._config_block(0)))]
+
+    def _config_block(self, packet_id: int) -> RowBlock:
+        c = self.config
+        cols: dict[str, Any] = {
+            n: np.array([c[n]], np.int32)
+            for n in FCConfigDecoder().decoded_values
+            if n not in ("packet_id", "tracemap")
+        }
+        cols["packet_id"] = np.array([packet_id], np.uint32)
+        cols["tracemap"] = Jagged(c["tracemap"], np.array([c["tracemap"].size], np.int64))
+        return RowBlock(np.array([None], dtype=object), cols)
+
+    def _init_state(self) -> None:
+        n = max(1, self.config["nadcs"] + self.config["ntriggers"])
+        self._state = {
+            "prev": np.zeros(30, np.int64),
+            "enable": np.full(n, -1, np.int64),
+            "dead": np.zeros(n, np.int64),
+            "rb": np.zeros((n, 2048), np.int64),
+            "re": np.zeros((n, 2048), np.int64),
+            "rw": np.full(n, 2047, np.int64),
+            "rr": np.zeros(n, np.int64),
+            "rf": np.zeros(n, np.int64),
+            "status": np.zeros((0, 295), np.int64),
+        }
+
+    def make_decoders(self) -> list[DataDecoder]:
+        c = self.config
+        dt = 4.0 if c["adcbits"] == 12 else 16.0
+        return [
+            FCConfigDecoder(),
+            FCStatusDecoder(c["streamid"], c["mastercards"], c["triggercards"], c["adccards"]),
+            FCEventDecoder(c["streamid"], c["tracemap"], c["nsamples"], dt),
+        ]
+
+    # -- packets --------------------------------------------------------------------------
+    def process(
+        self, buf: npt.NDArray[np.uint8], offset: int, final: bool
+    ) -> tuple[int, list[tuple[str, RowBlock]]]:
+        from tierflow.raw.formats.fcio._kernels import frame_records
+
+        tags, rstart, rend, ffirst, nf, fstart, fsize, consumed = frame_records(buf, final)
+        is_fsp = np.isin(tags, Tag.FSP)
+        ids = np.zeros(tags.size, np.int64)
+        ids[~is_fsp] = self.next_packet_ids(int((~is_fsp).sum()))
+        out: list[tuple[str, RowBlock]] = []
+        for kind in (Tag.EVENT, Tag.SPARSE_EVENT):
+            sel = np.flatnonzero(tags == kind)
+            if sel.size:
+                out += self._events(
+                    buf, sel, kind, ids, rstart, rend, ffirst, nf, fstart, fsize, offset
+                )
+        for i in np.flatnonzero(tags == Tag.STATUS):
+            out.append(self._status(buf, ffirst[i], nf[i], fstart, fsize, ids[i]))
+        for i in np.flatnonzero(
+            ~np.isin(tags, (Tag.EVENT, Tag.SPARSE_EVENT, Tag.STATUS, *Tag.FSP))
+        ):
+            why = (
+                "a config record after the start"
+                if tags[i] == Tag.CONFIG
+                else f"unsupported record tag {tags[i]}"
+            )
+            out.append(
+                self.warn_garbage(
+                    offset + int(rstart[i]), int(tags[i]), buf[rstart[i] : rend[i]], why
+                )
+            )
+        return int(consumed), out
+
+    def _events(
+        self,
+        buf: npt.NDArray[np.uint8],
+        sel: npt.NDArray[np.intp],
+        kind: int,
+        ids: npt.NDArray[np.int64],
+        rstart: Any,
+        rend: Any,
+        ffirst: Any,
+        nf: Any,
+        fstart: Any,
+        fsize: Any,
+        offset: int,
+    ) -> list[tuple[str, RowBlock]]:
+        need = 7 if kind == Tag.SPARSE_EVENT else 6
+        bad = sel[nf[sel] < need]
+        out = [
+            self.warn_garbage(
+                offset + int(rstart[i]),
+                kind,
+                buf[rstart[i] : rend[i]],
+                f"{nf[i]} frames, fewer than {need}",
+            )
+            for i in bad
+        ]
+        sel = sel[nf[sel] >= need]
+        if sel.size:
+            out.append(
+                (
+                    FCEventDecoder.name,
+                    self._decode_events(
+                        buf, sel, kind == Tag.SPARSE_EVENT, ids, ffirst, nf, fstart, fsize
+                    ),
+                )
+            )
+        return out
+
+    def _decode_events(
+        self,
+        buf: npt.NDArray[np.uint8],
+        sel: npt.NDArray[np.intp],
+        sparse: bool,
+        ids: npt.NDArray[np.int64],
+        ffirst: Any,
+        nf: Any,
+        fstart: Any,
+        fsize: Any,
+    ) -> RowBlock:
+        from tierflow.raw.formats.fcio._kernels import dead_time_update, decode_events
+
+        c, st = self.config, self._state
+        ntr, ns = c["nadcs"] + c["ntriggers"], c["nsamples"]
+        maxrows = int(sel.size * max(ntr, 1))
+        hdr = np.zeros((sel.size, 34), np.int64)
+        tidx, evt = np.zeros(maxrows, np.int64), np.zeros(maxrows, np.int64)
+        wf, th = np.zeros((maxrows, ns), np.uint16), np.zeros((maxrows, 2), np.int64)
+        n = decode_events(
+            buf,
+            ffirst[sel],
+            nf[sel],
+            fstart,
+            fsize,
+            sparse,
+            ns,
+            ntr,
+            hdr,
+            tidx,
+            wf,
+            th,
+            evt,
+            st["prev"],
+        )
+        iv, dead, run = (np.zeros((sel.size, max(ntr, 1)), np.int64) for _ in range(3))
+        fpga = np.zeros(sel.size, np.int64)
+        dead_time_update(
+            hdr,
+            ntr,
+            c["nadcs"],
+            st["enable"],
+            st["dead"],
+            st["rb"],
+            st["re"],
+            st["rw"],
+            st["rr"],
+            st["rf"],
+            iv,
+            dead,
+            run,
+            fpga,
+        )
+        tidx, evt, th = tidx[:n], evt[:n], th[:n]
+        tidx = np.minimum(tidx, max(ntr - 1, 0))
+        tmap = c["tracemap"] if c["tracemap"].size else np.zeros(max(ntr, 1), np.uint32)
+        addr, chan = (tmap[tidx] >> 16).astype(np.int64), (tmap[tidx] & 0xFFFF).astype(np.int64)
+        h = hdr[evt]
+        return RowBlock(
+            make_key(c["streamid"], addr, chan),
+            {
+                **self._header_columns(h, ids[sel][evt], fpga[evt]),
+                "channel": tidx,
+                "board_id": addr,
+                "fc_input": chan,
+                "numtraces": np.diff(np.searchsorted(evt, np.arange(sel.size + 1)))[evt],
+                "deadinterval_nsec": iv[evt, tidx],
+                "deadtime": dead[evt, tidx] / 1e9,
+                "runtime": run[evt, tidx] / 1e9,
+                "lifetime": (run[evt, tidx] - dead[evt, tidx]) / 1e9,
+                "baseline": self._baseline(th),
+                "daqenergy": self._energy(th),
+                "waveform": wf[:n] if n < maxrows else wf,
+            },
+        )
+
+    def _header_columns(
+        self,
+        h: npt.NDArray[np.int64],
+        packet_ids: npt.NDArray[np.int64],
+        fpga: npt.NDArray[np.int64],
+    ) -> dict[str, Any]:
+        c = self.config
+        names = [
+            "mu_offset_sec",
+            "mu_offset_usec",
+            "to_master_sec",
+            "delta_mu_usec",
+            "abs_delta_mu_usec",
+            "to_start_sec",
+            "to_start_usec",
+        ]
+        cols: dict[str, Any] = {n: h[:, 1 + i] for i, n in enumerate(names)}
+        for i, n in enumerate(["eventnumber", "ts_pps", "ts_ticks", "ts_maxticks"]):
+            cols[n] = h[:, 11 + i]
+        for i, n in enumerate(
+            ["dr_start_pps", "dr_start_ticks", "dr_stop_pps", "dr_stop_ticks", "dr_maxticks"]
+        ):
+            cols[n] = h[:, 21 + i]
+        long_dr = h[:, 33] >= 7
+        cols["dr_ch_idx"] = np.where(long_dr, h[:, 26], 0)
+        cols["dr_ch_len"] = np.where(long_dr, h[:, 27], c["nadcs"])
+        cols["event_type"] = h[:, 0]
+        cols["packet_id"] = packet_ids
+        cols["fcid"] = np.full(h.shape[0], c["streamid"] & 0xFFFF)
+        if c["gps"] != 0:
+            unix = fpga + h[:, 3] * 1_000_000_000
+        else:
+            unix = fpga + 1_000_000_000 * h[:, 1] + 1000 * h[:, 2]
+        cols["timestamp"] = unix / 1e9
+        return cols
+
+    def _baseline(self, th: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        bl = max(self.config["blprecision"], 1)
+        out: npt.NDArray[Any] = (th[:, 0] / bl).astype(np.uint16)
+        return out
+
+    def _energy(self, th: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        c = self.config
+        if c["adcbits"] == 12:
+            e: npt.NDArray[Any] = (
+                c["sumlength"] / max(c["blprecision"], 1) * (th[:, 1] - th[:, 0])
+            ).astype(np.int64)
+            return e.astype(np.uint16)
+        return th[:, 1].astype(np.uint16)
+
+    def _status(
+        self, buf: npt.NDArray[np.uint8], first: int, n: int, fstart: Any, fsize: Any, pid: int
+    ) -> tuple[str, RowBlock]:
+        def ints(k: int) -> npt.NDArray[np.int32]:
+            return (
+                np.frombuffer(buf[fstart[k] : fstart[k] + fsize[k]].tobytes(), np.int32)
+                if k < first + n
+                else np.zeros(0, np.int32)
+            )
+
+        status, stime = ints(first), np.zeros(10, np.int64)
+        t = ints(first + 1)
+        stime[: min(10, t.size)] = t[:10]
+        cards = np.zeros((max(n - 4, 0), 295), np.int64)
+        for i in range(cards.shape[0]):
+            d = (
+                ints(first + 4 + i).view(np.uint32)
+                if fsize[first + 4 + i] % 4 == 0
+                else np.zeros(0, np.uint32)
+            )
+            cards[i, : min(295, d.size)] = d[:295]
+        env = (
+            cards[:, 19:35].astype(np.uint32).view(np.int32)
+            if cards.size
+            else np.zeros((0, 16), np.int32)
+        )
+        numenv, nct, nlk = cards[:, 6], cards[:, 7], cards[:, 8]
+        k = cards.shape[0]
+        c = self.config
+        cols: dict[str, Any] = {
+            "packet_id": np.full(k, pid),
+            "status": np.full(k, bool(status[0]) if status.size else False),
+            "fpga_time": np.full(k, stime[0] + 1e-6 * stime[1], np.float32),
+            "server_time": np.full(k, stime[2] + 1e-6 * stime[3]),
+            "fpga_start_time": np.full(k, stime[5] + 1e-6 * stime[6]),
+            "id": cards[:, 0],
+            "eventnumber": cards[:, 2],
+            "fpga_time_nsec": (1_000_000_000 * cards[:, 3] + 4 * cards[:, 4]).astype(np.uint32),
+            "n_total_errors": cards[:, 10],
+            "n_environment_errors": cards[:, 11],
+            "n_cti_errors": cards[:, 12],
+            "n_link_errors": cards[:, 13],
+            "n_other_errors": cards[:, 14:19],
+            "mb_temps": env[:, 0:5],
+            "mb_voltages": env[:, 5:11],
+            "mb_current": env[:, 11],
+            "mb_humidity": env[:, 12],
+            "adc_temps": _jag(env, 13, numenv),
+            "cti_links": _jag(cards, 35, nct, 4),
+            "link_states": _jag(cards, 39, nlk, 256),
+        }
+        keys = np.array([status_key(c["streamid"], int(r)) for r in cards[:, 0]], dtype=object)
+        return FCStatusDecoder.name, RowBlock(keys, cols)
+
+
+def _jag(arr: npt.NDArray[Any], start: int, ends: npt.NDArray[np.int64], cap: int = 3) -> Jagged:
+    """Per row, elements ``start:start + n`` where `ends` gives the count (clipped to `cap`)."""
+    # daughter-board temperatures are environment[13:numenv]
+    lens = np.clip(ends - 13, 0, cap) if start == 13 else np.clip(ends, 0, cap)
+    flat = (
+        np.concatenate([arr[i, start : start + lens[i]] for i in range(arr.shape[0])])
+        if arr.shape[0]
+        else np.zeros(0, arr.dtype)
+    )
+    return Jagged(flat, lens.astype(np.int64))
+
+
+def _parse_config(
+    buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64]
+) -> dict[str, Any]:
+    order = [
+        "nadcs",
+        "ntriggers",
+        "nsamples",
+        "blprecision",
+        "sumlength",
+        "adcbits",
+        "mastercards",
+        "triggercards",
+        "adccards",
+        "gps",
+    ]
+    cfg: dict[str, Any] = dict.fromkeys(order, 0)
+    cfg["streamid"], cfg["tracemap"] = 0, np.zeros(0, np.uint32)
+    for i, (s, z) in enumerate(zip(starts, sizes, strict=False)):
+        data = buf[s : s + z].tobytes()
+        if i < len(order) and z >= 4:
+            cfg[order[i]] = int.from_bytes(data[:4], "little", signed=True)
+        elif i == len(order):
+            cfg["tracemap"] = np.frombuffer(data[: z // 4 * 4], np.uint32).copy()
+        elif i == len(order) + 1 and z >= 4:
+            cfg["streamid"] = int.from_bytes(data[:4], "little", signed=True)
+    ntr = cfg["nadcs"] + cfg["ntriggers"]
+    if ntr < 0 or ntr > 2400 or not 0 <= cfg["nsamples"] <= 32768:
+        raise FormatError(f"FCIO config: {ntr} traces or {cfg['nsamples']} samples out of range")
+    cfg["tracemap"] = cfg["tracemap"][:ntr]
+    return cfg

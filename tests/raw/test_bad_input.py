@@ -1,0 +1,76 @@
+"""Truncated files, flipped bytes and appended garbage never crash and keep what came before."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tierflow.raw import build_raw
+
+FILES = {
+    "fcio": ("fcio/L200-comm-20211130-phy-spms.fcio", {}, "FCEvent"),
+    "llama": ("llamaDAQ/20241218-150158-pulser.bin", {}, "LLAMAEvent_0"),
+    "compass": ("compass/compass_test_data.BIN", {}, "CompassEvent"),
+}
+
+
+def _decode(data: bytes, tmp: Path, kw: dict[str, str]) -> h5py.File | None:
+    src, out = tmp / "in.bin", tmp / "out.lh5"
+    src.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(src, out_spec=str(out), overwrite=True, **kw)
+    return h5py.File(out) if out.exists() else None
+
+
+@pytest.fixture(scope="module")
+def originals(
+    testdata: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[bytes, np.ndarray]]:
+    out = {}
+    for name, (path, kw, table) in FILES.items():
+        data = (testdata / "legend" / path).read_bytes()
+        f = _decode(data, tmp_path_factory.mktemp(name), kw)
+        assert f is not None
+        out[name] = (data, f[f"{table}/packet_id"][()])
+    return out
+
+
+@pytest.mark.parametrize("name", list(FILES))
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.floats(0.3, 1.0), garbage=st.binary(max_size=64))
+def test_truncated_or_garbage_keeps_earlier_packets(
+    name: str, cut: float, garbage: bytes, originals: dict, tmp_path: Path
+) -> None:
+    data, ids = originals[name]
+    n = int(len(data) * cut)
+    f = _decode(data[:n] + garbage, tmp_path, FILES[name][1])
+    assert f is not None
+    table = FILES[name][2]
+    got = f[f"{table}/packet_id"][()] if table in f else np.zeros(0)
+    # packets wholly before the damage are all there, with their ids
+    frac_ok = len(got) / max(len(ids), 1)
+    assert frac_ok >= cut - 0.2
+    np.testing.assert_array_equal(got[: max(0, len(got) - 1)], ids[: max(0, len(got) - 1)])
+
+
+@pytest.mark.parametrize("name", list(FILES))
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=st.floats(0.2, 1.0), value=st.integers(0, 255))
+def test_flipped_byte_never_crashes(
+    name: str, where: float, value: int, originals: dict, tmp_path: Path
+) -> None:
+    data, _ = originals[name]
+    buf = bytearray(data)
+    buf[min(int(len(buf) * where), len(buf) - 1)] = value
+    _decode(bytes(buf), tmp_path, FILES[name][1])

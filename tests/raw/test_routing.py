@@ -1,0 +1,143 @@
+"""out_spec shorthand: every expansion, outputs over several files and groups, clear errors."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from tierflow.errors import ConfigError, FormatError, NotFoundError
+from tierflow.raw import RawBufferLibrary, build_raw, detect_stream_type, expand_rblist_dict
+
+LLAMA = "llamaDAQ/20241218-150158-pulser.bin"
+
+
+def test_key_ranges_and_key_names() -> None:
+    spec = {"g{key:0>3d}": {"key_list": [[1, 3], 7], "out_stream": "f_{key}.lh5"}}
+    expand_rblist_dict(spec, {})
+    assert sorted(spec) == ["g001", "g002", "g003", "g007"]
+    assert spec["g007"] == {"key_list": [7], "out_stream": "f_7.lh5"}
+
+
+def test_keywords_name_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATADIR", "/data")
+    config = {
+        "FCEventDecoder": {
+            "geds": {
+                "key_list": [1, 2],
+                "out_stream": "$DATADIR/{file_key}_{name}.lh5:/grp",
+                "out_name": "{name}_raw",
+            }
+        }
+    }
+    before = copy.deepcopy(config)
+    lib = RawBufferLibrary(config, kw_dict={"file_key": "run1"})
+    rb = lib["FCEventDecoder"][0]
+    assert (rb.out_file, rb.out_group, rb.out_name, rb.key_list) == (
+        "/data/run1_geds.lh5",
+        "/grp",
+        "geds_raw",
+        [1, 2],
+    )
+    assert config == before, "the caller's config is not changed"
+
+
+def test_unknown_keyword_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="file_key"):
+        RawBufferLibrary({"X": {"a": {"key_list": [1], "out_stream": "{file_key}.lh5"}}})
+
+
+def test_missing_key_list() -> None:
+    with pytest.raises(ConfigError, match="key_list"):
+        RawBufferLibrary({"X": {"a": {"out_stream": "o.lh5"}}})
+
+
+def test_wildcards_split_over_files_and_groups(testdata: Path, tmp_path: Path) -> None:
+    spec = {
+        "LLAMAEventDecoder": {
+            "ch{key}": {"key_list": [0], "out_stream": str(tmp_path / "a.lh5:/first")},
+            "rest": {"key_list": ["*"], "out_stream": str(tmp_path / "b.lh5:/second")},
+        },
+        "*": {"{name}": {"key_list": ["*"], "out_stream": str(tmp_path / "{name}.lh5")}},
+    }
+    build_raw(testdata / "legend" / LLAMA, out_spec=spec)
+    a, b = h5py.File(tmp_path / "a.lh5"), h5py.File(tmp_path / "b.lh5")
+    assert list(a["first"]) == ["ch0"]
+    assert list(b["second"]) == ["rest"]
+    assert set(np.unique(b["second/rest/fadc_channel_id"][()])) == {4}
+    assert len(a["first/ch0/packet_id"]) == 37
+    assert "LLAMAHeader" in h5py.File(tmp_path / "LLAMAHeader.lh5")
+
+
+def test_key_names_from_wildcard(testdata: Path, tmp_path: Path) -> None:
+    spec = {
+        "LLAMAEventDecoder": {
+            "fch{key:02d}": {"key_list": ["*"], "out_stream": str(tmp_path / "o.lh5")}
+        }
+    }
+    build_raw(testdata / "legend" / LLAMA, out_spec=spec)
+    assert sorted(h5py.File(tmp_path / "o.lh5")) == ["fch00", "fch04"]
+
+
+def test_unknown_decoder_in_out_spec(testdata: Path, tmp_path: Path) -> None:
+    spec = {"LLAMAEventDecodr": {"x": {"key_list": ["*"], "out_stream": str(tmp_path / "o.lh5")}}}
+    with pytest.raises(NotFoundError, match="LLAMAEventDecoder"):
+        build_raw(testdata / "legend" / LLAMA, out_spec=spec)
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_unknown_stream_type(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.dat"
+    junk.write_bytes(b"\x01\x02\x03" * 40)
+    with pytest.raises(FormatError, match="unknown DAQ stream type"):
+        build_raw(junk)
+    with pytest.raises(NotFoundError, match="FlashCam"):
+        build_raw(junk, in_stream_type="FlashCm")
+
+
+def test_detection_from_content_not_extension(testdata: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "pulser.fcio"
+    renamed.write_bytes((testdata / "legend" / LLAMA).read_bytes())
+    assert detect_stream_type(renamed) == "LlamaDaq"
+
+
+def test_existing_output_needs_overwrite(testdata: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.lh5"
+    out.write_bytes(b"")
+    with pytest.raises(FileExistsError):
+        build_raw(testdata / "legend" / LLAMA, out_spec=str(out))
+    build_raw(testdata / "legend" / LLAMA, out_spec=str(out), overwrite=True, n_max=10)
+    f = h5py.File(out)
+    assert sum(len(f[t]["packet_id"]) for t in ("LLAMAEvent_0", "LLAMAEvent_4") if t in f) == 10
+
+
+def test_proc_spec_window_drop_dtype(testdata: Path, tmp_path: Path) -> None:
+    spec = {
+        "LLAMAEventDecoder": {
+            "ev": {
+                "key_list": [0],
+                "out_stream": str(tmp_path / "o.lh5"),
+                "proc_spec": {
+                    "window": ["waveform_windowed", 10, 100, "win"],
+                    "drop": ["cumsum_1"],
+                    "dtype_conv": {"info_bits": "uint8"},
+                },
+            }
+        }
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(testdata / "legend" / LLAMA, out_spec=spec)
+    f = h5py.File(tmp_path / "o.lh5")
+    assert "cumsum_1" not in f["ev"]
+    assert f["ev/info_bits"].dtype == np.uint8
+    np.testing.assert_array_equal(
+        f["ev/win/values"][()], f["ev/waveform_windowed/values"][:, 10:100]
+    )
+    np.testing.assert_allclose(
+        f["ev/win/t0"][()], f["ev/waveform_windowed/t0"][()] + 10 * f["ev/waveform_windowed/dt"][()]
+    )
