@@ -1,0 +1,169 @@
+"""Benchmark of the sky makers on the four H.E.S.S. DL3 DR1 Crab runs, against gammapy.
+
+Usage: ``python benchmarks/bench_sky.py [DL3_DIR]`` (default ``../shared/testdata/hess-dl3-dr1``).
+Prints per-observation time of each maker, the whole reduction (datasets, safe mask, FoV,
+ring, stacking, excess maps) and its peak memory; when gammapy imports in the same interpreter
+(``pip install gammapy 'regions<0.12'``), runs gammapy's pipeline on the same input in a
+separate process and prints the ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RUNS = (23523, 23526, 23559, 23592)
+TARGET = (83.633, 22.014)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_tierflow(data: str) -> dict[str, float]:
+    from tierflow import sky
+
+    t0 = time.perf_counter()
+    store = sky.DataStore.from_dir(data)
+    energy = sky.Axis.from_energy_bounds(0.5, 50, 10, "energy")
+    energy_true = sky.Axis.from_energy_bounds(0.3, 100, 20, "energy_true")
+    geom = sky.WcsGeom.create(TARGET, 0.02, (5, 5), axes=[energy])
+    exclusion = ~geom.to_image().region_mask_circle(*TARGET, 0.3)
+    stack, onoff = sky.MapStack(geom, energy_true), sky.OnOffStack(geom)
+    makers: dict[str, float] = {}
+    for obs_id in RUNS:
+        obs = store.observation(obs_id)
+        obs.events, obs.aeff, obs.bkg, obs.psf, obs.edisp  # noqa: B018  (file reading)
+        for sel in ("counts", "exposure", "background", "psf", "edisp"):
+            t = time.perf_counter()
+            sky.make_map_dataset(obs, geom, energy_true, selection=[sel])
+            makers[sel] = makers.get(sel, 0.0) + (time.perf_counter() - t) / len(RUNS)
+    t_red = time.perf_counter()
+    for obs_id in RUNS:
+        obs = store.observation(obs_id)
+        ds = sky.make_map_dataset(obs, geom, energy_true)
+        ds.mask_safe, _ = sky.make_mask_safe(ds, obs)
+        excl = sky.reproject_mask(exclusion, geom.to_image(), ds.geom)
+        onoff.add(sky.make_map_ring_background(sky.dataset_to_image(ds), excl, 0.5, 0.3), ds.slices)
+        stack.add(sky.scale_background_fov(ds, excl)[1])
+    maps = sky.make_excess_maps_onoff(
+        onoff.counts,
+        onoff.counts_off,
+        onoff.acceptance,
+        onoff.acceptance_off,
+        onoff.mask_safe,
+        5.0,
+    )
+    reduction = time.perf_counter() - t_red
+    return {
+        **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
+        "reduction_s": reduction,
+        "dataset_s_per_obs": sum(makers.values()),
+        "sqrt_ts_target": float(maps["sqrt_ts"][125, 124]),
+        "total_s": time.perf_counter() - t0,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_gammapy(data: str) -> dict[str, float]:
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from gammapy.data import DataStore
+    from gammapy.datasets import MapDataset, MapDatasetOnOff
+    from gammapy.estimators import ExcessMapEstimator
+    from gammapy.makers import (
+        FoVBackgroundMaker,
+        MapDatasetMaker,
+        RingBackgroundMaker,
+        SafeMaskMaker,
+    )
+    from gammapy.maps import MapAxis, WcsGeom
+    from regions import CircleSkyRegion
+
+    t0 = time.perf_counter()
+    target = SkyCoord(*TARGET, unit="deg", frame="icrs")
+    store = DataStore.from_dir(data)
+    observations = store.get_observations(list(RUNS), required_irf="full-enclosure")
+    energy = MapAxis.from_energy_bounds("0.5 TeV", "50 TeV", nbin=10, per_decade=False)
+    energy_true = MapAxis.from_energy_bounds("0.3 TeV", "100 TeV", nbin=20, name="energy_true")
+    geom = WcsGeom.create(skydir=target, binsz=0.02, width=(5, 5), frame="icrs", axes=[energy])
+    exclusion = ~geom.to_image().region_mask([CircleSkyRegion(target, 0.3 * u.deg)])
+    makers: dict[str, float] = {}
+    stacked = MapDataset.create(geom, energy_axis_true=energy_true, name="stacked")
+    for sel in ("counts", "exposure", "background", "psf", "edisp"):
+        maker = MapDatasetMaker(selection=[sel])
+        for obs in observations:
+            t = time.perf_counter()
+            cut = stacked.cutout(obs.get_pointing_icrs(obs.tmid), 5 * u.deg)
+            maker.run(cut, obs)
+            makers[sel] = makers.get(sel, 0.0) + (time.perf_counter() - t) / len(RUNS)
+    t_red = time.perf_counter()
+    maker = MapDatasetMaker(selection=["counts", "exposure", "background", "psf", "edisp"])
+    safe = SafeMaskMaker(methods=["offset-max", "aeff-max"], offset_max=2.5 * u.deg)
+    fov = FoVBackgroundMaker(method="scale", exclusion_mask=exclusion)
+    ring = RingBackgroundMaker(r_in="0.5 deg", width="0.3 deg", exclusion_mask=exclusion)
+    stacked_oo = MapDatasetOnOff.create(
+        geom.to_image().to_cube([energy.squash()]), energy_axis_true=energy_true
+    )
+    for obs in observations:
+        cut = stacked.cutout(obs.get_pointing_icrs(obs.tmid), 5 * u.deg)
+        ds = safe.run(maker.run(cut, obs), obs)
+        stacked_oo.stack(ring.run(ds.to_image()))
+        stacked.stack(fov.run(ds))
+    est = ExcessMapEstimator(correlation_radius="0.1 deg", selection_optional=[])
+    result = est.run(stacked_oo)
+    reduction = time.perf_counter() - t_red
+    return {
+        **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
+        "reduction_s": reduction,
+        "dataset_s_per_obs": sum(makers.values()),
+        "sqrt_ts_target": float(result["sqrt_ts"].data[0, 125, 124]),
+        "total_s": time.perf_counter() - t0,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _child(which: str, data: str) -> dict[str, float] | None:
+    here = str(Path(__file__).parent)
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import bench_sky as b; "
+        f"print(json.dumps(b.run_{which}({data!r})))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"{which}: failed\n{run.stderr[-2000:]}")
+        return None
+    return json.loads(run.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    default = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "hess-dl3-dr1"
+    data = sys.argv[1] if len(sys.argv) > 1 else str(default)
+    mine = _child("tierflow", data)
+    if mine is None:
+        return
+    try:
+        import gammapy  # noqa: F401
+
+        theirs = _child("gammapy", data)
+    except ImportError:
+        theirs = None
+        print("gammapy is not importable here: no comparison")
+    print(f"{'quantity':34s} {'tierflow':>10s} {'gammapy':>10s} {'speed-up':>9s}")
+    for key, value in mine.items():
+        other = theirs.get(key) if theirs else None
+        ratio = (
+            f"{other / value:9.1f}"
+            if (other and key.endswith("_s")) or (other and key.endswith("_per_obs"))
+            else ""
+        )
+        shown = "" if other is None else f"{other:10.4g}"
+        print(f"{key:34s} {value:10.4g} {shown:>10s} {ratio}")
+
+
+if __name__ == "__main__":
+    main()

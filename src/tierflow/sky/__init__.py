@@ -1,0 +1,127 @@
+"""Sky maps from DL3: GADF observations reduced to counts, exposure and background maps.
+
+The pipeline of gammapy's low-level analysis, vectorised: read an observation
+(:class:`DataStore`, :class:`Observation`; each HDU read once), cut the mosaic
+(:class:`WcsGeom`) around its pointing, run the ``make_map_*`` makers, apply safe masks, normalise
+the background in the field of view or with a ring, stack, and compute excess and Li & Ma
+significance maps.
+
+Example
+-------
+>>> from tierflow import sky
+>>> energy = sky.Axis.from_energy_bounds(0.5, 50, 10)
+>>> geom = sky.WcsGeom.create((83.633, 22.014), 0.02, (5, 5), axes=[energy])
+>>> geom.data_shape
+(10, 250, 250)
+"""
+
+from __future__ import annotations
+
+from tierflow.sky._axis import Axis, Scale
+from tierflow.sky._dataset import (
+    MapDataset,
+    MapStack,
+    OnOffStack,
+    SafeMethod,
+    Selection,
+    dataset_to_image,
+    make_excess_maps_cash,
+    make_excess_maps_onoff,
+    make_map_dataset,
+    make_map_ring_background,
+    make_mask_safe,
+    reproject_mask,
+    scale_background_fov,
+)
+from tierflow.sky._dl3 import GTI, DataStore, EventList, Observation, read_irf
+from tierflow.sky._geom import WcsGeom, angular_separation, position_angle
+from tierflow.sky._irf import (
+    IRF,
+    IRF_READERS,
+    Background2D,
+    Background3D,
+    EffectiveArea2D,
+    EnergyDispersion2D,
+    FoVAlignment,
+    PSFKing,
+    PSFTable,
+    PSFThreeGauss,
+)
+from tierflow.sky._makers import (
+    fov_coordinates,
+    make_edisp_kernel_map,
+    make_map_background_fov,
+    make_map_background_irf,
+    make_map_counts,
+    make_map_exposure_reco_energy,
+    make_map_exposure_true_energy,
+    make_mask_safe_aeff_max,
+    make_mask_safe_aeff_max_dl4,
+    make_mask_safe_bkg_peak,
+    make_mask_safe_edisp_bias,
+    make_mask_safe_offset_max,
+    make_psf_map,
+    trapz_loglog,
+)
+from tierflow.sky._stats import (
+    convolve,
+    make_ring_kernel,
+    make_tophat_kernel,
+    sqrt_ts_cash,
+    sqrt_ts_wstat,
+)
+
+__all__ = [
+    "GTI",
+    "IRF",
+    "IRF_READERS",
+    "Axis",
+    "Background2D",
+    "Background3D",
+    "DataStore",
+    "EffectiveArea2D",
+    "EnergyDispersion2D",
+    "EventList",
+    "FoVAlignment",
+    "MapDataset",
+    "MapStack",
+    "Observation",
+    "OnOffStack",
+    "PSFKing",
+    "PSFTable",
+    "PSFThreeGauss",
+    "SafeMethod",
+    "Scale",
+    "Selection",
+    "WcsGeom",
+    "angular_separation",
+    "convolve",
+    "dataset_to_image",
+    "fov_coordinates",
+    "make_edisp_kernel_map",
+    "make_excess_maps_cash",
+    "make_excess_maps_onoff",
+    "make_map_background_fov",
+    "make_map_background_irf",
+    "make_map_counts",
+    "make_map_dataset",
+    "make_map_exposure_reco_energy",
+    "make_map_exposure_true_energy",
+    "make_map_ring_background",
+    "make_mask_safe",
+    "make_mask_safe_aeff_max",
+    "make_mask_safe_aeff_max_dl4",
+    "make_mask_safe_bkg_peak",
+    "make_mask_safe_edisp_bias",
+    "make_mask_safe_offset_max",
+    "make_psf_map",
+    "make_ring_kernel",
+    "make_tophat_kernel",
+    "position_angle",
+    "read_irf",
+    "reproject_mask",
+    "scale_background_fov",
+    "sqrt_ts_cash",
+    "sqrt_ts_wstat",
+    "trapz_loglog",
+]
