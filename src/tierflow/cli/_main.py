@@ -30,6 +30,7 @@ COMMANDS.add("ls", "tierflow.cli._inspect:LsCommand")
 COMMANDS.add("show", "tierflow.cli._inspect:ShowCommand")
 COMMANDS.add("calib", "tierflow.cli._calib:CalibCommand")
 COMMANDS.add("raw", "tierflow.cli._raw:RawCommand")
+COMMANDS.add("showers", "tierflow.cli._showers:ShowersCommand")
 
 
 def _load(spec: str) -> Command:

@@ -1,0 +1,184 @@
+"""Benchmark of the shower store: tierflow's LH5 layout, tierflow on showerdata's layout, and
+showerdata itself when it is installed (same showers, same run).
+
+Prints, for each: save time, full load, a 1,000-shower slice, 1,000 random single showers,
+file size and the peak memory of a full load (in a fresh process), and the ratios to showerdata.
+
+    python benchmarks/bench_showers.py                  # 20,000 showers, ~41 M points
+    python benchmarks/bench_showers.py --showers 2000   # a quick run
+
+The showers are synthetic but shaped like clustered calorimeter showers: x, y at cell centres
+(5 mm ECAL, 30 mm HCAL cells), z the layer (0-77), exponential hit energies (float32), with
+100-4,000 points each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tierflow import showers as sh
+
+RANDOM_READS = 1000
+SLICE = 1000
+
+
+def make_showers(n: int, seed: int = 1) -> sh.Showers:
+    """Synthetic clustered showers with 100-4,000 points each."""
+    rng = np.random.default_rng(seed)
+    num_points = rng.integers(100, 4001, n).astype(np.int32)
+    total = int(num_points.sum())
+    layer = np.minimum(rng.gamma(3.0, 6.0, total), 77).astype(np.int32)
+    cell = np.where(layer < 30, 5.0, 30.0)
+    spread = np.where(layer < 30, 20.0, 90.0)
+    x = (np.floor(rng.normal(0, spread) / cell) + 0.5) * cell
+    y = (np.floor(rng.normal(0, spread) / cell) + 0.5) * cell
+    energy = rng.exponential(1e-3, total).astype(np.float32) + np.float32(1e-5)
+    flat = np.stack([x, y, layer, energy], axis=1).astype(np.float32)
+    return sh.Showers(
+        flat_points=flat,
+        num_points=num_points,
+        energies=rng.uniform(10, 100, n),
+        pdg=rng.choice([11, 22, 211], n),
+        directions=np.tile([0.0, 0.0, 1.0], (n, 1)),
+        max_points=4000,
+    )
+
+
+def timed(func: Callable[[], Any], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+PEAK_SCRIPT = """
+import sys, json
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "showerdata":
+    import showerdata as lib
+else:
+    from tierflow import showers as lib
+lib.load(path, 0, 1)
+before = hwm()
+data = lib.load(path)
+after = hwm()
+print(json.dumps({"peak_mb": (after - before) / 1024}))
+"""
+
+
+def peak_memory_mb(kind: str, path: Path) -> float:
+    """Growth of the peak RSS while a fresh process loads the whole file."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"])
+
+
+def bench_tierflow(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[str, float]:
+    save = timed(lambda: sh.save(data, path, overwrite=True))
+    load = timed(lambda: sh.load(path), repeat=2)
+    start = len(data) // 2
+    part = timed(lambda: sh.load(path, start, start + SLICE), repeat=3)
+    with sh.ShowerDataFile(path) as file:
+        random = timed(lambda: [file[i] for i in picks])
+    return {
+        "save_s": save,
+        "load_s": load,
+        "slice_s": part,
+        "random_us": random / len(picks) * 1e6,
+        "size_mb": path.stat().st_size / 1e6,
+        "peak_mb": peak_memory_mb("tierflow", path),
+    }
+
+
+def bench_showerdata(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[str, float] | None:
+    try:
+        import showerdata
+    except ImportError:
+        return None
+    theirs = showerdata.Showers(
+        points=data.points,
+        energies=data.energies,
+        pdg=data.pdg,
+        directions=data.directions,
+        shower_ids=data.shower_ids,
+        num_points=data.num_points,
+    )
+    save = timed(functools.partial(theirs.save, path, overwrite=True))
+    del theirs  # free the padded copy before loading
+    load = timed(lambda: showerdata.load(path))
+    start = len(data) // 2
+    part = timed(lambda: showerdata.load(path, start, start + SLICE), repeat=3)
+    with showerdata.ShowerDataFile(path) as file:
+        random_open = timed(lambda: [file[int(i)] for i in picks])
+    random_load = timed(lambda: [showerdata.load(path, int(i), int(i) + 1) for i in picks[:200]])
+    return {
+        "save_s": save,
+        "load_s": load,
+        "slice_s": part,
+        "random_us": random_open / len(picks) * 1e6,
+        "random_load_us": random_load / 200 * 1e6,
+        "size_mb": path.stat().st_size / 1e6,
+        "peak_mb": peak_memory_mb("showerdata", path),
+    }
+
+
+def report(name: str, row: dict[str, float], ref: dict[str, float] | None) -> None:
+    print(f"\n{name}")
+    for key, value in row.items():
+        line = f"  {key:>15}: {value:12.4g}"
+        if ref is not None and key in ref and value > 0:
+            ratio = ref[key] / value
+            line += f"   showerdata / this = {ratio:8.3g}"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--showers", type=int, default=20_000)
+    parser.add_argument("--dir", default=None, help="where to write the files (default: temp)")
+    args = parser.parse_args()
+    data = make_showers(args.showers)
+    data_mb = (data.flat.nbytes + 40 * len(data)) / 1e6
+    print(f"{len(data)} showers, {len(data.flat) / 1e6:.1f} M points, {data_mb:.0f} MB of data")
+    picks = np.random.default_rng(2).integers(0, len(data), RANDOM_READS)
+    with tempfile.TemporaryDirectory(dir=args.dir) as folder:
+        base = Path(folder)
+        ref = bench_showerdata(data, base / "theirs.h5", picks)
+        if ref is None:
+            print("showerdata is not installed: no ratios (pip install showerdata)")
+        ours = bench_tierflow(data, base / "ours.lh5", picks)
+        on_theirs = bench_tierflow(data, base / "ours-sd.h5", picks)
+    if ref is not None:
+        report("showerdata", ref, None)
+    report("tierflow, LH5 layout", ours, ref)
+    report("tierflow, showerdata layout", on_theirs, ref)
+    print(f"\npeak memory of a full load / data size: tierflow LH5 {ours['peak_mb'] / data_mb:.2f}")
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(
+            json.dumps({"ref": ref, "lh5": ours, "sd": on_theirs})
+        )
+
+
+if __name__ == "__main__":
+    main()
