@@ -31,6 +31,7 @@ COMMANDS.add("show", "tierflow.cli._inspect:ShowCommand")
 COMMANDS.add("calib", "tierflow.cli._calib:CalibCommand")
 COMMANDS.add("raw", "tierflow.cli._raw:RawCommand")
 COMMANDS.add("showers", "tierflow.cli._showers:ShowersCommand")
+COMMANDS.add("calibrate", "tierflow.cli._calibrate:CalibrateCommand")
 
 
 def _load(spec: str) -> Command:

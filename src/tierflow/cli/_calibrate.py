@@ -1,0 +1,77 @@
+"""``tierflow calibrate energy``: HPGe energy calibration of a dsp field, to JSON/YAML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CalibrateCommand", "write_pars"]
+
+
+def write_pars(pars: dict[str, Any], path: str) -> None:
+    """Write `pars` as JSON (``.json``) or YAML (``.yaml``/``.yml``), atomically."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    if target.suffix in (".yaml", ".yml"):
+        import yaml
+
+        text = yaml.safe_dump(pars, sort_keys=False)
+    else:
+        text = json.dumps(pars, indent=1, default=float)
+    tmp.write_text(text)
+    tmp.replace(target)
+
+
+def _table_name(file: str, table: str | None, field: str) -> str:
+    from tierflow import lh5
+    from tierflow.errors import ConfigError
+
+    if table:
+        return table
+    tables = lh5.ls(file, "*/dsp")
+    if len(tables) != 1:
+        raise ConfigError(
+            f"{len(tables)} dsp tables in the file: choose one with --table ({tables[:5]})",
+            file=file,
+        )
+    return str(tables[0])
+
+
+class CalibrateCommand:
+    help = "calibration parameters from a dsp file (energy: HPGe energy scale and resolution)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("kind", choices=["energy"], help="what to calibrate")
+        parser.add_argument("file", help="the dsp-tier LH5 file")
+        parser.add_argument("--field", default="cuspEmax", help="uncalibrated energy field")
+        parser.add_argument(
+            "--table", default=None, help="table, e.g. ch1104000/dsp (default: the only one)"
+        )
+        parser.add_argument("--lines", default="th228", help="line set (default th228)")
+        parser.add_argument("--deg", type=int, default=0, help="calibration polynomial degree")
+        parser.add_argument("--plot", default=None, metavar="DIR", help="save PNG plots here")
+        parser.add_argument("--out", default=None, help="write parameters to this .json/.yaml")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from tierflow import lh5
+        from tierflow.pargen import calibrate_energy
+
+        table = _table_name(args.file, args.table, args.field)
+        energy = lh5.read(f"{table}/{args.field}", args.file).nda
+        result = calibrate_energy(energy, args.field, args.lines, deg=args.deg)
+        record = result.to_dict()
+        if args.out:
+            write_pars(record, args.out)
+        else:
+            print(json.dumps(result.hit, indent=1))
+        for name, curve in result.resolution.items():
+            _e, fwhm, err = curve.at.get("Qbb", (float("nan"),) * 3)
+            print(f"FWHM at Qbb ({name}): {fwhm:.3f} +- {err:.3f} keV")
+        if args.plot:
+            from tierflow.pargen.plots import save_energy_plots
+
+            save_energy_plots(energy, result, args.plot)
+        return 0
