@@ -32,6 +32,7 @@ COMMANDS.add("calib", "tierflow.cli._calib:CalibCommand")
 COMMANDS.add("raw", "tierflow.cli._raw:RawCommand")
 COMMANDS.add("showers", "tierflow.cli._showers:ShowersCommand")
 COMMANDS.add("calibrate", "tierflow.cli._calibrate:CalibrateCommand")
+COMMANDS.add("hit", "tierflow.cli._hit:HitCommand")
 
 
 def _load(spec: str) -> Command:

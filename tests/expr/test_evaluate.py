@@ -1,0 +1,179 @@
+"""Evaluation on whole columns: values, numexpr's typing, jagged columns, errors, ordering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tierflow.errors import ConfigError, MismatchError
+from tierflow.expr import (
+    ExpressionError,
+    as_data_object,
+    compile_expr,
+    order_by_dependency,
+)
+from tierflow.types import Array, ArrayOfEqualSizedArrays, VectorOfVectors
+
+RNG = np.random.default_rng(7)
+COLUMNS = {
+    "f4": RNG.normal(5, 2, 20).astype(np.float32),
+    "f8": RNG.normal(5, 2, 20),
+    "i4": RNG.integers(1, 9, 20).astype(np.int32),
+    "i8": RNG.integers(1, 9, 20),
+    "u2": RNG.integers(1, 9, 20).astype(np.uint16),
+    "b": RNG.random(20) > 0.5,
+    "pf": 2.5,
+    "pi": 3,
+}
+
+# result dtypes as numexpr (which the anchor uses) gives them; checked against numexpr 2.14
+NUMEXPR_DTYPES = [
+    ("f4 * 2", "float32"),
+    ("f4 * 2.0", "float64"),
+    ("f4 * pf", "float64"),
+    ("f4 * pi", "float32"),
+    ("f4 + i8", "float32"),
+    ("i4 / 2", "float64"),
+    ("i4 * 2", "int32"),
+    ("u2 * 2", "int32"),
+    ("u2", "int32"),
+    ("f4", "float32"),
+    ("b + 1", "int32"),
+    ("f4 ** 2", "float32"),
+    ("f4 ** 2.0", "float32"),
+    ("f4 ** 0.5", "float32"),
+    ("f4 ** -1", "float32"),
+    ("f4 ** 2.3", "float64"),
+    ("f4 ** pf", "float64"),
+    ("i4 ** 2", "int32"),
+    ("i4 ** 0.5", "float64"),
+    ("sqrt(f4)", "float32"),
+    ("sqrt(i4)", "float64"),
+    ("abs(i4)", "float64"),
+    ("abs(f4)", "float32"),
+    ("where(f4 > 1, f4, 1)", "float32"),
+    ("where(b, i4, f4)", "float32"),
+    ("f4 > 0.1", "bool"),
+    ("(f4 > 1) & (i4 < 5)", "bool"),
+    ("~b", "bool"),
+    ("-i4", "int32"),
+    ("f4 / i4", "float32"),
+    ("minimum(f4, f4)", "float64"),
+    ("floor(f4)", "float32"),
+    ("ceil(i4)", "float64"),
+    ("round(f4)", "float64"),
+    ("isnan(f4)", "bool"),
+    ("1 / 2 * f4", "float64"),
+    ("f4 * (1 + f8 * pf)", "float64"),
+]
+
+
+@pytest.mark.parametrize(("text", "dtype"), NUMEXPR_DTYPES)
+def test_result_dtypes_follow_numexpr(text: str, dtype: str) -> None:
+    assert np.asarray(compile_expr(text).evaluate(COLUMNS)).dtype == np.dtype(dtype)
+
+
+def test_float_literal_compares_in_double_precision() -> None:
+    x = np.array([0.1], dtype=np.float32)  # float32(0.1) > 0.1 in double precision
+    assert compile_expr("x > 0.1").evaluate({"x": x})[0]
+    assert not compile_expr("x > 0.1").evaluate({"x": np.array([0.1])})[0]
+
+
+def test_values_of_a_production_like_chain() -> None:
+    e, dt = np.array([1000.0, 2000.0], np.float32), np.array([10.0, 20.0])
+    got = compile_expr("a*(e*(1+dt*d))**2 + b*e*(1+dt*d) + c").evaluate(
+        {"e": e, "dt": dt, "a": 1e-9, "b": 0.25, "c": 0.02, "d": 2e-5}
+    )
+    x = e.astype(np.float64) * (1 + dt * 2e-5)
+    np.testing.assert_allclose(got, 1e-9 * x**2 + 0.25 * x + 0.02, rtol=1e-15)
+
+
+def test_bare_name_gives_a_copy() -> None:
+    x = np.arange(3.0)
+    out = compile_expr("x").evaluate({"x": x})
+    out[0] = 99
+    assert x[0] == 0
+
+
+def test_tierflow_arrays_and_constants() -> None:
+    got = compile_expr("x * np.pi").evaluate({"x": Array(np.array([1.0, 2.0]))})
+    np.testing.assert_allclose(got, [np.pi, 2 * np.pi])
+
+
+def test_bit_operations_on_flag_words() -> None:
+    q = np.array([0b101, 0b010], dtype=np.uint8)
+    np.testing.assert_array_equal(compile_expr("(q >> 2) & 1").evaluate({"q": q}), [1, 0])
+
+
+def test_bitwise_on_floats_explains_the_parentheses() -> None:
+    with pytest.raises(ExpressionError, match="comparisons need parentheses") as info:
+        compile_expr("(x > 1) & x").evaluate({"x": np.array([2.0])})
+    assert "^" in str(info.value)
+
+
+def test_unknown_column_suggests_close_names() -> None:
+    with pytest.raises(ExpressionError, match="did you mean 'trapEmax'") as info:
+        compile_expr("2 * trapEmx").evaluate({"trapEmax": np.ones(2)})
+    assert str(info.value).splitlines()[2].count("^") == len("trapEmx")
+
+
+def test_integer_to_negative_power_is_an_error() -> None:
+    with pytest.raises(ExpressionError, match="negative integer powers"):
+        compile_expr("i ** -2").evaluate({"i": np.array([2, 3])})
+
+
+def test_division_by_zero_gives_inf_and_nan_silently() -> None:
+    got = compile_expr("x / y").evaluate({"x": np.array([1.0, 0.0]), "y": np.zeros(2)})
+    assert np.isinf(got[0])
+    assert np.isnan(got[1])
+
+
+def test_jagged_columns_through_awkward() -> None:
+    ak = pytest.importorskip("awkward")
+    hits = VectorOfVectors([[1.0, 2.0], [], [3.0]])
+    energy = np.array([10.0, 20.0, 30.0])
+    namespace = {"hits": hits, "energy": energy}
+    scaled = compile_expr("hits * 2 + energy").evaluate(namespace)
+    assert ak.to_list(scaled) == [[12.0, 14.0], [], [36.0]]
+    assert ak.to_list(compile_expr("ak.num(hits)").evaluate(namespace)) == [2, 0, 1]
+    assert ak.to_list(compile_expr("ak.sum(hits, axis=-1)").evaluate(namespace)) == [3.0, 0, 3.0]
+    obj = as_data_object(scaled, 3)
+    assert isinstance(obj, VectorOfVectors)
+    assert obj.cumulative_length.nda.tolist() == [2, 2, 3]
+    assert obj.flattened_data.nda.tolist() == [12.0, 14.0, 36.0]  # type: ignore[union-attr]
+    first = as_data_object(compile_expr("ak.firsts(hits)").evaluate(namespace), 3)
+    np.testing.assert_array_equal(first.nda, [1.0, np.nan, 3.0])  # type: ignore[attr-defined]
+
+
+def test_where_on_jagged_columns() -> None:
+    ak = pytest.importorskip("awkward")
+    hits = VectorOfVectors([[1.0, -2.0], [3.0]])
+    got = compile_expr("where(hits > 0, hits, 0)").evaluate({"hits": hits})
+    assert ak.to_list(got) == [[1.0, 0.0], [3.0]]
+
+
+def test_as_data_object_shapes() -> None:
+    assert isinstance(as_data_object(np.ones((4, 3)), 4), ArrayOfEqualSizedArrays)
+    scalar = as_data_object(np.float64(2.0), 3, {"units": "keV"})
+    assert scalar.nda.tolist() == [2.0, 2.0, 2.0]  # type: ignore[attr-defined]
+    assert scalar.attrs == {"units": "keV"}
+    with pytest.raises(MismatchError, match="gave 2 rows for a table of 3"):
+        as_data_object(np.ones(2), 3)
+
+
+def test_order_by_dependency_keeps_given_order_where_free() -> None:
+    ops = {
+        "AoE": compile_expr("A_max / calE"),
+        "calE": compile_expr("sqrt(a + b * twice**2)"),
+        "twice": compile_expr("2 * trapEmax"),
+        "other": compile_expr("trapEmax"),
+        "timestamp": compile_expr("timestamp"),
+    }
+    assert order_by_dependency(ops) == ["twice", "other", "timestamp", "calE", "AoE"]
+
+
+def test_a_cycle_is_an_error_naming_its_members() -> None:
+    ops = {"a": compile_expr("b + 1"), "b": compile_expr("c * 2"), "c": compile_expr("a")}
+    with pytest.raises(ConfigError, match="cycle") as info:
+        order_by_dependency(ops)
+    assert all(name in str(info.value) for name in "abc")
