@@ -169,3 +169,17 @@ def test_read_as_pandas(legend_lh5: Path) -> None:
         np.testing.assert_array_equal(
             frame["cuspEmax"].to_numpy(), handle["ch1104000/dsp/cuspEmax"][()]
         )
+
+
+def test_zstd_data_reads_in_a_fresh_process(legend_lh5: Path) -> None:
+    """Nothing but tierflow imported: the Zstd filter must still be found."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tierflow import lh5;"
+        f"t = lh5.read('ch1105600/raw', {str(legend_lh5 / P14_RAW)!r});"
+        "print(len(t), t['waveform_windowed/values'].nda.shape)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["1", "(1,", "1400)"]

@@ -6,6 +6,7 @@ slab that covers them, then picked in memory: far faster than HDF5 point selecti
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -143,9 +144,31 @@ def n_rows_of(h5obj: Any, node: Any, ctx: ReadContext) -> int:
     return 0
 
 
+def load_filter_plugins() -> bool:
+    """Make the HDF5 filter plugins (Zstd, LZ4, Blosc, ...) known to HDF5; ``False`` if they were
+    already. Done on the first read that needs them: LEGEND files use Zstd, plain HDF5 has no
+    Zstd, and importing hdf5plugin costs too much to pay for every gzip file."""
+    if "hdf5plugin" in sys.modules:
+        return False
+    import hdf5plugin  # noqa: F401  (registers the filters on import)
+
+    return True
+
+
 def _read_rows(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
-    """Rows ``start:start+count`` into ``out[:count]`` with the low-level API: h5py's selection
-    objects cost more than reading a small column."""
+    """Rows ``start:start+count`` into ``out[:count]``; loads the filter plugins if HDF5 lacks
+    the dataset's filter."""
+    try:
+        _read_rows_now(ds, start, count, out)
+    except OSError:
+        if not load_filter_plugins():
+            raise
+        _read_rows_now(ds, start, count, out)
+
+
+def _read_rows_now(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
+    """The read itself, with the low-level API: h5py's selection objects cost more than reading
+    a small column."""
     if start == 0 and count == ds.shape[0] == len(out) and out.flags.c_contiguous:
         ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
         return
