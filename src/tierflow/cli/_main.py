@@ -33,6 +33,7 @@ COMMANDS.add("raw", "tierflow.cli._raw:RawCommand")
 COMMANDS.add("showers", "tierflow.cli._showers:ShowersCommand")
 COMMANDS.add("calibrate", "tierflow.cli._calibrate:CalibrateCommand")
 COMMANDS.add("hit", "tierflow.cli._hit:HitCommand")
+COMMANDS.add("sky", "tierflow.cli._sky:SkyCommand")
 
 
 def _load(spec: str) -> Command:

@@ -17,7 +17,24 @@ Example
 
 from __future__ import annotations
 
+from tierflow.sky._analysis import (
+    SKY_MAKERS,
+    FoVBackgroundMaker,
+    Maker,
+    MapDatasetMaker,
+    ObservationProducts,
+    Reduction,
+    RingBackgroundMaker,
+    SafeMaskMaker,
+    make_exclusion_mask,
+    make_geom,
+    make_makers,
+    reduce_observations,
+    select_obs_ids,
+    write_reduction,
+)
 from tierflow.sky._axis import Axis, Scale
+from tierflow.sky._config import ReduceConfig, parse_config, read_config
 from tierflow.sky._dataset import (
     MapDataset,
     MapStack,
@@ -34,6 +51,19 @@ from tierflow.sky._dataset import (
     scale_background_fov,
 )
 from tierflow.sky._dl3 import GTI, DataStore, EventList, Observation, read_irf
+from tierflow.sky._fits import (
+    MapHDU,
+    make_bands_hdu,
+    make_excess_maps_from_file,
+    make_map_hdus,
+    read_map,
+    read_maps,
+    write_dataset,
+    write_hdulist,
+    write_maps,
+    write_onoff,
+    write_stack,
+)
 from tierflow.sky._geom import WcsGeom, angular_separation, position_angle
 from tierflow.sky._irf import (
     IRF,
@@ -63,6 +93,8 @@ from tierflow.sky._makers import (
     make_psf_map,
     trapz_loglog,
 )
+from tierflow.sky._plot import save_png, save_pngs
+from tierflow.sky._ring import make_map_adaptive_ring_background
 from tierflow.sky._stats import (
     convolve,
     make_ring_kernel,
@@ -72,6 +104,37 @@ from tierflow.sky._stats import (
 )
 
 __all__ = [
+    "SKY_MAKERS",
+    "FoVBackgroundMaker",
+    "Maker",
+    "MapDatasetMaker",
+    "ObservationProducts",
+    "Reduction",
+    "RingBackgroundMaker",
+    "SafeMaskMaker",
+    "make_exclusion_mask",
+    "make_geom",
+    "make_makers",
+    "reduce_observations",
+    "select_obs_ids",
+    "write_reduction",
+    "ReduceConfig",
+    "parse_config",
+    "read_config",
+    "MapHDU",
+    "make_bands_hdu",
+    "make_excess_maps_from_file",
+    "make_map_hdus",
+    "read_map",
+    "read_maps",
+    "write_dataset",
+    "write_hdulist",
+    "write_maps",
+    "write_onoff",
+    "write_stack",
+    "save_png",
+    "save_pngs",
+    "make_map_adaptive_ring_background",
     "GTI",
     "IRF",
     "IRF_READERS",

@@ -153,13 +153,15 @@ def make_map_dataset(
     ds = MapDataset(f"obs-{obs.obs_id}", cut, slices, energy_axis_true)
     ds.livetime, ds.ontime = obs.livetime, obs.ontime
     ds.meta = {"obs_id": obs.obs_id, "pointing": pointing}
+    if "gti" in obs.hdus:
+        ds.meta["gti"] = obs.gti
     true_geom = cut.to_cube([energy_axis_true])
     if Selection.COUNTS in chosen:
         ds.counts = make_map_counts(cut, obs.events)
     if chosen & {Selection.EXPOSURE, Selection.PSF, Selection.EDISP}:
         ds.exposure = make_map_exposure_true_energy(pointing, obs.livetime, obs.aeff, true_geom)
     if Selection.BACKGROUND in chosen:
-        bkg = obs.bkg.interp_missing_data("energy")
+        bkg = obs.bkg_filled
         ds.background = make_map_background_irf(pointing, obs.ontime, bkg, cut)
     if chosen & {Selection.PSF, Selection.EDISP}:
         _add_irf_maps(ds, obs, geom.with_binsz(irf_binsz), chosen, width, rad_axis)
@@ -185,6 +187,7 @@ def _add_irf_maps(
     exposure = make_map_exposure_true_energy(pointing, obs.livetime, obs.aeff, true_geom)
     if Selection.PSF in chosen:
         rad = rad_axis or Axis("rad", np.linspace(0, 0.66, 67), unit="deg")
+        ds.meta["rad_axis"] = rad
         ds.psf = make_psf_map(obs.psf, pointing, irf_geom.to_cube([rad, ds.energy_axis_true]))
         ds.psf_exposure = exposure[:, None]
     if Selection.EDISP in chosen:

@@ -271,6 +271,11 @@ class Observation:
             bkg = type(bkg)(bkg.axes, bkg.data, bkg.unit, fixed)
         return bkg
 
+    @cached_property
+    def bkg_filled(self) -> Any:
+        """The background with empty energy bins filled (``interp_missing_data``), once per run."""
+        return self.bkg.interp_missing_data("energy")
+
     @property
     def meta(self) -> Mapping[str, Any]:
         """The event-list header."""

@@ -74,6 +74,7 @@ class WcsGeom:
         self.wcs = wcs
         self.npix = (int(npix[0]), int(npix[1]))
         self.axes = tuple(axes)
+        self._parent: tuple[WcsGeom, tuple[slice, slice]] | None = None
 
     @classmethod
     def create(
@@ -134,11 +135,19 @@ class WcsGeom:
 
     def to_image(self) -> WcsGeom:
         """The geometry without non-spatial axes."""
-        return WcsGeom(self.wcs, self.npix)
+        return self._same_pixels(())
 
     def to_cube(self, axes: Sequence[Axis]) -> WcsGeom:
         """The same image with `axes`."""
-        return WcsGeom(self.wcs, self.npix, axes)
+        return self._same_pixels(axes)
+
+    def _same_pixels(self, axes: Sequence[Axis]) -> WcsGeom:
+        geom = WcsGeom(self.wcs, self.npix, axes)
+        geom._parent = self._parent
+        for name in ("lonlat", "solid_angle"):  # share what is computed already
+            if name in self.__dict__:
+                geom.__dict__[name] = self.__dict__[name]
+        return geom
 
     def with_binsz(self, binsz: float) -> WcsGeom:
         """Same centre and extent at another pixel size (the IRF-map grid)."""
@@ -158,7 +167,14 @@ class WcsGeom:
 
     @cached_property
     def lonlat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Sky coordinates (deg) of the pixel centres, each of shape (ny, nx)."""
+        """Sky coordinates (deg) of the pixel centres, each of shape (ny, nx).
+
+        A cutout takes them from its parent (same pixels), computed once for all cutouts.
+        """
+        if self._parent is not None:
+            parent, (sy, sx) = self._parent
+            lon, lat = parent.lonlat
+            return lon[sy, sx], lat[sy, sx]
         y, x = np.mgrid[0 : self.npix[1], 0 : self.npix[0]].astype(np.float64)
         lon, lat = self.wcs.wcs_pix2world(x, y, 0)
         return lon, lat
@@ -173,6 +189,9 @@ class WcsGeom:
     @cached_property
     def solid_angle(self) -> NDArray[np.float64]:
         """Pixel solid angles in sr (two planar triangles per pixel, gammapy's formula)."""
+        if self._parent is not None:
+            parent, (sy, sx) = self._parent
+            return parent.solid_angle[sy, sx]
         y, x = np.mgrid[-0.5 : self.npix[1], -0.5 : self.npix[0]].astype(np.float64)
         lon, lat = (np.radians(v) for v in self.wcs.wcs_pix2world(x, y, 0))
         ll = (lon[:-1, :-1], lat[:-1, :-1])
@@ -218,7 +237,20 @@ class WcsGeom:
         dummy = np.empty((self.npix[1], self.npix[0]), dtype=bool)
         c2d = Cutout2D(dummy, position, size_pix[::-1], wcs=self.wcs, mode="trim")
         cut = WcsGeom(c2d.wcs, c2d.shape[::-1], self.axes)
-        return cut, (c2d.slices_original[0], c2d.slices_original[1])
+        slices = (c2d.slices_original[0], c2d.slices_original[1])
+        root = self if self._parent is None else self._parent[0]
+        if self._parent is None:
+            cut._parent = (self, slices)
+        else:  # a cutout of a cutout: compose the slices
+            (py, px), (sy, sx) = self._parent[1], slices
+            cut._parent = (
+                root,
+                (
+                    slice(py.start + sy.start, py.start + sy.stop),
+                    slice(px.start + sx.start, px.start + sx.stop),
+                ),
+            )
+        return cut, slices
 
     def energy_mask(
         self,

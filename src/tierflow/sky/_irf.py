@@ -244,18 +244,27 @@ class Background2D(IRF):
 
 
 def _fill_missing(data: NDArray[np.floating], axis: int) -> NDArray[np.floating]:
-    """Fill zero / non-finite entries along `axis` by interpolating the log of the others."""
+    """Fill zero / non-finite entries along `axis` by interpolating the log of the others.
+
+    Vectorised over all columns: each missing entry between two valid ones is interpolated
+    linearly in log(value) between its nearest valid neighbours; entries before the first or
+    after the last valid one stay as they are.
+    """
     moved = np.moveaxis(data.copy(), axis, -1)
     columns = moved.reshape(-1, moved.shape[-1])
+    n = columns.shape[1]
     missing = ~np.isfinite(columns) | (columns == 0.0)
-    x = np.arange(columns.shape[1])
-    for k in np.nonzero(missing.any(axis=1) & (~missing).any(axis=1))[0]:
-        valid = ~missing[k]
-        filled = np.interp(
-            x[~valid], x[valid], log_scale(columns[k, valid]), left=np.nan, right=np.nan
-        )
-        ok = ~np.isnan(filled)
-        columns[k, np.nonzero(~valid)[0][ok]] = np.exp(filled[ok])
+    idx = np.broadcast_to(np.arange(n), columns.shape)
+    prev = np.maximum.accumulate(np.where(missing, -1, idx), axis=1)
+    nxt = np.minimum.accumulate(np.where(missing, n, idx)[:, ::-1], axis=1)[:, ::-1]
+    fill = missing & (prev >= 0) & (nxt < n)
+    if fill.any():
+        rows = np.nonzero(fill)[0]
+        lo, hi, x = prev[fill], nxt[fill], idx[fill]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_v = log_scale(np.where(missing, 1.0, columns).astype(columns.dtype))
+        f_lo, f_hi = log_v[rows, lo].astype(np.float64), log_v[rows, hi].astype(np.float64)
+        columns[fill] = np.exp(f_lo + (x - lo) * (f_hi - f_lo) / (hi - lo))
     return np.moveaxis(columns.reshape(moved.shape), -1, axis)
 
 

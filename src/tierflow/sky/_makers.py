@@ -206,9 +206,12 @@ def make_edisp_kernel_map(
     dens = edisp.evaluate(
         {"energy_true": e_true, "migra": migra.center}, {"offset": _offsets(geom, pointing)}
     )
-    dens = _normalize_cumsum(dens, migra, along=1, jacobian=False)
+    # the density is >= 0, so the largest partial sum is the last: one cumsum normalises
     width = migra.bin_width.reshape(-1, 1, 1)
-    cum = np.concatenate([np.zeros_like(dens[:, :1]), np.cumsum(dens * width, axis=1)], axis=1)
+    cum = np.cumsum(dens * width, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cum = np.nan_to_num(cum / np.maximum(cum[:, -1:], 0.0))
+    cum = np.concatenate([np.zeros_like(cum[:, :1]), cum], axis=1)
     out = np.empty((e_true.size, energy_axis.nbin, *dens.shape[2:]))
     for j, et in enumerate(e_true):
         m = np.clip(energy_axis.edges / et, migra.edges[0], migra.edges[-1])

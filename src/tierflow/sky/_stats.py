@@ -49,7 +49,7 @@ def sqrt_ts_cash(n_on: NDArray[np.floating], mu_bkg: NDArray[np.floating]) -> ND
     Examples
     --------
     >>> round(float(sqrt_ts_cash(np.array(10.0), np.array(2.0))), 4)
-    3.9454
+    4.0235
     """
     n, mu = np.asarray(n_on, np.float64), np.asarray(mu_bkg, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -66,7 +66,7 @@ def sqrt_ts_wstat(
     Examples
     --------
     >>> round(float(sqrt_ts_wstat(np.array(20.0), np.array(50.0), np.array(0.2))), 4)
-    3.8095
+    2.4789
     """
     n, m, a = (np.asarray(v, np.float64) for v in (n_on, n_off, alpha))
     total = n + m
