@@ -34,6 +34,8 @@ COMMANDS.add("showers", "tierflow.cli._showers:ShowersCommand")
 COMMANDS.add("calibrate", "tierflow.cli._calibrate:CalibrateCommand")
 COMMANDS.add("hit", "tierflow.cli._hit:HitCommand")
 COMMANDS.add("sky", "tierflow.cli._sky:SkyCommand")
+COMMANDS.add("tcm", "tierflow.cli._evt:TcmCommand")
+COMMANDS.add("evt", "tierflow.cli._evt:EvtCommand")
 
 
 def _load(spec: str) -> Command:

@@ -1,0 +1,364 @@
+"""Aggregators: how the values of the hits of an event become one evt column.
+
+Each aggregation mode of a config (``first_at``, ``last_at``, ``sum``, ``any``, ``all``,
+``gather``, ``keep_at_ch``, ``keep_at_idx``, ``function``) is an entry of
+:data:`AGGREGATORS`: a function ``(chunk, operation, config) -> DataObject``. They evaluate
+the operation's expression once per channel on all of the channel's hits of the chunk, then
+combine with vectorised numpy (or numba) over the whole chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.errors import ConfigError, MismatchError, NotFoundError
+from tierflow.evt._config import EvtConfig, Operation
+from tierflow.evt._data import SPECIAL_TIERS, EventChunk, HitSelection
+from tierflow.expr import as_data_object, compile_expr
+from tierflow.expr._evaluate import is_awkward
+from tierflow.registry import Registry
+from tierflow.types import Array, DataObject, VectorOfVectors
+
+__all__ = ["AGGREGATORS", "HitNamespace", "evaluate_at_channel", "make_full"]
+
+Aggregator = Any
+AGGREGATORS: Registry[Aggregator] = Registry(
+    "aggregation mode", entry_point_group="tierflow.evt_aggregators"
+)
+
+_TCM_COLUMNS = ("tcm.table_key", "tcm.row_in_table", "tcm.index")
+
+
+class HitNamespace(Mapping[str, Any]):
+    """Names an expression may use for the hits of one channel: ``tier.field`` columns,
+    ``tcm.table_key``/``tcm.row_in_table``/``tcm.index``, evt columns at the hits' events
+    (``evt.x`` or ``x``) and parameters."""
+
+    def __init__(
+        self, chunk: EventChunk, hits: HitSelection, parameters: Mapping[str, Any]
+    ) -> None:
+        self.chunk, self.hits, self.parameters = chunk, hits, parameters
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        tier, dot, field = name.partition(".")
+        if name == "tcm.table_key":
+            return np.full(len(self.hits), self.hits.key, dtype=np.int64)
+        if name == "tcm.row_in_table":
+            return self.hits.rows
+        if name == "tcm.index":
+            return self.hits.positions
+        if (dot and tier == "evt") or (not dot and name in self.chunk.evt):
+            return _at_events(self.chunk.evt[field if dot else name], self.hits.events)
+        if dot and tier in self.chunk.tiers and tier not in SPECIAL_TIERS:
+            return self.chunk.column(tier, self.hits.key, field)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.parameters
+        yield from _TCM_COLUMNS
+        yield from (f"evt.{n}" for n in self.chunk.evt)
+        for tier, info in self.chunk.tiers.items():
+            if tier in SPECIAL_TIERS or tier not in self.chunk.handles:
+                continue
+            group = self.chunk.handles[tier].get(info.table(self.hits.key))
+            if group is not None:
+                yield from (f"{tier}.{f}" for f in group)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _at_events(obj: DataObject, events: npt.NDArray[np.int64]) -> Any:
+    if isinstance(obj, VectorOfVectors):
+        return obj.view_as("ak")[events]
+    if isinstance(obj, Array):
+        return obj.nda[events]
+    raise MismatchError(f"cannot use a {type(obj).__name__} per hit")
+
+
+def evaluate_at_channel(
+    chunk: EventChunk, hits: HitSelection, text: str, parameters: Mapping[str, Any]
+) -> npt.NDArray[Any]:
+    """The value of expression `text` for each hit in `hits`, as a 1-d numpy array."""
+    value = compile_expr(text).evaluate(HitNamespace(chunk, hits, parameters))
+    if is_awkward(value):
+        import awkward as ak
+
+        if value.ndim != 1:
+            raise ConfigError(
+                f"expression {text!r} must give one value per hit, not a jagged array: "
+                "reduce it with ak.sum, ak.firsts, ..."
+            )
+        value = ak.to_numpy(value)
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return np.full(len(hits), value)
+    if value.ndim != 1:
+        raise ConfigError(f"expression {text!r} must give one value per hit")
+    return value
+
+
+def make_full(n: int, fill: Any, dtype: Any) -> npt.NDArray[Any]:
+    """``np.full(n, fill)`` in `dtype` when `fill` casts safely into it (the anchor's rule)."""
+    if np.can_cast(np.array(fill).dtype, dtype):
+        return np.full(n, fill, dtype=dtype)
+    return np.full(n, fill)
+
+
+def _channels(chunk: EventChunk, op: Operation) -> Iterator[tuple[str, HitSelection, bool]]:
+    """(channel, its hits, whether it is excluded) for the operation's channels in order."""
+    for channel in op.channels:
+        key = chunk.key_of(channel)
+        if key is None:
+            raise NotFoundError(
+                f"operation {op.name!r}: channel {channel!r} does not match "
+                f"the table format {chunk.hit_fmt!r}",
+                obj=channel,
+            )
+        yield channel, chunk.hits(key), channel in op.exclude
+
+
+def _query_mask(chunk: EventChunk, op: Operation, hits: HitSelection) -> npt.NDArray[np.bool_]:
+    if op.query is None:
+        return np.ones(len(hits), dtype=np.bool_)
+    return evaluate_at_channel(chunk, hits, op.query, op.parameters).astype(np.bool_)
+
+
+def _sorter_field(text: str | None, op: Operation) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*(\w+)\.(\w+)\s*", text or "")
+    if match is None:
+        raise ConfigError(
+            f"operation {op.name!r}: the sorter must be 'tier.field', not {text!r}", obj=op.name
+        )
+    return match.group(1), match.group(2)
+
+
+def _first_or_last(chunk: EventChunk, op: Operation, is_first: bool) -> DataObject:
+    from tierflow.evt._kernels import first_or_last_at
+
+    tier, field = _sorter_field(op.mode_arg, op)
+    parts: list[tuple[Any, ...]] = []
+    dtype = None
+    for _, hits, skip in _channels(chunk, op):
+        if skip:
+            continue
+        res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
+        dtype = res.dtype if dtype is None else dtype
+        sort = np.asarray(chunk.column(tier, hits.key, field), dtype=np.float64)
+        parts.append((res, sort, hits.events, _query_mask(chunk, op, hits)))
+    out = make_full(chunk.n_events, op.initial, dtype if dtype is not None else np.float64)
+    if not parts:
+        return Array(out)
+    res, sort, events, valid = (np.concatenate(p) for p in zip(*parts, strict=True))
+    best = np.full(chunk.n_events, np.inf if is_first else -np.inf)
+    chosen = np.full(chunk.n_events, -1, dtype=np.int64)
+    first_or_last_at(sort, events, valid, best, chosen, is_first)
+    found = chosen >= 0
+    out[found] = res[chosen[found]]
+    return Array(out)
+
+
+def _scalar(chunk: EventChunk, op: Operation, reduce: str) -> DataObject:
+    out: npt.NDArray[Any] | None = None
+    for _, hits, skip in _channels(chunk, op):
+        if skip:
+            continue
+        res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
+        mask = _query_mask(chunk, op, hits)
+        if out is None:
+            out = make_full(chunk.n_events, op.initial, res.dtype if reduce == "sum" else bool)
+        if reduce == "sum":
+            if res.dtype == np.bool_:
+                res = res.astype(np.int64)
+            if out.dtype == np.bool_:
+                out = out.astype(np.int64)
+            np.add.at(out, hits.events[mask], res[mask])
+        else:
+            _reduce_bool(out, res.astype(np.bool_)[mask], hits.events[mask], reduce)
+    if out is None:
+        out = make_full(chunk.n_events, op.initial, np.float64)
+    return Array(out)
+
+
+def _reduce_bool(
+    out: npt.NDArray[Any], values: npt.NDArray[np.bool_], events: npt.NDArray[np.int64], how: str
+) -> None:
+    from tierflow.evt._kernels import segment_reduce_all, segment_reduce_any
+
+    (segment_reduce_any if how == "any" else segment_reduce_all)(values, events, out)
+
+
+def _target_positions(
+    chunk: EventChunk, events: npt.NDArray[np.int64], wanted: npt.NDArray[Any], by_index: bool
+) -> npt.NDArray[np.int64]:
+    """For each (event, wanted) pair the flat map position of the hit it means, or -1: the
+    hit at index `wanted` of that event (`by_index`) or the event's first hit of table key
+    `wanted`."""
+    tcm = chunk.tcm
+    n_hits = len(tcm.table_key)
+    if by_index:
+        idx = np.asarray(wanted, dtype=np.int64)
+        ok = (idx >= 0) & (idx < n_hits)
+        ok[ok] &= chunk.event_of_hit[idx[ok]] == events[ok]
+        return np.where(ok, idx, -1)
+    stride = np.int64(int(tcm.table_key.max(initial=0)) + 1)
+    codes = chunk.event_of_hit * stride + tcm.table_key
+    order = np.argsort(codes, kind="stable")
+    keys = np.asarray(wanted).astype(np.int64, copy=False)
+    query = events * stride + keys
+    at = np.searchsorted(codes[order], query)
+    at_ok = np.minimum(at, max(n_hits - 1, 0))
+    found = (at < n_hits) & (keys >= 0) & (keys < stride)
+    if n_hits:
+        found &= codes[order][at_ok] == query
+    return np.where(found, order[at_ok] if n_hits else -1, -1)
+
+
+def _keep_at(chunk: EventChunk, op: Operation, by_index: bool) -> DataObject:
+    name = (op.mode_arg or "").removeprefix("evt.")
+    if name not in chunk.evt:
+        raise NotFoundError(
+            f"operation {op.name!r}: no evt column {name!r} (yet)",
+            obj=name,
+            candidates=list(chunk.evt),
+        )
+    comp = chunk.evt[name]
+    if isinstance(comp, VectorOfVectors):
+        flat = np.asarray(comp.flattened_data.view_as("np"))
+        events = np.repeat(
+            np.arange(len(comp), dtype=np.int64), np.diff(comp.cumulative_length.nda, prepend=0)
+        )
+    elif isinstance(comp, Array):
+        flat, events = comp.nda, np.arange(chunk.n_events, dtype=np.int64)
+    else:
+        raise MismatchError(f"operation {op.name!r}: {name!r} must be an array or jagged array")
+    targets = _target_positions(chunk, events, flat, by_index)
+    out, dtype = _values_at(chunk, op, targets)
+    if isinstance(comp, VectorOfVectors):
+        if dtype is not None:
+            out = out.astype(dtype)
+        return VectorOfVectors(
+            flattened_data=Array(out), cumulative_length=np.array(comp.cumulative_length.nda)
+        )
+    return Array(out)
+
+
+def _values_at(
+    chunk: EventChunk, op: Operation, targets: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[Any], Any]:
+    out = np.full(len(targets), op.initial, dtype=np.array(op.initial).dtype)
+    dtype = None
+    for _, hits, skip in _channels(chunk, op):
+        inside = np.isin(targets, hits.positions) if len(hits) else np.zeros(len(targets), bool)
+        if skip or not inside.any():
+            continue
+        res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
+        dtype = res.dtype if dtype is None else dtype
+        out[inside] = res[np.searchsorted(hits.positions, targets[inside])]
+    return out, dtype
+
+
+def _gather(chunk: EventChunk, op: Operation) -> DataObject:
+    values, events, channel_index, sort_values = [], [], [], []
+    dtype = None
+    sorter = _parse_sort(op)
+    for i, (_, hits, skip) in enumerate(_channels(chunk, op)):
+        if skip:
+            res = np.full(len(hits), op.initial)
+        else:
+            res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
+            dtype = res.dtype if dtype is None else dtype
+        mask = _query_mask(chunk, op, hits)
+        if res.dtype.kind in "fc":
+            mask &= ~np.isnan(res)
+        values.append(res[mask])
+        events.append(hits.events[mask])
+        channel_index.append(np.full(int(mask.sum()), i))
+        if sorter is not None:
+            sort = (
+                np.full(len(hits), np.nan) if skip else chunk.column(sorter[1], hits.key, sorter[2])
+            )
+            sort_values.append(np.asarray(sort, dtype=np.float64)[mask])
+    return _make_jagged(chunk.n_events, values, events, channel_index, sort_values, sorter, dtype)
+
+
+def _parse_sort(op: Operation) -> tuple[bool, str, str] | None:
+    if op.sort is None:
+        return None
+    how, _, field = op.sort.partition(":")
+    if how not in ("ascend_by", "descend_by"):
+        raise NotFoundError(
+            f"operation {op.name!r}: unknown sort {how!r}",
+            obj=how,
+            candidates=["ascend_by", "descend_by"],
+        )
+    tier, name = _sorter_field(field, op)
+    return how == "descend_by", tier, name
+
+
+def _make_jagged(
+    n_events: int,
+    values: list[npt.NDArray[Any]],
+    events: list[npt.NDArray[np.int64]],
+    channel_index: list[npt.NDArray[Any]],
+    sort_values: list[npt.NDArray[np.float64]],
+    sorter: tuple[bool, str, str] | None,
+    dtype: Any,
+) -> VectorOfVectors:
+    if not values:
+        return VectorOfVectors(
+            flattened_data=Array(np.zeros(0)), cumulative_length=np.zeros(n_events, dtype=np.int64)
+        )
+    value = np.concatenate(values)
+    event = np.concatenate(events)
+    keys: list[npt.NDArray[Any]] = [np.concatenate(channel_index)]
+    if sorter is not None:
+        sort = np.concatenate(sort_values)
+        keys.append(-sort if sorter[0] else sort)
+    keys.append(event)
+    order = np.lexsort(keys)
+    flat = value[order]
+    if dtype is not None:
+        flat = flat.astype(dtype)
+    lengths = np.bincount(event, minlength=n_events)
+    return VectorOfVectors(flattened_data=Array(flat), cumulative_length=np.cumsum(lengths))
+
+
+def _function(chunk: EventChunk, op: Operation, config: EvtConfig) -> DataObject:
+    from tierflow.evt._functions import EVT_FUNCTIONS
+
+    assert op.call is not None
+    kwargs = dict(op.call.constants)
+    for key, ref in op.call.references.items():
+        name = ref.removeprefix("evt.")
+        if name in op.parameters:
+            kwargs[key] = op.parameters[name]
+        elif name in chunk.evt:
+            kwargs[key] = chunk.evt[name]
+        else:
+            raise NotFoundError(
+                f"operation {op.name!r}: argument {key}={ref} names no evt column or parameter",
+                obj=name,
+                candidates=list(chunk.evt) + list(op.parameters),
+            )
+    channels = [c for c in op.channels if c not in op.exclude]
+    result = EVT_FUNCTIONS[op.call.name](chunk, channels, config.channel_mapping, **kwargs)
+    return result if isinstance(result, DataObject) else as_data_object(result, chunk.n_events)
+
+
+AGGREGATORS.add("first_at", lambda chunk, op, config: _first_or_last(chunk, op, True))
+AGGREGATORS.add("last_at", lambda chunk, op, config: _first_or_last(chunk, op, False))
+AGGREGATORS.add("sum", lambda chunk, op, config: _scalar(chunk, op, "sum"))
+AGGREGATORS.add("any", lambda chunk, op, config: _scalar(chunk, op, "any"))
+AGGREGATORS.add("all", lambda chunk, op, config: _scalar(chunk, op, "all"))
+AGGREGATORS.add("keep_at_ch", lambda chunk, op, config: _keep_at(chunk, op, False))
+AGGREGATORS.add("keep_at_idx", lambda chunk, op, config: _keep_at(chunk, op, True))
+AGGREGATORS.add("gather", lambda chunk, op, config: _gather(chunk, op))
+AGGREGATORS.add("function", _function)
