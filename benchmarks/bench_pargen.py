@@ -1,4 +1,5 @@
-"""Wall time of the full HPGe energy calibration on the shared Th-228 dsp file, against pygama.
+"""Wall time of the full HPGe energy calibration, the A/E calibration and the data-cleaning cuts
+on the shared Th-228 dsp file, against pygama in the same run.
 
 Run: ``python benchmarks/bench_pargen.py`` (pygama is compared when importable, best in its own
 environment: ``python -m venv /work/venv-math && /work/venv-math/bin/pip install -e . pygama``).
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tierflow import lh5
-from tierflow.pargen import calibrate_energy
+from tierflow.pargen import AoEOptions, calibrate_aoe, calibrate_energy, generate_cuts
 from tierflow.testing import find_testdata
 
 DSP = (
@@ -56,6 +57,47 @@ def _pygama_recipe(e: np.ndarray, field: str) -> float:
     return float(cal.pars[1])
 
 
+SCALE = 0.15467975658646357  # cuspEmax keV per ADC (the reference calibration)
+ERES = (0.6771098889706394, 0.0021413140981953963)  # FWHMLinear of cuspEmax
+CUTS = {
+    "bl_std_cut": {"cut_parameter": "bl_std", "cut_level": 4, "mode": "inclusive"},
+    "dt_eff_cut": {"expression": "(dt_eff>a)&(dt_eff<b)", "parameters": {"a": 0, "b": 4000}},
+    "bl_pileup_cut": {"cut_parameter": "baselineEmax", "cut_level": 4, "mode": "exclusive"},
+}
+
+
+def _eres(x):  # type: ignore[no-untyped-def]
+    return (ERES[0] + ERES[1] * x) ** 0.5
+
+
+def _ours_aoe(aoe: np.ndarray, ecal: np.ndarray) -> float:
+    return calibrate_aoe(aoe, ecal, _eres, options=AoEOptions()).low_cut.value
+
+
+def _pygama_aoe(aoe: np.ndarray, ecal: np.ndarray) -> float:
+    import pandas as pd
+    from pygama.pargen.AoE_cal import CalAoE, Pol1, SigmaFit, aoe_peak
+
+    df = pd.DataFrame({"cuspEmax_cal": ecal, "AoE_Uncorr": aoe})
+    cal = CalAoE(
+        cal_dicts={},
+        cal_energy_param="cuspEmax_cal",
+        eres_func=_eres,
+        pdf=aoe_peak,
+        mean_func=Pol1,
+        sigma_func=SigmaFit,
+    )
+    cal.calibrate(df, "AoE_Uncorr")
+    return float(cal.low_cut_val)
+
+
+def _pygama_cuts(data: dict[str, np.ndarray]) -> dict:  # type: ignore[type-arg]
+    import pandas as pd
+    from pygama.pargen.data_cleaning import generate_cuts as pg_generate_cuts
+
+    return pg_generate_cuts(pd.DataFrame(data), CUTS)  # type: ignore[no-any-return]
+
+
 def _time(func, *args) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     out = func(*args)
@@ -85,6 +127,25 @@ def main() -> None:
             theirs, b = _time(_pygama_recipe, e, field)
             line += f" | pygama {theirs:6.2f} s  b={b:.10f} | speed-up x{theirs / ours:.1f}"
         print(line)
+    t = lh5.read(
+        "ch1104000/dsp", path, fields=["A_max", "cuspEmax", "bl_std", "dt_eff", "baselineEmax"]
+    )
+    e = t["cuspEmax"].nda.astype(np.float64)
+    aoe, ecal = t["A_max"].nda / e, e * SCALE
+    _time(_ours_aoe, aoe, ecal)  # compilation / cache load
+    ours, cut = _time(_ours_aoe, aoe, ecal)
+    line = f"A/E calibration      tierflow {ours:6.2f} s  cut={cut:.3f}"
+    if has_anchor:
+        theirs, pcut = _time(_pygama_aoe, aoe, ecal)
+        line += f" | pygama {theirs:6.2f} s  cut={pcut:.3f} | speed-up x{theirs / ours:.1f}"
+    print(line)
+    cols = {k: t[k].nda for k in ("bl_std", "dt_eff", "baselineEmax")}
+    ours, _ = _time(generate_cuts, cols, CUTS)
+    line = f"data-cleaning cuts   tierflow {ours:6.2f} s"
+    if has_anchor:
+        theirs, _ = _time(_pygama_cuts, cols)
+        line += f" | pygama {theirs:6.2f} s | speed-up x{theirs / ours:.1f}"
+    print(line)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,26 @@ def test_calibrate_energy_command(
     assert pars["hit"]["parameters"]["b"] == pytest.approx(0.15466061346107082, rel=1e-5)
     assert "FWHM at Qbb" in capsys.readouterr().out
     assert len(list((tmp_path / "plots").glob("*.png"))) == 6
+
+
+@pytest.mark.shared
+def test_calibrate_aoe_command(
+    legend_lh5: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = legend_lh5 / DSP
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    command = CalibrateCommand()
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    out = tmp_path / "aoe.yaml"
+    plots = tmp_path / "plots"
+    args = parser.parse_args(["aoe", str(path), "--out", str(out), "--plot", str(plots)])
+    assert command.run(args) == 0
+    import yaml
+
+    pars = yaml.safe_load(out.read_text())
+    assert pars["aoe"]["hit"]["AoE_Timecorr"]["expression"] == "AoE_Uncorr/a"
+    assert pars["aoe"]["low_cut"] == pytest.approx(-3.26, abs=0.05)
+    assert "A/E low cut" in capsys.readouterr().out
+    assert sorted(p.name for p in plots.glob("*.png")) == ["aoe_cut.png", "aoe_energy.png"]

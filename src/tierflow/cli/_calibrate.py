@@ -1,4 +1,4 @@
-"""``tierflow calibrate energy``: HPGe energy calibration of a dsp field, to JSON/YAML."""
+"""``tierflow calibrate energy|aoe``: HPGe energy or A/E calibration of a dsp file, to JSON/YAML."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def write_pars(pars: dict[str, Any], path: str) -> None:
     if target.suffix in (".yaml", ".yml"):
         import yaml
 
-        text = yaml.safe_dump(pars, sort_keys=False)
+        plain = json.loads(json.dumps(pars, default=float))  # numpy scalars → Python
+        text = yaml.safe_dump(plain, sort_keys=False)
     else:
         text = json.dumps(pars, indent=1, default=float)
     tmp.write_text(text)
@@ -41,10 +42,10 @@ def _table_name(file: str, table: str | None, field: str) -> str:
 
 
 class CalibrateCommand:
-    help = "calibration parameters from a dsp file (energy: HPGe energy scale and resolution)"
+    help = "calibration parameters from a dsp file (energy scale and resolution, or A/E)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("kind", choices=["energy"], help="what to calibrate")
+        parser.add_argument("kind", choices=sorted(KINDS), help="what to calibrate")
         parser.add_argument("file", help="the dsp-tier LH5 file")
         parser.add_argument("--field", default="cuspEmax", help="uncalibrated energy field")
         parser.add_argument(
@@ -54,24 +55,73 @@ class CalibrateCommand:
         parser.add_argument("--deg", type=int, default=0, help="calibration polynomial degree")
         parser.add_argument("--plot", default=None, metavar="DIR", help="save PNG plots here")
         parser.add_argument("--out", default=None, help="write parameters to this .json/.yaml")
+        parser.add_argument(
+            "--current", default="A_max", help="A/E: the current amplitude field (default A_max)"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
-        from tierflow import lh5
-        from tierflow.pargen import calibrate_energy
+        return KINDS[args.kind](args)
 
-        table = _table_name(args.file, args.table, args.field)
-        energy = lh5.read(f"{table}/{args.field}", args.file).nda
-        result = calibrate_energy(energy, args.field, args.lines, deg=args.deg)
-        record = result.to_dict()
-        if args.out:
-            write_pars(record, args.out)
-        else:
-            print(json.dumps(result.hit, indent=1))
-        for name, curve in result.resolution.items():
-            _e, fwhm, err = curve.at.get("Qbb", (float("nan"),) * 3)
-            print(f"FWHM at Qbb ({name}): {fwhm:.3f} +- {err:.3f} keV")
-        if args.plot:
-            from tierflow.pargen.plots import save_energy_plots
 
-            save_energy_plots(energy, result, args.plot)
-        return 0
+def _run_energy(args: argparse.Namespace) -> int:
+    from tierflow import lh5
+    from tierflow.pargen import calibrate_energy
+
+    table = _table_name(args.file, args.table, args.field)
+    energy = lh5.read(f"{table}/{args.field}", args.file).nda
+    result = calibrate_energy(energy, args.field, args.lines, deg=args.deg)
+    if args.out:
+        write_pars(result.to_dict(), args.out)
+    else:
+        print(json.dumps(result.hit, indent=1))
+    for name, curve in result.resolution.items():
+        _e, fwhm, err = curve.at.get("Qbb", (float("nan"),) * 3)
+        print(f"FWHM at Qbb ({name}): {fwhm:.3f} +- {err:.3f} keV")
+    if args.plot:
+        from tierflow.pargen.plots import save_energy_plots
+
+        save_energy_plots(energy, result, args.plot)
+    return 0
+
+
+def _run_aoe(args: argparse.Namespace) -> int:
+    """Energy calibration first (scale and linear resolution), then A/E = current / energy."""
+    import numpy as np
+
+    from tierflow import lh5
+    from tierflow.math import poly
+    from tierflow.pargen import calibrate_aoe, calibrate_energy
+
+    table = _table_name(args.file, args.table, args.field)
+    data = lh5.read(table, args.file, fields=[args.field, args.current])
+    energy = data[args.field].nda.astype(np.float64)
+    current = data[args.current].nda.astype(np.float64)
+    ecal = calibrate_energy(energy, args.field, args.lines, deg=args.deg)
+    calibrated = poly(energy, np.asarray(ecal.pars))
+    curve = ecal.resolution["linear"]
+
+    def eres(e: float) -> float:
+        return float((curve.fit.values[0] + curve.fit.values[1] * e) ** 0.5)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aoe = current / energy
+    result = calibrate_aoe(aoe, calibrated, eres, energy_field=f"{args.field}_cal")
+    record = {"energy": ecal.to_dict(), "aoe": result.to_dict()}
+    if args.out:
+        write_pars(record, args.out)
+    else:
+        print(json.dumps(result.hit_pars(), indent=1, default=float))
+    print(f"A/E low cut: {result.low_cut.value:.3f}, high cut: {result.high_cut:g}")
+    for p in result.survival:
+        print(
+            f"  {p.peak_kev:8.2f} keV  low-side {p.low_side.sf:6.2f} +- {p.low_side.sf_err:.2f} %"
+            f"  two-sided {p.two_sided.sf:6.2f} +- {p.two_sided.sf_err:.2f} %"
+        )
+    if args.plot:
+        from tierflow.pargen.plots import save_aoe_plots
+
+        save_aoe_plots(result, args.plot)
+    return 0
+
+
+KINDS = {"energy": _run_energy, "aoe": _run_aoe}

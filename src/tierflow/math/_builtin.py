@@ -12,6 +12,9 @@ from tierflow.registry import Registry
 __all__ = [
     "DISTRIBUTIONS",
     "MODELS",
+    "aoe_peak",
+    "exgauss_area",
+    "gauss_area",
     "crystal_ball",
     "exgauss",
     "exponential",
@@ -165,7 +168,43 @@ for _d in (
 ):
     DISTRIBUTIONS.add(_d.name, _d)
 
+_AOE = ("x_lo", "x_hi", "n_sig", "mu", "sigma", "n_bkg", "tau")
+aoe_peak = AreaSum(
+    "aoe_peak",
+    _AOE,
+    (
+        Component(gaussian, ("mu", "sigma"), "n_sig"),
+        Component(exgauss, ("mu", "sigma", "tau"), "n_bkg"),
+    ),
+    peak=GaussianPeak(_AOE),
+)
+"""A/E peak: Gaussian single-site events on a low-side exponentially modified Gaussian."""
+
+_AREA_GAUSS = ("x_lo", "x_hi", "area", "mu", "sigma")
+gauss_area = AreaSum(
+    "gauss_area",
+    _AREA_GAUSS,
+    (Component(gaussian, ("mu", "sigma"), "area"),),
+    peak=GaussianPeak(_AREA_GAUSS),
+)
+"""An extended Gaussian on a fit range: ``area`` events."""
+
+exgauss_area = AreaSum(
+    "exgauss_area",
+    ("x_lo", "x_hi", "area", "mu", "sigma", "tau"),
+    (Component(exgauss, ("mu", "sigma", "tau"), "area"),),
+)
+"""An extended exponentially modified Gaussian on a fit range: ``area`` events."""
+
 MODELS: Registry[AreaSum] = Registry("peak model", entry_point_group="tierflow.peak_models")
 """Extended signal + background models by name (what energy calibrations fit)."""
-for _m in (gauss_on_step, hpge_peak, gauss_on_linear, gauss_on_uniform):
+for _m in (
+    gauss_on_step,
+    hpge_peak,
+    gauss_on_linear,
+    gauss_on_uniform,
+    aoe_peak,
+    gauss_area,
+    exgauss_area,
+):
     MODELS.add(_m.name, _m)

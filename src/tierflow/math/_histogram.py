@@ -251,11 +251,17 @@ def fwhm(
 
 
 def gaussian_guess(hist: ArrayLike, edges: ArrayLike) -> tuple[float, float, float]:
-    """Rough ``(mu, sigma, area)`` of a Gaussian peak: tallest bin, FWHM of the bins over half."""
+    """Rough ``(mu, sigma, area)`` of a Gaussian peak: the tallest bin's lower edge, and the
+    width from the first bin over half the maximum to the first bin under it after the last
+    one over (the anchor's estimator, one bin wider than the bins over half, so a one-bin
+    spike still gets a width)."""
     h = np.asarray(hist, dtype=np.float64)
     e = np.asarray(edges, dtype=np.float64)
     i = int(np.argmax(h))
-    width, _ = _fwfm_bins_over_f(0.5, h, e, float(h[i]), 0.0, None)
+    over = h > 0.5 * h[i]
+    lo, hi = int(np.argmax(over)), len(over) - int(np.argmax(over[::-1]))
+    centres = bin_centers(e)
+    width = float(centres[min(hi, len(centres) - 1)] - centres[lo])
     sigma = width / 2.355
     return float(e[i]), sigma, float(h[i] * sigma * math.sqrt(2 * math.pi))
 

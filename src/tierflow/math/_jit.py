@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar, cast
 
-__all__ = ["kernel", "get_kernel"]
+__all__ = ["get_kernel", "get_nll_kernel", "kernel"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,4 +23,11 @@ def kernel(func: F) -> F:
 def get_kernel(name: str) -> Callable[..., Any]:
     """The kernel `name` of :mod:`tierflow.math._kernels` (imported, not compiled, on first use)."""
     module = importlib.import_module("tierflow.math._kernels")
+    return cast(Callable[..., Any], getattr(module, name))
+
+
+@cache
+def get_nll_kernel(name: str) -> Callable[..., Any]:
+    """The fused likelihood kernel `name` of :mod:`tierflow.math._nllkernels`."""
+    module = importlib.import_module("tierflow.math._nllkernels")
     return cast(Callable[..., Any], getattr(module, name))

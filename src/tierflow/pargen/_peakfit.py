@@ -16,7 +16,7 @@ until each holds at least 5 events.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +24,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tierflow.math import MODELS, AreaSum, FitResult, get_hist, goodness_of_fit, minimize
+from tierflow.math._cost import extended_nll
+from tierflow.math._fit import Limits
 from tierflow.pargen._peakguess import peak_guess, peak_limits
 
-__all__ = ["PeakFitOptions", "fit_peak", "gof_histogram"]
+__all__ = ["GuessFunc", "LimitsFunc", "PeakFitOptions", "fit_peak", "gof_histogram"]
 
 Array = NDArray[np.float64]
 FIXED = ("x_lo", "x_hi")
+GuessFunc = Callable[[Array, AreaSum, tuple[float, float], float, "float | None"], list[float]]
+"""``(energies, model, fit_range, bin_width, mode_guess) -> starting values``."""
+LimitsFunc = Callable[[AreaSum, list[float]], dict[str, Limits]]
+"""``(model, starting values) -> fit limits``."""
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,16 @@ class PeakFitOptions:
         Weight of a penalty ``2 w log(htail + 0.1)`` discouraging large tails (0: none).
     p_val_threshold
         p-value under which a fit counts as poor when deciding on the tail.
+    anchor_ndof
+        Count the degrees of freedom of the goodness of fit as the anchor does (bins minus
+        the fixed parameters) instead of bins minus the free parameters; this changes which
+        fit is kept when the tail is dropped, so survival-fraction fits use it for parity.
     """
 
     allow_tail_drop: bool = True
     tail_weight: float = 0.0
     p_val_threshold: float = 1e-19
+    anchor_ndof: bool = False
 
 
 def gof_histogram(
@@ -88,17 +99,22 @@ class _Stage:
     """Fits of one model to one set of events, sharing the cost and the gof histogram."""
 
     def __init__(
-        self, energies: Array, model: AreaSum, gof: tuple[Array, Array], tail_weight: float
+        self,
+        energies: Array,
+        model: AreaSum,
+        gof: tuple[Array, Array],
+        tail_weight: float,
+        limits_func: LimitsFunc = peak_limits,
+        anchor_ndof: bool = False,
     ) -> None:
-        from iminuit import cost
-
-        self.model, self.gof = model, gof
-        self.cost: Any = cost.ExtendedUnbinnedNLL(energies, model.pdf_ext, name=list(model.names))
+        self.model, self.gof, self.limits_func = model, gof, limits_func
+        self.anchor_ndof = anchor_ndof
+        self.cost: Any = extended_nll(model, energies)
         if tail_weight and "htail" in model.names:
             self.cost = _TailPenalised(self.cost, model.index("htail"), tail_weight)
 
     def run(self, guess: Sequence[float], steps: Sequence[str]) -> tuple[FitResult, Any]:
-        limits = peak_limits(self.model, list(guess))
+        limits = self.limits_func(self.model, list(guess))
         if isinstance(self.cost, _TailPenalised):
             from iminuit import Minuit
 
@@ -119,6 +135,8 @@ class _Stage:
         chi2, ndof = goodness_of_fit(
             *self.gof, self.model.density, result.values, n_fixed=len(FIXED)
         )
+        if self.anchor_ndof:
+            ndof = len(self.gof[0]) - len(FIXED)
         return result.with_gof(chi2, ndof), m
 
 
@@ -157,12 +175,16 @@ def _tailless_start(
     bin_width: float,
     mode_guess: float | None,
     model: AreaSum,
+    hooks: tuple[GuessFunc, LimitsFunc] = (peak_guess, peak_limits),
+    anchor_ndof: bool = False,
 ) -> list[float]:
     """Starting values for a tailed model, taking the shared parameters from a tail-less fit."""
     base = MODELS["gauss_on_step"]
-    start = peak_guess(energies, base, fit_range, bin_width, mode_guess)
-    notail, _ = _Stage(energies, base, gof, 0.0).run(start, ("simplex", "migrad"))
-    guess = peak_guess(energies, model, fit_range, bin_width, mode_guess)
+    guess_func, limits_func = hooks
+    start = guess_func(energies, base, fit_range, bin_width, mode_guess)
+    stage = _Stage(energies, base, gof, 0.0, limits_func, anchor_ndof)
+    notail, _ = stage.run(start, ("simplex", "migrad"))
+    guess = guess_func(energies, model, fit_range, bin_width, mode_guess)
     if notail.valid and notail.p_value > 0:
         for name, value in zip(base.names, notail.values, strict=False):
             guess[model.index(name)] = value
@@ -176,28 +198,44 @@ def fit_peak(
     bin_width: float,
     mode_guess: float | None = None,
     options: PeakFitOptions = PeakFitOptions(),
+    *,
+    guess_func: GuessFunc = peak_guess,
+    limits_func: LimitsFunc = peak_limits,
 ) -> FitResult:
     """Fit `model` to the events in `fit_range` (see the module notes); returns the chosen fit.
 
     The result's ``model`` names the model actually used (a tailed model may have been
-    replaced by ``gauss_on_step``); its chi-square and p-value are filled in.
+    replaced by ``gauss_on_step``); its chi-square and p-value are filled in. `guess_func`
+    and `limits_func` replace the starting values and limits (e.g. to pin a known position).
     """
     x = np.ascontiguousarray(energies, dtype=np.float64)
     gof = gof_histogram(x, fit_range, bin_width)
     tailed = "htail" in model.names
     try:
         if tailed:
-            guess = _tailless_start(x, gof, fit_range, bin_width, mode_guess, model)
+            guess = _tailless_start(
+                x,
+                gof,
+                fit_range,
+                bin_width,
+                mode_guess,
+                model,
+                (guess_func, limits_func),
+                options.anchor_ndof,
+            )
         else:
-            guess = peak_guess(x, model, fit_range, bin_width, mode_guess)
+            guess = guess_func(x, model, fit_range, bin_width, mode_guess)
     except ValueError as error:
         return FitResult.failed(model.name, model.names, [math.nan] * len(model.names), str(error))
-    fit = _two_paths(_Stage(x, model, gof, options.tail_weight), guess)
+    fit = _two_paths(
+        _Stage(x, model, gof, options.tail_weight, limits_func, options.anchor_ndof), guess
+    )
     if not (tailed and options.allow_tail_drop):
         return fit
     base = MODELS["gauss_on_step"]
     notail = _two_paths(
-        _Stage(x, base, gof, 0.0), peak_guess(x, base, fit_range, bin_width, mode_guess)
+        _Stage(x, base, gof, 0.0, limits_func, options.anchor_ndof),
+        guess_func(x, base, fit_range, bin_width, mode_guess),
     )
     small_tail = fit["htail"] < fit.error("htail")
     threshold = options.p_val_threshold

@@ -15,7 +15,14 @@ from numpy.typing import ArrayLike
 
 from tierflow.errors import OptionalDependencyError
 
-__all__ = ["plot_peak_fit", "plot_resolution", "save_energy_plots"]
+__all__ = [
+    "plot_aoe_cut",
+    "plot_aoe_energy_dependence",
+    "plot_peak_fit",
+    "plot_resolution",
+    "save_aoe_plots",
+    "save_energy_plots",
+]
 
 
 def _pyplot() -> Any:
@@ -100,4 +107,59 @@ def save_energy_plots(energy: ArrayLike, result: Any, folder: str) -> list[str]:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     paths.append(str(path))
+    return paths
+
+
+def plot_aoe_energy_dependence(result: Any) -> Any:
+    """A/E mean and width of the Compton bands against energy, with the fitted curves."""
+    plt = _pyplot()
+    ec = result.energy
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 6))
+    bands = [b for b in ec.bands if b.usable]
+    x = np.array([b.energy_kev for b in bands])
+    top.errorbar(x, [b.mean for b in bands], [b.mean_err for b in bands], fmt="o", color="k")
+    bottom.errorbar(x, [b.sigma for b in bands], [b.sigma_err for b in bands], fmt="o", color="k")
+    grid = np.linspace(x.min(), x.max(), 200) if len(x) else np.linspace(900, 2350, 200)
+    top.plot(grid, ec.mean(grid), label=ec.mean_curve.name)
+    bottom.plot(grid, ec.sigma(grid), label=ec.sigma_curve.name)
+    top.set_ylabel("A/E mean")
+    bottom.set_ylabel("A/E sigma")
+    bottom.set_xlabel("energy (keV)")
+    top.legend()
+    bottom.legend()
+    return fig
+
+
+def plot_aoe_cut(result: Any) -> Any:
+    """DEP survival fraction against the cut value, the sigmoid and the chosen cut."""
+    plt = _pyplot()
+    from tierflow.pargen._aoe import _sigmoid
+
+    cut = result.low_cut
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = np.array([s.cut for s in cut.sweep])
+    ax.errorbar(xs, [s.sf for s in cut.sweep], [s.sf_err for s in cut.sweep], fmt="o", color="k")
+    grid = np.linspace(xs.min(), xs.max(), 300)
+    ax.plot(grid, _sigmoid(grid, *cut.sigmoid.values), label="sigmoid")
+    ax.axvline(cut.value, color="r", label=f"cut {cut.value:.3f}")
+    ax.set_xlabel("A/E classifier cut")
+    ax.set_ylabel("DEP survival fraction (%)")
+    ax.legend()
+    return fig
+
+
+def save_aoe_plots(result: Any, folder: str) -> list[str]:
+    """Save the A/E energy-dependence and cut plots as PNG into `folder`; return the paths."""
+    from pathlib import Path
+
+    plt = _pyplot()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, make in (("aoe_energy", plot_aoe_energy_dependence), ("aoe_cut", plot_aoe_cut)):
+        fig = make(result)
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(str(path))
     return paths
