@@ -1,0 +1,239 @@
+"""``build_dsp``: the dsp tier from raw-tier tables, table by table, chunk by chunk."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tierflow.dsp._config import load_config
+from tierflow.dsp._make import BoundChain, make_processing_chain
+from tierflow.errors import ConfigError, NotFoundError
+from tierflow.types import Table
+
+__all__ = ["build_dsp", "dsp_tables"]
+
+
+def dsp_tables(raw_in: str | os.PathLike[str], lh5_tables: str | Sequence[str] | None) -> list[str]:
+    """The raw tables to process: patterns expanded, ``ch1/`` completed to ``ch1/raw``."""
+    from tierflow import lh5
+
+    patterns = [lh5_tables] if isinstance(lh5_tables, str) else list(lh5_tables or ["*"])
+    found: list[str] = []
+    for pattern in patterns:
+        matches = lh5.ls(raw_in, pattern.rstrip("/"))
+        if not matches:
+            available = lh5.ls(raw_in)
+            raise NotFoundError(
+                f"no table matches {pattern!r} (the file has {', '.join(available[:10])})",
+                file=raw_in,
+                obj=pattern,
+                candidates=available,
+            )
+        for name in matches:
+            inner = lh5.ls(raw_in, f"{name}/*")
+            table = f"{name}/raw" if inner == [f"{name}/raw"] else name
+            if table not in found:
+                found.append(table)
+    return found
+
+
+def _channel_db(database: Mapping[str, Any] | None, table: str) -> Mapping[str, Any] | None:
+    """The database part for `table`: ``database[channel]`` for ``channel/raw`` (as the anchor)."""
+    if not database:
+        return None
+    parts = [p for p in table.split("/") if p not in ("", "raw")]
+    if not parts:
+        return database
+    value = database.get(parts[0])
+    return value if isinstance(value, Mapping) else None
+
+
+def _chunks(
+    raw_in: str, table: str, fields: list[str], start: int, stop: int, buffer_len: int
+) -> Iterator[Table]:
+    from tierflow import lh5
+
+    for first in range(start, stop, buffer_len):
+        n = min(buffer_len, stop - first)
+        yield lh5.read(table, raw_in, start_row=first, n_rows=n, fields=fields)
+
+
+def _process_range(args: tuple[Any, ...]) -> Table:
+    """Worker: build the chain and process rows ``start:stop`` of one table."""
+    raw_in, table, config, db, outputs, start, stop, buffer_len, block_width = args
+    from tierflow import lh5
+
+    first = lh5.read(table, raw_in, start_row=start, n_rows=1)
+    bound = make_processing_chain(config, first, db=db, outputs=outputs, block_width=block_width)
+    pieces = [
+        bound.process(c) for c in _chunks(raw_in, table, bound.fields, start, stop, buffer_len)
+    ]
+    result = pieces[0]
+    for piece in pieces[1:]:
+        result.extend(piece)
+    return result
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit=" rows", delay=2)
+
+
+def _run_table(
+    raw_in: str,
+    table: str,
+    config: Mapping[str, Any],
+    db: Any,
+    outputs: Any,
+    n_rows: int,
+    buffer_len: int,
+    block_width: int,
+    n_processes: int,
+    progress: bool,
+) -> Iterator[Table]:
+    """Output chunks of one table, in row order (several processes split the rows)."""
+    bar = _progress(n_rows, f"dsp {table}", progress)
+    if n_processes <= 1 or n_rows < 2 * block_width:
+        from tierflow import lh5
+
+        first = lh5.read(table, raw_in, start_row=0, n_rows=1)
+        bound: BoundChain = make_processing_chain(config, first, db, outputs, block_width)
+        for chunk in _chunks(raw_in, table, bound.fields, 0, n_rows, buffer_len):
+            yield bound.process(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+    else:
+        step = max(block_width, -(-n_rows // (n_processes * 4)))
+        ranges = [(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
+        args_list = [
+            (raw_in, table, config, db, outputs, a, b, buffer_len, block_width) for a, b in ranges
+        ]
+        with ProcessPoolExecutor(n_processes, mp_context=_context()) as pool:
+            for piece in pool.map(_process_range, args_list):
+                yield piece
+                if bar is not None:
+                    bar.update(len(piece))
+    if bar is not None:
+        bar.close()
+
+
+def _context() -> Any:
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def build_dsp(
+    raw_in: str | os.PathLike[str],
+    dsp_out: str | os.PathLike[str] | None = None,
+    dsp_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    lh5_tables: str | Sequence[str] | None = None,
+    database: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    outputs: Sequence[str] | None = None,
+    n_entries: int | None = None,
+    buffer_len: int = 3200,
+    block_width: int = 16,
+    n_processes: int = 1,
+    progress: bool = False,
+    overwrite: bool = False,
+) -> dict[str, Table] | None:
+    """Run a processing chain over raw-tier tables and write (or return) the dsp tier.
+
+    Parameters
+    ----------
+    raw_in
+        The raw-tier LH5 file.
+    dsp_out
+        The output file, written under a temporary name and renamed at the end; ``None``
+        returns the tables instead (by output name, e.g. ``"ch1084803/dsp"``).
+    dsp_config
+        The processing-chain config (dict or JSON/YAML path); never modified.
+    lh5_tables
+        Tables or glob patterns (``"ch*"``); a channel group holding only ``raw`` means its
+        ``raw`` table. Default: every top-level object.
+    database
+        Values for ``db.*`` references (dict or JSON/YAML path). For a table under a channel
+        group, as in the anchor, the part ``database[channel]`` is used.
+    outputs
+        Output names (default: the config's ``outputs``).
+    n_entries
+        Process at most this many rows per table.
+    buffer_len
+        Rows read from disk at a time.
+    block_width
+        Rows processed through the chain at a time.
+    n_processes
+        Processes sharing the rows of each table (``os.cpu_count()`` for all cores).
+    progress
+        Show a progress bar (needs tqdm).
+    overwrite
+        Replace an existing output file.
+
+    Example
+    -------
+    >>> build_dsp("raw.lh5", "dsp.lh5", "dsp.json", lh5_tables="ch*",
+    ...           database={"ch1084803": {"pz": {"tau": 27460.5}}})  # doctest: +SKIP
+    """
+    from tierflow import lh5
+
+    if dsp_config is None:
+        raise ConfigError("build_dsp needs a dsp_config")
+    config = load_config(dsp_config)
+    db = load_config(database) if database is not None else None
+    if dsp_out is not None and Path(dsp_out).exists() and not overwrite:
+        raise ConfigError("the output file exists; pass overwrite=True to replace it", file=dsp_out)
+    tables = dsp_tables(raw_in, lh5_tables)
+    results: dict[str, Table] = {}
+    temp = None
+    if dsp_out is not None:
+        target = Path(dsp_out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.unlink(temp)
+    try:
+        for table in tables:
+            total = lh5.n_rows(table, raw_in)
+            n_rows = total if n_entries is None else min(n_entries, total)
+            name = table.replace("raw", "dsp") if "raw" in table else f"{table}/dsp"
+            chunks = _run_table(
+                str(raw_in),
+                table,
+                config,
+                _channel_db(db, table),
+                outputs,
+                n_rows,
+                buffer_len,
+                block_width,
+                n_processes,
+                progress,
+            )
+            for i, chunk in enumerate(chunks):
+                if temp is None:
+                    if i == 0:
+                        results[name] = chunk
+                    else:
+                        results[name].extend(chunk)
+                else:
+                    mode = lh5.WriteMode.CREATE if i == 0 else lh5.WriteMode.APPEND
+                    lh5.write(chunk, name, temp, mode=mode)
+        if temp is not None:
+            if not Path(temp).exists():
+                raise ConfigError("no rows to process", file=raw_in)
+            os.replace(temp, dsp_out)  # type: ignore[arg-type]
+            temp = None
+            return None
+        return results
+    finally:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)

@@ -1,0 +1,90 @@
+# mypy: allow-untyped-calls, allow-untyped-defs
+"""Extrema, baseline subtraction and straight-line fits (numba kernels over blocks of rows).
+
+Every kernel takes its arguments with the row as the first axis: a waveform is ``(rows, n)``,
+a scalar per row is ``(rows,)``; outputs come last and are written in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tierflow.dsp.processors._jit import has_nan, kernel
+
+__all__ = ["bl_subtract", "linear_slope_fit", "mean_below_threshold", "min_max"]
+
+
+@kernel
+def min_max(w, t_min, t_max, a_min, a_max):
+    """Index and value of the first minimum and maximum."""
+    for r in range(w.shape[0]):
+        t_min[r] = t_max[r] = a_min[r] = a_max[r] = np.nan
+        if has_nan(w[r]):
+            continue
+        i_min = i_max = 0
+        for i in range(w.shape[1]):
+            if w[r, i] < w[r, i_min]:
+                i_min = i
+            if w[r, i] > w[r, i_max]:
+                i_max = i
+        a_min[r] = w[r, i_min]
+        a_max[r] = w[r, i_max]
+        t_min[r] = i_min
+        t_max[r] = i_max
+
+
+@kernel
+def bl_subtract(w, baseline, out):
+    """The waveform minus a constant baseline."""
+    for r in range(w.shape[0]):
+        if has_nan(w[r]) or np.isnan(baseline[r]):
+            out[r, :] = np.nan
+            continue
+        for i in range(w.shape[1]):
+            out[r, i] = w[r, i] - baseline[r]
+
+
+@kernel
+def linear_slope_fit(w, mean, stdev, slope, intercept):
+    """Mean and standard deviation (Welford) and least-squares line of each row.
+
+    The running mean and variance are kept in the output precision, the regression sums in
+    float64, as the anchor does, so results agree to the last bit.
+    """
+    n = w.shape[1]
+    for r in range(w.shape[0]):
+        mean[r] = stdev[r] = slope[r] = intercept[r] = np.nan
+        if has_nan(w[r]):
+            continue
+        mean[r] = stdev[r] = 0
+        sum_x = sum_x2 = 0
+        sum_xy = sum_y = 0.0
+        for i in range(n):
+            temp = w[r, i] - mean[r]
+            mean[r] += temp / (i + 1)
+            stdev[r] += temp * (w[r, i] - mean[r])
+            sum_x += i
+            sum_x2 += i * i
+            sum_xy += w[r, i] * i
+            sum_y += w[r, i]
+        stdev[r] /= n - 1
+        stdev[r] = np.sqrt(stdev[r])
+        slope[r] = (n * sum_xy - sum_x * sum_y) / (n * sum_x2 - sum_x * sum_x)
+        intercept[r] = (sum_y - sum_x * slope[r]) / n
+
+
+@kernel
+def mean_below_threshold(w, threshold, mean):
+    """Mean of the samples below `threshold`."""
+    for r in range(w.shape[0]):
+        mean[r] = np.nan
+        if has_nan(w[r]) or np.isnan(threshold[r]):
+            continue
+        total = 0.0
+        count = 0
+        for i in range(w.shape[1]):
+            if w[r, i] < threshold[r]:
+                total += w[r, i]
+                count += 1
+        if count > 0:
+            mean[r] = total / count

@@ -1,0 +1,143 @@
+# mypy: allow-untyped-calls, allow-untyped-defs
+"""Convolutions of waveforms with kernels: direct (numba) and by FFT (numpy, float64).
+
+``fft_convolve_wf`` keeps the Fourier transform of a kernel shared by all rows (the usual case:
+a cusp or ZAC kernel built once per chain) and transforms only the waveforms, at the smallest
+fast length that gives the requested part of the convolution without wrap-around.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.dsp.processors._jit import has_nan
+
+__all__ = ["convolve_wf", "fft_convolve_wf", "reflected_convolve_wf"]
+
+_MODES = {ord("f"): "full", ord("v"): "valid", ord("s"): "same"}
+
+
+def _mode(code: npt.NDArray[np.integer] | int) -> str:
+    value = int(np.asarray(code).ravel()[0])
+    if value not in _MODES:
+        raise ValueError(f"convolution mode must be 'f', 'v' or 's', not {chr(value)!r}")
+    return _MODES[value]
+
+
+def _start(mode: str, n: int, m: int) -> int:
+    """Index in the full convolution of the first output sample."""
+    return {"full": 0, "valid": m - 1, "same": (m - 1) // 2}[mode]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _direct(w, kern, start, out):
+    """``out[k] = full[k + start]`` of the convolution, each sum in float64.
+
+    The waveform is copied into a zero-padded float64 row so that every output is one
+    contiguous dot product (which numba vectorises).
+    """
+    n, m, n_out = w.shape[1], kern.shape[1], out.shape[1]
+    padded = np.zeros(n + 2 * m)
+    rev = np.zeros(m)
+    for r in range(w.shape[0]):
+        if has_nan(w[r]) or has_nan(kern[r]):
+            out[r, :] = np.nan
+            continue
+        for j in range(m):
+            rev[j] = kern[r, m - 1 - j]
+        for i in range(n):
+            padded[m - 1 + i] = w[r, i]
+        for k in range(n_out):
+            segment = padded[k + start : k + start + m]
+            acc = 0.0
+            for j in range(m):
+                acc += segment[j] * rev[j]
+            out[r, k] = acc
+
+
+def _check(w: np.ndarray, kern: np.ndarray, mode: str, n_out: int) -> None:
+    n, m = w.shape[-1], kern.shape[-1]
+    if m > n:
+        raise ValueError("the kernel is longer than the waveform")
+    expected = {"full": n + m - 1, "valid": n - m + 1, "same": n}[mode]
+    if n_out != expected:
+        raise ValueError(f"{mode} convolution output has length {n_out}; expected {expected}")
+
+
+def convolve_wf(w: np.ndarray, kern: np.ndarray, mode: np.ndarray, out: np.ndarray) -> None:
+    """Convolve each waveform with a kernel: mode ``f`` full, ``v`` valid, ``s`` same."""
+    name = _mode(mode)
+    _check(w, kern, name, out.shape[-1])
+    _direct(
+        w, np.broadcast_to(kern, (w.shape[0], kern.shape[-1])), _start(name, 0, kern.shape[-1]), out
+    )
+
+
+def _fast_length(n: int) -> int:
+    """Smallest 2**a 3**b 5**c that is at least `n`."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+@functools.lru_cache(maxsize=32)
+def _kernel_spectrum(kernel_bytes: bytes, dtype: str, size: int) -> np.ndarray:
+    return np.fft.rfft(np.frombuffer(kernel_bytes, dtype=dtype).astype(np.float64), size)
+
+
+def fft_convolve_wf(w: np.ndarray, kern: np.ndarray, mode: np.ndarray, out: np.ndarray) -> None:
+    """Convolve each waveform with a kernel: ``f`` full, ``v`` valid, ``s`` same (float64).
+
+    By FFT (the kernel's spectrum computed once per chain), or directly for short kernels;
+    rows holding a NaN give NaN.
+    """
+    name = _mode(mode)
+    n, m, n_out = w.shape[-1], kern.shape[-1], out.shape[-1]
+    _check(w, kern, name, n_out)
+    start = _start(name, n, m)
+    size = _fast_length(n if name == "valid" else n + m - 1)
+    if m <= 64 or n_out * m <= 2 * size * np.log2(size):
+        _direct(w, np.broadcast_to(kern, (w.shape[0], m)), start, out)
+        return
+    if kern.ndim == 1 or kern.strides[0] == 0 or kern.shape[0] == 1:
+        row = np.ascontiguousarray(kern.reshape(-1, m)[0])
+        if np.isnan(row).any():
+            out[...] = np.nan
+            return
+        spectrum = _kernel_spectrum(row.tobytes(), row.dtype.str, size)
+    else:
+        spectrum = np.fft.rfft(kern.astype(np.float64), size, axis=-1)
+    bad = np.isnan(w).any(axis=-1)
+    data = np.where(bad[:, None], 0.0, w) if bad.any() else w
+    spectra = np.fft.rfft(data.astype(np.float64), size, axis=-1)
+    full = np.fft.irfft(spectra * spectrum, size, axis=-1)
+    out[...] = full[:, start : start + n_out]
+    out[bad] = np.nan
+
+
+def reflected_convolve_wf(w: np.ndarray, kern: np.ndarray, out: np.ndarray) -> None:
+    """Convolve with reflection padding at both ends; output as long as the input."""
+    m = kern.shape[-1]
+    if m > w.shape[-1]:
+        raise ValueError("the kernel is longer than the waveform")
+    ext = m // 2 + 1
+    kernels = np.broadcast_to(kern, (w.shape[0], m))
+    for r in range(w.shape[0]):
+        if np.isnan(w[r]).any() or np.isnan(kernels[r]).any():
+            out[r] = np.nan
+            continue
+        padded = np.pad(w[r], ext, mode="reflect")
+        out[r] = np.convolve(padded, kernels[r], mode="same")[ext:-ext]
