@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tierflow.errors import ConfigError, MismatchError
+from tierflow.errors import ConfigError, MismatchError, NotFoundError
 from tierflow.expr import (
     ExpressionError,
     as_data_object,
@@ -177,3 +177,48 @@ def test_a_cycle_is_an_error_naming_its_members() -> None:
     with pytest.raises(ConfigError, match="cycle") as info:
         order_by_dependency(ops)
     assert all(name in str(info.value) for name in "abc")
+
+
+def test_array_subscripts_select_by_mask_and_by_indices() -> None:
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    mask = compile_expr("a[(a > 1.5) & (a < 3.5)]").evaluate({"a": a})
+    np.testing.assert_array_equal(mask, [2.0, 3.0])
+    np.testing.assert_array_equal(compile_expr("a[i]").evaluate({"a": a, "i": [3, 0]}), [4.0, 1.0])
+    with pytest.raises(ExpressionError, match="boolean mask or integer indices"):
+        compile_expr("a[a]").evaluate({"a": a})
+    with pytest.raises(ExpressionError, match="cannot evaluate"):
+        compile_expr("a[m]").evaluate({"a": a, "m": np.ones(3, dtype=bool)})
+
+
+def test_array_subscripts_on_jagged_columns() -> None:
+    import awkward as ak
+
+    t0 = ak.Array([[1.0, 5.0, 9.0], [], [2.0]])
+    good = ak.Array([[True, False, True], [], [False]])
+    got = compile_expr("t0[good & (t0 > 1)]").evaluate({"t0": t0, "good": good})
+    assert ak.to_list(got) == [[9.0], [], []]
+    # a numpy column subscripted by an awkward mask follows awkward's rules
+    got = compile_expr("e[m]").evaluate({"e": np.array([1, 2]), "m": ak.Array([True, False])})
+    assert ak.to_list(got) == [1]
+
+
+class _Namespace(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> None:
+        if key == "hit.short":
+            raise MismatchError("the map points at row 9 of 'ch1/hit/short', which has 3 rows")
+        raise NotFoundError(
+            f"no field {key!r} in 'ch1/hit'", file="hit.lh5", obj=key, candidates=["hit.energy"]
+        )
+
+
+def test_namespace_errors_stay_precise() -> None:
+    namespace = _Namespace({"hit.energy": np.ones(3)})
+    with pytest.raises(NotFoundError) as info:
+        compile_expr("hit.enrgy * 2").evaluate(namespace)
+    assert isinstance(info.value, ExpressionError)
+    assert info.value.file == "hit.lh5"
+    assert info.value.suggestions == ["hit.energy"]
+    assert "hit.enrgy * 2" in str(info.value)
+    with pytest.raises(MismatchError, match="row 9") as mismatch:
+        compile_expr("hit.short + 1").evaluate(namespace)
+    assert not isinstance(mismatch.value, ExpressionError)

@@ -23,9 +23,9 @@ from tierflow.evt._build import build_evt, nest_outputs
 from tierflow.evt._config import (
     CHANNEL_SOURCES,
     EvtConfig,
+    KeepAtCh,
     Operation,
     make_evt_config,
-    rewrite_subscripts,
 )
 from tierflow.evt._data import EventChunk, TierInfo, make_datainfo
 from tierflow.evt._functions import EVT_FUNCTIONS, register_evt_function
@@ -38,6 +38,7 @@ __all__ = [
     "TCM",
     "EventChunk",
     "EvtConfig",
+    "KeepAtCh",
     "Operation",
     "TierInfo",
     "WindowRef",
@@ -50,6 +51,5 @@ __all__ = [
     "nest_outputs",
     "read_tcm",
     "register_evt_function",
-    "rewrite_subscripts",
     "table_keys_of",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import ConfigError, MismatchError, NotFoundError
-from tierflow.evt._config import EvtConfig, Operation
+from tierflow.evt._config import EvtConfig, KeepAtCh, Operation
 from tierflow.evt._data import SPECIAL_TIERS, EventChunk, HitSelection
 from tierflow.expr import as_data_object, compile_expr
 from tierflow.expr._evaluate import is_awkward
@@ -221,7 +221,7 @@ def _target_positions(
     return np.where(found, order[at_ok] if n_hits else -1, -1)
 
 
-def _keep_at(chunk: EventChunk, op: Operation, by_index: bool) -> DataObject:
+def _keep_at(chunk: EventChunk, op: Operation, by_index: bool, config: EvtConfig) -> DataObject:
     name = (op.mode_arg or "").removeprefix("evt.")
     if name not in chunk.evt:
         raise NotFoundError(
@@ -236,6 +236,8 @@ def _keep_at(chunk: EventChunk, op: Operation, by_index: bool) -> DataObject:
             np.arange(len(comp), dtype=np.int64), np.diff(comp.cumulative_length.nda, prepend=0)
         )
     elif isinstance(comp, Array):
+        if not by_index and config.keep_at_ch is KeepAtCh.ANCHOR:
+            return Array(_anchor_keep_at_ch(chunk, op, comp.nda))
         flat, events = comp.nda, np.arange(chunk.n_events, dtype=np.int64)
     else:
         raise MismatchError(f"operation {op.name!r}: {name!r} must be an array or jagged array")
@@ -248,6 +250,23 @@ def _keep_at(chunk: EventChunk, op: Operation, by_index: bool) -> DataObject:
             flattened_data=Array(out), cumulative_length=np.array(comp.cumulative_length.nda)
         )
     return Array(out)
+
+
+def _anchor_keep_at_ch(chunk: EventChunk, op: Operation, ids: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The anchor's keep_at_ch (see :class:`KeepAtCh`): each channel named somewhere in `ids`
+    writes its values into every event it has a hit in."""
+    out = make_full(chunk.n_events, op.initial, type(op.initial))
+    wanted = {c for c in op.channels if c not in op.exclude}
+    for key in np.unique(np.asarray(ids).astype(np.int64)):
+        channel = chunk.hit_fmt.format(int(key))
+        hits = chunk.hits(int(key))
+        if len(hits) == 0:
+            continue
+        if channel in wanted:
+            out[hits.events] = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
+        else:
+            out[hits.events] = op.initial
+    return out
 
 
 def _values_at(
@@ -358,7 +377,7 @@ AGGREGATORS.add("last_at", lambda chunk, op, config: _first_or_last(chunk, op, F
 AGGREGATORS.add("sum", lambda chunk, op, config: _scalar(chunk, op, "sum"))
 AGGREGATORS.add("any", lambda chunk, op, config: _scalar(chunk, op, "any"))
 AGGREGATORS.add("all", lambda chunk, op, config: _scalar(chunk, op, "all"))
-AGGREGATORS.add("keep_at_ch", lambda chunk, op, config: _keep_at(chunk, op, False))
-AGGREGATORS.add("keep_at_idx", lambda chunk, op, config: _keep_at(chunk, op, True))
+AGGREGATORS.add("keep_at_ch", lambda chunk, op, config: _keep_at(chunk, op, False, config))
+AGGREGATORS.add("keep_at_idx", lambda chunk, op, config: _keep_at(chunk, op, True, config))
 AGGREGATORS.add("gather", lambda chunk, op, config: _gather(chunk, op))
 AGGREGATORS.add("function", _function)

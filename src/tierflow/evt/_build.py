@@ -8,6 +8,7 @@ that replaces the output at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -20,7 +21,14 @@ import numpy as np
 from tierflow import lh5
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.evt._aggregators import AGGREGATORS
-from tierflow.evt._config import ConfigLike, EvtConfig, Operation, flatten_channels, make_evt_config
+from tierflow.evt._config import (
+    ConfigLike,
+    EvtConfig,
+    KeepAtCh,
+    Operation,
+    flatten_channels,
+    make_evt_config,
+)
 from tierflow.evt._data import SPECIAL_TIERS, EventChunk, TierInfo, iter_tcm, make_datainfo
 from tierflow.evt._io import parse_write_mode, staged_output
 from tierflow.expr import as_data_object, compile_expr
@@ -123,6 +131,7 @@ def build_evt(
     config: ConfigLike | EvtConfig,
     wo_mode: WriteMode | str = WriteMode.CREATE,
     buffer_len: int = 10**4,
+    keep_at_ch: KeepAtCh | str = KeepAtCh.NAMED,
 ) -> Table | None:
     """Build the evt tier from the tcm and lower tiers with an evt config (the anchor's).
 
@@ -138,6 +147,9 @@ def build_evt(
         Write mode for the evt output.
     buffer_len
         Events per chunk (``tcm.index`` counts hits from the start of the chunk).
+    keep_at_ch
+        ``"named"`` (default): ``keep_at_ch`` keeps a channel's value in the events whose id
+        names it; ``"anchor"``: the anchor's behaviour, for byte parity (:class:`KeepAtCh`).
 
     Example
     -------
@@ -145,6 +157,7 @@ def build_evt(
     ...            "evt": ("evt.lh5", "evt")}, "evt-config.yaml")  # doctest: +SKIP
     """
     parsed = config if isinstance(config, EvtConfig) else make_evt_config(config)
+    parsed = dataclasses.replace(parsed, keep_at_ch=_keep_at_ch(keep_at_ch))
     tiers = make_datainfo(datainfo)
     mode = parse_write_mode(wo_mode)
     out = tiers.get("evt")
@@ -164,6 +177,17 @@ def build_evt(
         for i, table in enumerate(chunks):
             lh5.write(table, out.group or "evt", handle, mode=WriteMode.APPEND if i else first)
     return None
+
+
+def _keep_at_ch(value: KeepAtCh | str) -> KeepAtCh:
+    try:
+        return KeepAtCh(value)
+    except ValueError:
+        raise NotFoundError(
+            f"unknown keep_at_ch mode {value!r}",
+            obj=str(value),
+            candidates=[m.value for m in KeepAtCh],
+        ) from None
 
 
 def _evt_chunks(

@@ -10,6 +10,7 @@ and ordered ``operations``. Nothing in it is passed to ``eval``: expressions go 
 from __future__ import annotations
 
 import ast
+import enum
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -26,10 +27,10 @@ __all__ = [
     "CHANNEL_SOURCES",
     "EvtConfig",
     "FunctionCall",
+    "KeepAtCh",
     "Operation",
     "load_mapping",
     "make_evt_config",
-    "rewrite_subscripts",
 ]
 
 ConfigLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -108,6 +109,17 @@ class Operation:
     call: FunctionCall | None = None
 
 
+class KeepAtCh(str, enum.Enum):
+    """Where ``keep_at_ch:evt.<ids>`` puts a channel's value."""
+
+    NAMED = "named"
+    """In the events whose id names that channel; other events keep the initial value."""
+    ANCHOR = "anchor"
+    """As the anchor (pygama 2.x) does, for byte parity: in every event the channel has a hit
+    in, channels in ascending id order, the last one winning; a channel of the id column
+    outside the operation's channels (or excluded) writes the initial value."""
+
+
 @dataclass(frozen=True)
 class EvtConfig:
     """A parsed evt config."""
@@ -116,6 +128,8 @@ class EvtConfig:
     operations: tuple[Operation, ...]
     outputs: tuple[str, ...]
     channel_mapping: Mapping[str, Any] | None = None
+    keep_at_ch: KeepAtCh = KeepAtCh.NAMED
+    """How ``keep_at_ch`` behaves (not part of the config file: a build_evt option)."""
 
 
 def _resolve_channels(raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -184,45 +198,6 @@ def _split_mode(text: str) -> tuple[str, str | None]:
     return name.strip(), (arg.strip() if sep else None)
 
 
-def rewrite_subscripts(text: str) -> str:
-    """Turn array subscripts (``a[mask]``) into ``ak.select(a, mask)`` calls, which the
-    expression language allows; constant subscripts (``a[0]``, ``a[:, 1]``) stay.
-
-    Example
-    -------
-    >>> rewrite_subscripts("evt.t0[evt.good & evt.coin]")
-    'ak.select(evt.t0, evt.good & evt.coin)'
-    """
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return text  # the expression language reports it
-    changed = False
-
-    class _Rewriter(ast.NodeTransformer):
-        def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-            nonlocal changed
-            self.generic_visit(node)
-            if _is_constant_index(node.slice):
-                return node
-            changed = True
-            func = ast.Attribute(value=ast.Name(id="ak", ctx=ast.Load()), attr="select")
-            return ast.Call(func=func, args=[node.value, node.slice], keywords=[])
-
-    new = _Rewriter().visit(tree)
-    return ast.unparse(new) if changed else text.strip()
-
-
-def _is_constant_index(node: ast.AST) -> bool:
-    if isinstance(node, ast.Tuple):
-        return all(_is_constant_index(e) for e in node.elts)
-    if isinstance(node, ast.Slice):
-        return all(p is None or _is_constant_index(p) for p in (node.lower, node.upper, node.step))
-    if isinstance(node, ast.UnaryOp):
-        return _is_constant_index(node.operand)
-    return isinstance(node, ast.Constant)
-
-
 def parse_call(text: str, op: str, registry: Registry[Any]) -> FunctionCall:
     """Parse ``package.module.func(<...>, key=value, ...)`` without evaluating it."""
     source = text.strip().replace("<...>", "__placeholder__", 1)
@@ -281,7 +256,7 @@ def _make_operation(
         attrs["description"] = spec["description"]
     return Operation(
         name=name,
-        expression=expression if call else rewrite_subscripts(expression),
+        expression=expression.strip(),
         mode=mode,
         mode_arg=arg,
         channels=_channel_list(spec["channels"], groups, name, "channels")

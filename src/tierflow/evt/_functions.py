@@ -1,5 +1,4 @@
-"""The registry of event functions (``aggregation_mode: function``) and the expression
-function ``ak.select`` that array subscripts of evt expressions are rewritten into.
+"""The registry of event functions (``aggregation_mode: function``).
 
 An event function is called as ``func(chunk, channels, channel_mapping, **kwargs)`` and
 returns a data object with one row per event. Configs name them by the anchor's module
@@ -12,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tierflow.expr import AWKWARD_FUNCTIONS, Function, Typing
 from tierflow.registry import Registry
 
 __all__ = ["EVT_FUNCTIONS", "EvtFunction", "register_evt_function"]
@@ -28,12 +26,3 @@ def register_evt_function(module: str, name: str, func: EvtFunction) -> None:
     """Register `func` under ``pygama.evt.modules.<module>.<name>`` and ``<module>.<name>``."""
     EVT_FUNCTIONS.add(f"pygama.evt.modules.{module}.{name}", func)
     EVT_FUNCTIONS.add(f"{module}.{name}", func)
-
-
-def _select(array: Any, mask: Any) -> Any:
-    """``array[mask]`` for numpy or awkward arrays (boolean masks or index arrays)."""
-    return array[mask]
-
-
-if "select" not in AWKWARD_FUNCTIONS:
-    AWKWARD_FUNCTIONS.add("select", Function("select", _select, Typing.NATIVE, n_args=(2, 2)))

@@ -1,5 +1,5 @@
-"""numba kernels of the event tier: the k-way merge of the time-coincidence map and the
-per-event reductions of the aggregators.
+"""numba kernels of the event tier: event starts in the merged hit stream of the
+time-coincidence map and the per-event reductions of the aggregators.
 
 This module imports numba: the evt functions import it on first use only, so importing
 :mod:`tierflow.evt` compiles nothing. Kernels are compiled lazily and cached on disk.
@@ -14,21 +14,15 @@ import numba
 import numpy as np
 
 __all__ = [
-    "NEED_OUTPUT",
-    "NO_MORE_INPUT",
     "first_or_last_at",
     "kernel",
-    "merge_tables",
+    "mark_new_events",
+    "merge_runs",
     "segment_reduce_all",
     "segment_reduce_any",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-NEED_OUTPUT = -1
-"""Returned by :func:`merge_tables` when the output buffers are full."""
-NO_MORE_INPUT = -2
-"""Returned by :func:`merge_tables` when every table is merged completely."""
 
 
 def kernel(func: F) -> F:
@@ -37,112 +31,74 @@ def kernel(func: F) -> F:
 
 
 @kernel
-def _less(keys: Any, pos: Any, table_keys: Any, a: int, b: int) -> bool:
-    """Whether the head of table `a` sorts before the head of table `b`: by the coincidence
-    columns in order, then by table key, then by table index."""
-    pa = pos[a]
-    pb = pos[b]
-    for c in range(keys.shape[1]):
-        va = keys[a, c, pa]
-        vb = keys[b, c, pb]
-        if va < vb:
-            return True
-        if va > vb:
-            return False
-    if table_keys[a] != table_keys[b]:
-        return bool(table_keys[a] < table_keys[b])
-    return a < b
+def mark_new_events(
+    keys: Any, windows: Any, from_first: Any, state: Any, first: Any, last: Any, new: Any
+) -> None:
+    """Flag (``new[i]``) the hits of a merged stream that start an event.
 
-
-@kernel
-def _sift_down(heap: Any, n: int, i: int, keys: Any, pos: Any, table_keys: Any) -> None:
-    while True:
-        smallest = i
-        left = 2 * i + 1
-        right = left + 1
-        if left < n and _less(keys, pos, table_keys, heap[left], heap[smallest]):
-            smallest = left
-        if right < n and _less(keys, pos, table_keys, heap[right], heap[smallest]):
-            smallest = right
-        if smallest == i:
-            return
-        heap[i], heap[smallest] = heap[smallest], heap[i]
-        i = smallest
-
-
-@kernel
-def _starts_event(
-    keys: Any, t: int, p: int, windows: Any, from_first: Any, first: Any, last: Any
-) -> bool:
-    new = False
-    for c in range(keys.shape[1]):
-        ref = first[c] if from_first[c] else last[c]
-        if keys[t, c, p] - ref > windows[c]:
-            new = True
-    return new
-
-
-@kernel
-def merge_tables(
-    keys: Any,
-    lengths: Any,
-    pos: Any,
-    done: Any,
-    table_keys: Any,
-    windows: Any,
-    from_first: Any,
-    state: Any,
-    first: Any,
-    last: Any,
-    out_table: Any,
-    out_pos: Any,
-    out_new: Any,
-    n_out: int,
-) -> tuple[int, int]:
-    """Merge the buffered heads of k sorted tables into one stream of hits.
-
-    ``keys[t, c, i]`` is coincidence column ``c`` of the ``i``-th buffered hit of table ``t``
-    (``lengths[t]`` of them, ``pos[t]`` already merged; ``done[t]`` when no more follow).
-    Writes table indices, buffer positions and new-event flags from ``n_out`` on, and carries
-    the clustering state (``state[0]``: an event is open; ``first``/``last``: coincidence values
-    of its first and last hit) between calls. Returns the new ``n_out`` and why it stopped: a
-    table index whose buffer needs refilling, :data:`NEED_OUTPUT` or :data:`NO_MORE_INPUT`.
+    ``keys[c, i]`` is coincidence column ``c`` of hit ``i``. A hit starts an event when no
+    event is open (``state[0] == 0``) or when, in any column, it is more than ``windows[c]``
+    past the first hit of the open event (``from_first[c]``) or its last hit. ``first`` and
+    ``last`` carry those values between calls.
     """
-    k = keys.shape[0]
-    heap = np.empty(k, dtype=np.int64)
-    n = 0
-    for t in range(k):
-        if pos[t] < lengths[t]:
-            heap[n] = t
-            n += 1
-    for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, keys, pos, table_keys)
-    capacity = out_table.shape[0]
-    n_cols = keys.shape[1]
-    while n > 0:
-        if n_out >= capacity:
-            return n_out, NEED_OUTPUT
-        t = heap[0]
-        p = pos[t]
-        new = state[0] == 0 or _starts_event(keys, t, p, windows, from_first, first, last)
-        if new:
+    n_cols = keys.shape[0]
+    for i in range(keys.shape[1]):
+        starts = state[0] == 0
+        for c in range(n_cols):
+            ref = first[c] if from_first[c] else last[c]
+            if keys[c, i] - ref > windows[c]:
+                starts = True
+        if starts:
             state[0] = 1
             for c in range(n_cols):
-                first[c] = keys[t, c, p]
+                first[c] = keys[c, i]
         for c in range(n_cols):
-            last[c] = keys[t, c, p]
-        out_table[n_out] = t
-        out_pos[n_out] = p
-        out_new[n_out] = new
-        n_out += 1
-        pos[t] = p + 1
-        if pos[t] >= lengths[t]:
-            if not done[t]:
-                return n_out, t
-            n -= 1
-            heap[0] = heap[n]
-        _sift_down(heap, n, 0, keys, pos, table_keys)
-    return n_out, NO_MORE_INPUT
+            last[c] = keys[c, i]
+        new[i] = starts
+
+
+@kernel
+def merge_runs(values: Any, bounds: Any) -> Any:
+    """The stable order that sorts `values`, made of sorted runs ``values[bounds[i]:bounds[i+1]]``:
+    runs are merged pairwise, bottom up (ties keep the earlier run first)."""
+    n = values.shape[0]
+    order = np.arange(n)
+    if bounds.shape[0] <= 2:
+        return order
+    vals = values.copy()
+    other_vals = np.empty_like(vals)
+    other_order = np.empty_like(order)
+    runs = bounds.copy()
+    while runs.shape[0] > 2:
+        n_runs = runs.shape[0] - 1
+        merged = np.empty((n_runs + 1) // 2 + 1, dtype=runs.dtype)
+        for r in range(0, n_runs, 2):
+            lo, mid = runs[r], runs[r + 1]
+            hi = runs[r + 2] if r + 2 <= n_runs else mid
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:  # branchless: the compiler selects instead of jumping
+                right = vals[j] < vals[i]
+                other_vals[k] = vals[j] if right else vals[i]
+                other_order[k] = order[j] if right else order[i]
+                j += right
+                i += 1 - right
+                k += 1
+            while i < mid:
+                other_vals[k] = vals[i]
+                other_order[k] = order[i]
+                i += 1
+                k += 1
+            while j < hi:
+                other_vals[k] = vals[j]
+                other_order[k] = order[j]
+                j += 1
+                k += 1
+            merged[r // 2] = lo
+        merged[-1] = n
+        runs = merged
+        vals, other_vals = other_vals, vals
+        order, other_order = other_order, order
+    return order
 
 
 @kernel

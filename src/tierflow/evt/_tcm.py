@@ -1,8 +1,9 @@
 """``build_tcm``: group the hits of many tables into events by coincidence of their columns.
 
-Each input table is read in chunks; a numba k-way merge (:func:`._kernels.merge_tables`)
-interleaves the tables in the order of the coincidence columns and flags where a new event
-starts, so memory stays bounded and events that straddle chunk boundaries come out whole.
+Each input table is read in chunks; a streaming k-way merge (:mod:`._merge`: sorted runs
+merged by numpy's timsort, event starts flagged by a numba pass) interleaves the tables in
+the order of the coincidence columns, so memory stays bounded and events that straddle
+chunk boundaries come out whole.
 """
 
 from __future__ import annotations
@@ -229,196 +230,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-@dataclass
-class _Merger:
-    """Buffers of the k tables and of the merged stream, and the kernel state."""
-
-    sources: list[_Source]
-    coin_cols: list[str]
-    out_fields: list[str]
-    buffer_len: int
-    windows: npt.NDArray[np.float64]
-    from_first: npt.NDArray[np.bool_]
-    keys: npt.NDArray[Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        k = len(self.sources)
-        self.dtype = self._key_dtype()
-        self.keys = np.zeros((k, len(self.coin_cols), self.buffer_len), dtype=self.dtype)
-        self.rows = np.zeros((k, self.buffer_len), dtype=np.int64)
-        self.fields: dict[str, npt.NDArray[Any]] = {}
-        self.lengths = np.zeros(k, dtype=np.int64)
-        self.pos = np.zeros(k, dtype=np.int64)
-        self.done = np.zeros(k, dtype=np.bool_)
-        self.table_keys = np.array([s.key for s in self.sources], dtype=np.int64)
-        self.state = np.zeros(1, dtype=np.int64)
-        self.first = np.zeros(len(self.coin_cols), dtype=self.dtype)
-        self.last = np.zeros(len(self.coin_cols), dtype=self.dtype)
-
-    def _key_dtype(self) -> np.dtype[Any]:
-        dtypes = []
-        for source in self.sources:
-            for col in self.coin_cols:
-                ds = source.handle[source.name].get(col)
-                if not isinstance(ds, h5py.Dataset):
-                    candidates = list(source.handle[source.name].keys())
-                    raise NotFoundError(
-                        f"no coincidence column {col!r} in table {source.name!r}",
-                        file=source.handle.filename,
-                        obj=f"{source.name}/{col}",
-                        candidates=candidates,
-                    )
-                dtypes.append(ds.dtype)
-        return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
-
-    def refill(self, t: int) -> None:
-        """Read the next chunk of table `t` into its slot (sorted by the coincidence columns)."""
-        source = self.sources[t]
-        count = min(self.buffer_len, source.n_rows - source.next_row)
-        wanted = list(dict.fromkeys(self.coin_cols + self.out_fields))
-        chunk = lh5.read(
-            source.name, source.handle, start_row=source.next_row, n_rows=count, fields=wanted
-        )
-        cols = [np.asarray(chunk[c].nda) for c in self.coin_cols]
-        rows = np.arange(source.next_row, source.next_row + count, dtype=np.int64)
-        order = _sort_order(cols)
-        if order is not None:
-            cols, rows = [c[order] for c in cols], rows[order]
-        self._check_order(source, cols)
-        for c, values in enumerate(cols):
-            self.keys[t, c, :count] = values
-        self.rows[t, :count] = rows
-        for name in self.out_fields:
-            values = np.asarray(chunk[name].nda)
-            values = values if order is None else values[order]
-            if name not in self.fields:
-                self.fields[name] = np.zeros((len(self.sources), self.buffer_len), values.dtype)
-            self.fields[name][t, :count] = values
-        source.next_row += count
-        self.lengths[t], self.pos[t] = count, 0
-        self.done[t] = source.next_row >= source.n_rows
-
-    def _check_order(self, source: _Source, cols: list[npt.NDArray[Any]]) -> None:
-        if len(cols[0]) == 0:
-            return
-        head = np.array([c[0] for c in cols])
-        if source.last is not None and tuple(head) < tuple(source.last):
-            raise FormatError(
-                f"table {source.name!r} is not sorted by {self.coin_cols} across chunks "
-                f"(row {source.next_row}); raise buffer_len to at least its length",
-                file=source.handle.filename,
-                obj=source.name,
-            )
-        source.last = np.array([c[-1] for c in cols])
-
-
-def _sort_order(cols: list[npt.NDArray[Any]]) -> npt.NDArray[np.int64] | None:
-    """A stable order sorting the rows by `cols`, or None if they are sorted already."""
-    if len(cols[0]) < 2:
-        return None
-    if len(cols) == 1 and bool(np.all(cols[0][1:] >= cols[0][:-1])):
-        return None
-    return np.lexsort(cols[::-1]).astype(np.int64)
-
-
-@dataclass
-class _Output:
-    """The merged stream: hits waiting until their event is complete."""
-
-    capacity: int
-    field_names: list[str]
-
-    def __post_init__(self) -> None:
-        self.table = np.zeros(self.capacity, dtype=np.int64)
-        self.pos = np.zeros(self.capacity, dtype=np.int64)
-        self.new = np.zeros(self.capacity, dtype=np.bool_)
-        self.key = np.zeros(self.capacity, dtype=np.int64)
-        self.row = np.zeros(self.capacity, dtype=np.int64)
-        self.extra: dict[str, npt.NDArray[Any]] = {}
-        self.n = 0
-
-    def resolve(self, merger: _Merger, start: int, stop: int) -> None:
-        """Turn buffer positions of hits [start, stop) into keys, rows and extra fields
-        (before the buffers they point into are refilled)."""
-        t, p = self.table[start:stop], self.pos[start:stop]
-        self.key[start:stop] = merger.table_keys[t]
-        self.row[start:stop] = merger.rows[t, p]
-        for name in self.field_names:
-            values = merger.fields[name]
-            if name not in self.extra:
-                self.extra[name] = np.zeros(self.capacity, dtype=values.dtype)
-            self.extra[name][start:stop] = values[t, p]
-
-    def take_complete(self, final: bool) -> TCM | None:
-        """The complete events so far (all of them when `final`), keeping the open one."""
-        starts = np.flatnonzero(self.new[: self.n])
-        end = self.n if final else (int(starts[-1]) if len(starts) else 0)
-        if end == 0:
-            return None
-        starts = starts[starts < end]
-        offsets = np.append(starts[1:], end).astype(np.int64)
-        tcm = TCM(
-            self.key[:end].copy(),
-            self.row[:end].copy(),
-            offsets,
-            {name: values[:end].copy() for name, values in self.extra.items()},
-        )
-        rest = self.n - end
-        for array in (self.table, self.pos, self.new, self.key, self.row, *self.extra.values()):
-            array[:rest] = array[end : self.n]
-        self.n = rest
-        return tcm
-
-
-def _merge(merger: _Merger, output: _Output) -> Iterator[TCM]:
-    """Run the k-way merge to the end, yielding complete events chunk by chunk."""
-    from tierflow.evt._kernels import NEED_OUTPUT, NO_MORE_INPUT, merge_tables
-
-    for t in range(len(merger.sources)):
-        merger.refill(t)
-    while True:
-        start = output.n
-        output.n, reason = merge_tables(
-            merger.keys,
-            merger.lengths,
-            merger.pos,
-            merger.done,
-            merger.table_keys,
-            merger.windows,
-            merger.from_first,
-            merger.state,
-            merger.first,
-            merger.last,
-            output.table,
-            output.pos,
-            output.new,
-            output.n,
-        )
-        output.resolve(merger, start, output.n)
-        if reason == NO_MORE_INPUT:
-            tcm = output.take_complete(final=True)
-            if tcm is not None:
-                yield tcm
-            return
-        if reason == NEED_OUTPUT:
-            tcm = output.take_complete(final=False)
-            if tcm is None:  # one event fills the whole buffer: make room
-                _grow(output)
-            else:
-                yield tcm
-        else:
-            merger.refill(int(reason))
-
-
-def _grow(output: _Output) -> None:
-    bigger = _Output(output.capacity * 2, output.field_names)
-    for name in ("table", "pos", "new", "key", "row"):
-        getattr(bigger, name)[: output.n] = getattr(output, name)[: output.n]
-    for name, values in output.extra.items():
-        bigger.extra[name] = np.zeros(bigger.capacity, dtype=values.dtype)
-        bigger.extra[name][: output.n] = values[: output.n]
-    bigger.n = output.n
-    output.__dict__.update(bigger.__dict__)
+def _key_dtype(sources: list[_Source], coin_cols: list[str]) -> np.dtype[Any]:
+    """The common dtype of the coincidence columns (checking that every table has them)."""
+    dtypes = []
+    for source in sources:
+        for col in coin_cols:
+            ds = source.handle[source.name].get(col)
+            if not isinstance(ds, h5py.Dataset):
+                raise NotFoundError(
+                    f"no coincidence column {col!r} in table {source.name!r}",
+                    file=source.handle.filename,
+                    obj=f"{source.name}/{col}",
+                    candidates=list(source.handle[source.name].keys()),
+                )
+            dtypes.append(ds.dtype)
+    return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
 
 
 def _make_windows(
@@ -495,6 +321,8 @@ def build_tcm(
     >>> build_tcm([("raw.lh5", "ch*/raw")], "timestamp", out_file="tcm.lh5",
     ...           out_name="hardware_tcm_1")  # doctest: +SKIP
     """
+    from tierflow.evt._merge import merge_sources
+
     cols = [str(c) for c in _as_list(coin_cols)]
     fields = [] if out_fields is None else [str(f) for f in _as_list(out_fields)]
     windows, from_first = _make_windows(cols, coin_windows, window_refs)
@@ -503,12 +331,11 @@ def build_tcm(
         sources, names = _list_sources(input_tables, hash_func, stack)
         if buffer_len is None:
             buffer_len = int(np.clip(2**23 // max(len(sources), 1), 1024, 2**17))
-        merger = _Merger(sources, cols, fields, int(buffer_len), windows, from_first)
-        output = _Output(max(4 * int(buffer_len), 2**16), fields)
+        dtype = _key_dtype(sources, cols)
+        chunks = merge_sources(sources, cols, fields, int(buffer_len), windows, from_first, dtype)
         attrs = {"tables": str(names), "hash_func": str(hash_func)}
-        chunks = _merge(merger, output)
         if out_file is None:
-            return _concat([c.to_table() for c in chunks], attrs, fields)
+            return _concat(list(chunks), attrs, fields)
         with staged_output(out_file, mode) as handle:
             _write_chunks(chunks, handle, out_name, mode, attrs, fields)
     return None
@@ -537,14 +364,21 @@ def _empty(attrs: dict[str, Any], fields: list[str]) -> Table:
     return TCM(empty, empty, empty, {f: empty for f in fields}).to_table(attrs)
 
 
-def _concat(tables: list[Table], attrs: dict[str, Any], fields: list[str]) -> Table:
-    if not tables:
+def _concat(chunks: list[TCM], attrs: dict[str, Any], fields: list[str]) -> Table:
+    if not chunks:
         return _empty(attrs, fields)
-    out = tables[0]
-    for table in tables[1:]:
-        out.extend(table)
-    out.attrs.update(attrs)
-    return out
+    offsets = []
+    base = 0
+    for chunk in chunks:
+        offsets.append(chunk.cumulative_length + base)
+        base += len(chunk.table_key)
+    tcm = TCM(
+        np.concatenate([c.table_key for c in chunks]),
+        np.concatenate([c.row_in_table for c in chunks]),
+        np.concatenate(offsets),
+        {f: np.concatenate([c.extra[f] for c in chunks]) for f in fields},
+    )
+    return tcm.to_table(attrs)
 
 
 def check_tcm_rows(tcm: TCM, n_rows_by_key: dict[int, int], where: str) -> None:

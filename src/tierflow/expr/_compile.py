@@ -2,7 +2,9 @@
 
 Allowed: numbers, names of columns and parameters (``x``, ``tier.field``, ``sub__col``),
 arithmetic, comparisons, ``&``, ``|``, ``^``, ``~``, shifts, calls of whitelisted functions
-(bare, ``np.``/``ak.`` prefixed), ``np.nan``-like constants and constant subscripts.
+(bare, ``np.``/``ak.`` prefixed), ``np.nan``-like constants, constant subscripts and slices
+(``a[0]``, ``a[:, 1:3]``) and array subscripts by a boolean mask or integer indices
+(``a[b > 1]``, ``a[idx]``).
 Everything else is refused with an :class:`ExpressionError` that points at the part at fault.
 """
 
@@ -258,23 +260,38 @@ def _check_compare(checker: _Checker, node: ast.Compare) -> None:
 
 
 def _check_index(checker: _Checker, node: ast.AST) -> None:
+    """Constant integers and slices, or an expression giving a mask or indices (``a[b > 1]``)."""
     if isinstance(node, ast.Tuple):
         for element in node.elts:
             _check_index(checker, element)
         return
     if isinstance(node, ast.Slice):
         for part in (node.lower, node.upper, node.step):
-            if part is not None:
-                _check_index(checker, part)
+            if part is not None and not _is_constant_integer(part):
+                raise checker.fail("slice bounds must be constant integers", part)
         return
-    value = _constant_value(node)
-    if value is None or value != int(value):
-        raise checker.fail("subscripts must be constant integers or slices", node)
+    if _is_constant_integer(node):
+        return
+    try:
+        value = _constant_value(node)
+    except (OverflowError, ValueError):
+        value = None
+    if value is not None:
+        raise checker.fail("constant subscripts must be integers", node)
+    checker.check(node)
+
+
+def _is_constant_integer(node: ast.AST) -> bool:
+    try:
+        value = _constant_value(node)
+    except (OverflowError, ValueError):
+        return False
+    return value is not None and math.isfinite(value) and value == int(value)
 
 
 def _check_subscript(checker: _Checker, node: ast.Subscript) -> None:
-    _check_index(checker, node.slice)
     checker.check(node.value)
+    _check_index(checker, node.slice)
 
 
 def _check_tuple(checker: _Checker, node: ast.Tuple) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
-from tierflow.errors import ConfigError
+from tierflow.errors import ConfigError, NotFoundError
 
-__all__ = ["ExpressionError", "pointer"]
+__all__ = ["ExpressionError", "UnknownNameError", "pointer"]
 
 
 def pointer(text: str, node: ast.AST | None) -> str:
@@ -57,3 +58,44 @@ class ExpressionError(ConfigError):
         self.expression = expression
         self.node = node
         super().__init__(f"{reason} in expression:\n{pointer(expression, node)}", obj=obj)
+
+
+class UnknownNameError(ExpressionError, NotFoundError):
+    """An expression names a column or parameter that is not there; also a
+    :class:`~tierflow.errors.NotFoundError` (so a ``KeyError``), with the closest names.
+
+    Attributes
+    ----------
+    name
+        The name as written (``hit.cuspEmax``).
+    suggestions
+        The closest existing names.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from tierflow.expr import compile_expr
+    >>> try:
+    ...     compile_expr("energy * 2").evaluate({"enrgy": np.ones(2)})
+    ... except UnknownNameError as error:
+    ...     print(error.name, error.suggestions)
+    energy ['enrgy']
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        expression: str,
+        node: ast.AST | None = None,
+        *,
+        name: str,
+        file: str | None = None,
+        obj: str | None = None,
+        suggestions: Sequence[str] = (),
+    ) -> None:
+        self.name = name
+        if suggestions and "did you mean" not in reason:
+            reason = f"{reason}; did you mean {', '.join(map(repr, suggestions))}?"
+        ExpressionError.__init__(self, reason, expression, node, obj=obj or name)
+        self.suggestions = list(suggestions)
+        self.file = file

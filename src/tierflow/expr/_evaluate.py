@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from tierflow.errors import MismatchError, closest
+from tierflow.errors import MismatchError, NotFoundError, TierflowError, closest
 from tierflow.expr._compile import CompiledTree, _constant_value, dotted_parts
-from tierflow.expr._errors import ExpressionError
+from tierflow.expr._errors import ExpressionError, UnknownNameError
 from tierflow.expr._functions import CONSTANTS, Function, Typing
 from tierflow.expr._kinds import Kind, dtype_of, kind_of
 
@@ -69,12 +69,27 @@ class _Context:
         return ExpressionError(reason, self.text, node)
 
     def lookup(self, name: str, node: ast.AST) -> Any:
+        """The value of column or parameter `name`. A name the namespace does not know is an
+        :class:`UnknownNameError` (with the namespace's own explanation and suggestions when it
+        gives one); other tierflow errors of the namespace (a short table, a missing file)
+        pass through unchanged: they name their file and object already."""
         try:
             value = self.namespace[name]
+        except NotFoundError as error:
+            raise UnknownNameError(
+                error.message, self.text, node, name=name, file=error.file,
+                obj=error.obj, suggestions=error.suggestions,
+            ) from error  # fmt: skip
+        except TierflowError as error:
+            error._expr_passthrough = True  # type: ignore[attr-defined]
+            raise
         except KeyError:
-            near = closest(name, self.namespace.keys()) if hasattr(self.namespace, "keys") else []
-            hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
-            raise self.fail(f"unknown column or parameter {name!r}{hint}", node) from None
+            keys = self.namespace.keys() if hasattr(self.namespace, "keys") else []
+            near = closest(name, keys)
+            raise UnknownNameError(
+                f"unknown column or parameter {name!r}", self.text, node, name=name,
+                suggestions=near,
+            ) from None  # fmt: skip
         return as_value(value)
 
 
@@ -84,6 +99,8 @@ def _eval(ctx: _Context, node: ast.AST) -> Any:
     except ExpressionError:
         raise
     except (TypeError, ValueError, ArithmeticError, IndexError, MismatchError) as error:
+        if getattr(error, "_expr_passthrough", False):  # a namespace error: keep it
+            raise
         raise ctx.fail(f"cannot evaluate ({error})", node) from error
 
 
@@ -262,17 +279,34 @@ def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
     return np.where(condition, if_true, if_false)
 
 
-def _index(node: ast.AST) -> Any:
+def _index(ctx: _Context, node: ast.AST) -> Any:
     if isinstance(node, ast.Tuple):
-        return tuple(_index(e) for e in node.elts)
+        return tuple(_index(ctx, e) for e in node.elts)
     if isinstance(node, ast.Slice):
         parts = (node.lower, node.upper, node.step)
-        return slice(*(None if p is None else _index(p) for p in parts))
-    return int(_constant_value(node) or 0)
+        return slice(*(None if p is None else _index(ctx, p) for p in parts))
+    constant = _constant_value(node)
+    if constant is not None:
+        return int(constant)
+    index = _eval(ctx, node)
+    if kind(index) not in (Kind.BOOL, Kind.INT, Kind.LONG):
+        raise ctx.fail(
+            f"a subscript must be a boolean mask or integer indices, not "
+            f"{kind(index).name.lower()} values",
+            node,
+        )
+    return index
 
 
 def _subscript(ctx: _Context, node: ast.Subscript) -> Any:
-    return _eval(ctx, node.value)[_index(node.slice)]
+    """``a[0]``, ``a[:, 1:3]``, ``a[mask]`` or ``a[indices]`` (numpy or awkward semantics)."""
+    value = _eval(ctx, node.value)
+    index = _index(ctx, node.slice)
+    if is_awkward(index) and not is_awkward(value):
+        import awkward as ak
+
+        value = ak.Array(value)
+    return value[index]
 
 
 _EVAL: dict[type[ast.AST], Callable[[_Context, Any], Any]] = {
