@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 RUNS = (23523, 23526, 23559, 23592)
 TARGET = (83.633, 22.014)
@@ -71,7 +72,13 @@ def run_tierflow(data: str) -> dict[str, float]:
     t_par = time.perf_counter()
     sky.reduce_observations(cfg)
     parallel = time.perf_counter() - t_par
+    spec_cfg = sky.parse_config({**cfg.to_dict(), "spectrum": {"on_region": [*TARGET, 0.11]}})
+    t_spec = time.perf_counter()
+    _, stacked_spec = sky.reduce_spectra(spec_cfg)
+    spectrum = time.perf_counter() - t_spec
     return {
+        "spectrum_1d_s": spectrum,
+        "spectrum_sqrt_ts": stacked_spec.info()["sqrt_ts"],
         **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
         "reduction_s": reduction,
         "reduction_2proc_s": parallel,
@@ -130,7 +137,10 @@ def run_gammapy(data: str) -> dict[str, float]:
     est = ExcessMapEstimator(correlation_radius="0.1 deg", selection_optional=[])
     result = est.run(stacked_oo)
     reduction = time.perf_counter() - t_red
+    spectrum, spec_sqrt_ts = _gammapy_spectrum(observations, exclusion, energy, energy_true, target)
     return {
+        "spectrum_1d_s": spectrum,
+        "spectrum_sqrt_ts": spec_sqrt_ts,
         **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
         "reduction_s": reduction,
         "dataset_s_per_obs": sum(makers.values()),
@@ -138,6 +148,33 @@ def run_gammapy(data: str) -> dict[str, float]:
         "total_s": time.perf_counter() - t0,
         "peak_mb": _peak_mb(),
     }
+
+
+def _gammapy_spectrum(
+    observations: Any, exclusion: Any, energy: Any, energy_true: Any, target: Any
+) -> tuple[float, float]:
+    import astropy.units as u
+    from gammapy.datasets import Datasets, SpectrumDataset
+    from gammapy.makers import (
+        ReflectedRegionsBackgroundMaker,
+        SafeMaskMaker,
+        SpectrumDatasetMaker,
+    )
+    from gammapy.maps import RegionGeom
+    from regions import CircleSkyRegion
+
+    t = time.perf_counter()
+    geom = RegionGeom.create(region=CircleSkyRegion(target, 0.11 * u.deg), axes=[energy])
+    empty = SpectrumDataset.create(geom=geom, energy_axis_true=energy_true)
+    maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"])
+    bkg = ReflectedRegionsBackgroundMaker(exclusion_mask=exclusion)
+    safe = SafeMaskMaker(methods=["aeff-max"], aeff_percent=10)
+    datasets = Datasets()
+    for obs in observations:
+        ds = maker.run(empty.copy(name=str(obs.obs_id)), obs)
+        datasets.append(safe.run(bkg.run(ds, obs), obs))
+    info = datasets.stack_reduce().info_dict()
+    return time.perf_counter() - t, float(info["sqrt_ts"])
 
 
 def _child(which: str, data: str) -> dict[str, float] | None:

@@ -1,4 +1,5 @@
-"""``tierflow sky``: DL3 → DL4 sky maps (``reduce CONFIG.yaml``, ``significance DATASET``)."""
+"""``tierflow sky``: DL3 → DL4 sky maps (``reduce CONFIG.yaml``, ``significance DATASET``,
+``spectrum CONFIG.yaml``)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,34 @@ def _significance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spectrum(args: argparse.Namespace) -> int:
+    from tierflow import sky
+
+    cfg = sky.read_config(args.config)
+    out_dir = Path(args.output).resolve() if args.output is not None else Path(cfg.output.dir)
+    datasets, stacked = sky.reduce_spectra(cfg, progress=not args.quiet)
+    overwrite = args.overwrite or cfg.output.overwrite
+    for ds in datasets:
+        info = ds.info()
+        print(
+            f"obs {ds.meta['obs_id']}: n_on {info['counts']:.0f}  n_off {info['counts_off']:.0f}"
+            f"  alpha {info['alpha']:.6g}  off regions {len(ds.off_regions)}"
+        )
+        if args.per_obs:
+            sky.write_ogip(ds, out_dir / f"{ds.name}.fits", overwrite=overwrite)
+    info = stacked.info()
+    print(
+        f"stacked: n_on {info['counts']:.0f}  n_off {info['counts_off']:.0f}"
+        f"  alpha {info['alpha']:.6g}"
+        f"  excess {info['excess']:.4f}  sqrt_ts {info['sqrt_ts']:.4f}"
+    )
+    for kind, path in sky.write_ogip(
+        stacked, out_dir / f"{stacked.name}.fits", overwrite=overwrite
+    ).items():
+        print(f"{kind}: {path}")
+    return 0
+
+
 def _arguments(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     p = sub.add_parser("reduce", help="reduce DL3 observations to stacked maps (YAML config)")
     p.add_argument("config", help="the YAML configuration")
@@ -91,11 +120,17 @@ def _arguments(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     p.add_argument("-o", "--output", default=None, help="write the maps to this FITS file")
     p.add_argument("--png", default=None, help="write PNG images into this folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    return {"reduce": _reduce, "significance": _significance}
+    p = sub.add_parser("spectrum", help="1-D reflected-regions spectrum (YAML config, OGIP output)")
+    p.add_argument("config", help="the YAML configuration, with a 'spectrum' section")
+    p.add_argument("-o", "--output", default=None, help="output folder (overrides the config)")
+    p.add_argument("--per-obs", action="store_true", help="also write each observation's spectrum")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return {"reduce": _reduce, "significance": _significance, "spectrum": _spectrum}
 
 
 class SkyCommand:
-    help = "sky maps from DL3 (gamma-ray low-level analysis): reduce, significance"
+    help = "sky maps from DL3 (gamma-ray low-level analysis): reduce, significance, spectrum"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")

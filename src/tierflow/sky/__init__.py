@@ -34,7 +34,7 @@ from tierflow.sky._analysis import (
     write_reduction,
 )
 from tierflow.sky._axis import Axis, Scale
-from tierflow.sky._config import ReduceConfig, parse_config, read_config
+from tierflow.sky._config import ReduceConfig, SpectrumConfig, parse_config, read_config
 from tierflow.sky._dataset import (
     MapDataset,
     MapStack,
@@ -80,6 +80,7 @@ from tierflow.sky._irf import (
 from tierflow.sky._makers import (
     fov_coordinates,
     make_edisp_kernel_map,
+    make_edisp_kernels,
     make_map_background_fov,
     make_map_background_irf,
     make_map_counts,
@@ -93,8 +94,27 @@ from tierflow.sky._makers import (
     make_psf_map,
     trapz_loglog,
 )
+from tierflow.sky._ogip import ogip_filenames, read_ogip, write_ogip
 from tierflow.sky._plot import save_png, save_pngs
+from tierflow.sky._region import (
+    AnnulusRegion,
+    CircleRegion,
+    PixelRegion,
+    RegionShape,
+    SkyRegion,
+    find_reflected_regions,
+    make_region_wcs,
+)
 from tierflow.sky._ring import make_map_adaptive_ring_background
+from tierflow.sky._spectrum import (
+    SpectrumDataset,
+    aeff_energy_threshold,
+    make_mask_safe_spectrum,
+    make_reflected_background,
+    make_spectrum_dataset,
+    reduce_spectra,
+    stack_spectra,
+)
 from tierflow.sky._stats import (
     convolve,
     make_ring_kernel,
@@ -162,6 +182,25 @@ __all__ = [
     "dataset_to_image",
     "fov_coordinates",
     "make_edisp_kernel_map",
+    "make_edisp_kernels",
+    "AnnulusRegion",
+    "CircleRegion",
+    "PixelRegion",
+    "RegionShape",
+    "SkyRegion",
+    "SpectrumDataset",
+    "SpectrumConfig",
+    "aeff_energy_threshold",
+    "find_reflected_regions",
+    "make_mask_safe_spectrum",
+    "make_reflected_background",
+    "make_region_wcs",
+    "make_spectrum_dataset",
+    "ogip_filenames",
+    "read_ogip",
+    "reduce_spectra",
+    "stack_spectra",
+    "write_ogip",
     "make_excess_maps_cash",
     "make_excess_maps_onoff",
     "make_map_background_fov",

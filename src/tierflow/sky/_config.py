@@ -44,6 +44,7 @@ __all__ = [
     "ReduceConfig",
     "RingConfig",
     "SafeMaskConfig",
+    "SpectrumConfig",
     "parse_config",
     "read_config",
 ]
@@ -164,6 +165,21 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class SpectrumConfig:
+    """1-D spectrum with reflected regions: ON region [lon, lat, radius] (deg, `frame`),
+    optional inner radius (annulus), safe-mask methods, and the OGIP output name."""
+
+    on_region: tuple[float, float, float]
+    inner: float = 0.0
+    frame: str = "icrs"
+    safe_methods: tuple[str, ...] = ("aeff-max",)
+    aeff_percent: float = 10.0
+    min_distance_input: float = 0.1
+    max_region_number: int = 10000
+    name: str = "spectrum"
+
+
+@dataclass(frozen=True)
 class ReduceConfig:
     """The whole configuration of a reduction."""
 
@@ -175,6 +191,7 @@ class ReduceConfig:
     background: BackgroundConfig = BackgroundConfig()
     excess: ExcessConfig = ExcessConfig()
     output: OutputConfig = field(default_factory=OutputConfig)
+    spectrum: SpectrumConfig | None = None
     n_processes: int = 1
     version: int = FORMAT_VERSION
 
@@ -273,6 +290,11 @@ def _validate(cfg: ReduceConfig) -> ReduceConfig:
         _scalar(name, Selection, "dataset.selection")
     for name in cfg.safe_mask.methods:
         _scalar(name, SafeMethod, "safe_mask.methods")
+    if cfg.spectrum is not None:
+        for name in cfg.spectrum.safe_methods:
+            _scalar(name, SafeMethod, "spectrum.safe_methods")
+        if cfg.spectrum.on_region[2] <= cfg.spectrum.inner:
+            raise ConfigError("spectrum.on_region radius must exceed inner", obj="spectrum")
     positive = {
         "geom.binsz": cfg.geom.binsz,
         "dataset.cutout_width": cfg.dataset.cutout_width,

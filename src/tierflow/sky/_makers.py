@@ -15,7 +15,7 @@ from tierflow.errors import ConfigError
 from tierflow.sky._axis import Axis
 from tierflow.sky._dl3 import EventList
 from tierflow.sky._geom import WcsGeom
-from tierflow.sky._interp import interp_along, log_scale
+from tierflow.sky._interp import log_scale
 from tierflow.sky._irf import (
     IRF,
     Background2D,
@@ -28,6 +28,7 @@ from tierflow.sky._irf import (
 __all__ = [
     "fov_coordinates",
     "make_edisp_kernel_map",
+    "make_edisp_kernels",
     "make_map_background_fov",
     "make_map_background_irf",
     "make_map_counts",
@@ -201,22 +202,41 @@ def make_edisp_kernel_map(
     The migration density is evaluated on the IRF's own migra axis, normalised, accumulated
     and differenced between reco-energy edges over each true-energy centre.
     """
-    migra = edisp.axis("migra")
     e_true = geom.axis("energy_true").center
-    dens = edisp.evaluate(
-        {"energy_true": e_true, "migra": migra.center}, {"offset": _offsets(geom, pointing)}
+    return make_edisp_kernels(edisp, _offsets(geom, pointing), e_true, energy_axis, threshold)
+
+
+def make_edisp_kernels(
+    edisp: IRF,
+    offsets: NDArray[np.float64],
+    energy_true: NDArray[np.float64],
+    energy_axis: Axis,
+    threshold: float = 1e-8,
+) -> NDArray[np.float64]:
+    """Energy-dispersion kernels ``(energy_true, energy) + offsets.shape`` at given offsets.
+
+    Parameters
+    ----------
+    edisp
+        The migration IRF (``energy_true``, ``migra``, ``offset``).
+    offsets
+        Offsets (deg) from the pointing, any shape (a map's pixels, or one region centre).
+    energy_true
+        True energies (TeV) of the kernel rows.
+    energy_axis
+        Reco-energy axis of the kernel columns.
+    threshold
+        Kernel values below it are set to 0 (gammapy's default 1e-8).
+
+    Examples
+    --------
+    >>> kernel = make_edisp_kernels(edisp, np.array([0.5]), e_true, energy)  # doctest: +SKIP
+    """
+    from tierflow.sky._edisp import edisp_kernels
+
+    out = edisp_kernels(
+        edisp, np.asarray(offsets, dtype=np.float64), energy_true, energy_axis.edges
     )
-    # the density is >= 0, so the largest partial sum is the last: one cumsum normalises
-    width = migra.bin_width.reshape(-1, 1, 1)
-    cum = np.cumsum(dens * width, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cum = np.nan_to_num(cum / np.maximum(cum[:, -1:], 0.0))
-    cum = np.concatenate([np.zeros_like(cum[:, :1]), cum], axis=1)
-    out = np.empty((e_true.size, energy_axis.nbin, *dens.shape[2:]))
-    for j, et in enumerate(e_true):
-        m = np.clip(energy_axis.edges / et, migra.edges[0], migra.edges[-1])
-        values = interp_along(cum[j], migra.edges, m, 0)
-        out[j] = np.clip(np.diff(values, axis=0), 0, np.inf)
     out[out < threshold] = 0
     return out
 
