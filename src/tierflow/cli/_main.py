@@ -36,6 +36,7 @@ COMMANDS.add("hit", "tierflow.cli._hit:HitCommand")
 COMMANDS.add("sky", "tierflow.cli._sky:SkyCommand")
 COMMANDS.add("tcm", "tierflow.cli._evt:TcmCommand")
 COMMANDS.add("evt", "tierflow.cli._evt:EvtCommand")
+COMMANDS.add("dsp", "tierflow.cli._dsp:DspCommand")
 
 
 def _load(spec: str) -> Command:
