@@ -42,3 +42,27 @@ def test_show_tree_with_units_and_depth(file: Path, capsys: pytest.CaptureFixtur
 def test_bad_object_is_a_clear_error(file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", str(file), "ch1/dps"]) == 2
     assert "did you mean 'dsp'" in capsys.readouterr().err
+
+
+def test_every_registered_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from tierflow.cli import COMMANDS
+
+    names = list(COMMANDS)
+    assert {
+        "ls",
+        "show",
+        "raw",
+        "dsp",
+        "hit",
+        "tcm",
+        "evt",
+        "calib",
+        "calibrate",
+        "showers",
+        "sky",
+    } <= set(names)
+    for name in names:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        assert f"tierflow {name}" in capsys.readouterr().out
