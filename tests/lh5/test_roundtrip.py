@@ -177,3 +177,30 @@ def test_layout_follows_the_format(tmp_path: Path) -> None:
         assert handle["t/a"].maxshape == (None,)
         assert handle["t/a"].compression == "gzip"
         assert handle["t/a"].shuffle
+
+
+def test_append_to_encoded_waveforms_uses_the_codec_on_disk(tmp_path: Path) -> None:
+    from tierflow.codecs import ULEB128ZigZagDiff
+    from tierflow.types import ArrayOfEqualSizedArrays, WaveformTable
+
+    file = tmp_path / "wf.lh5"
+    values = np.arange(40, dtype=np.uint16).reshape(4, 10)
+    table = Table({"wf": WaveformTable(values)})
+    lh5.write(table, "t", file, codecs={"wf/values": ULEB128ZigZagDiff()})
+    lh5.write(table, "t", file, mode=WriteMode.APPEND)
+    encoded = lh5.read("t/wf/values", file, decompress=False)
+    assert encoded.attrs["codec"] == "uleb128_zigzag_diff"
+    decoded = lh5.read("t/wf/values", file)
+    assert isinstance(decoded, ArrayOfEqualSizedArrays)
+    np.testing.assert_array_equal(decoded.nda, np.concatenate([values, values]))
+
+
+def test_codec_for_a_non_waveform_field_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from tierflow.errors import MismatchError
+
+    with pytest.raises(MismatchError, match="waveform codec"):
+        lh5.write(
+            Table({"e": Array([1.0])}), "t", tmp_path / "x.lh5", codecs={"e": "uleb128_zigzag_diff"}
+        )

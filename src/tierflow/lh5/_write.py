@@ -78,7 +78,10 @@ def _as_disk_data(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return data
 
 
-def _check_appendable(ds: h5py.Dataset, data: np.ndarray[Any, Any], ctx: WriteContext) -> None:
+def _check_appendable(ds: Any, data: np.ndarray[Any, Any], ctx: WriteContext) -> None:
+    if not isinstance(ds, h5py.Dataset):
+        on_disk = ds.attrs.get("datatype", "a group")
+        raise ctx.fail(MismatchError, f"cannot append an array to {on_disk} on disk")
     if ds.ndim == 0 or ds.maxshape[0] is not None:
         raise ctx.fail(
             MismatchError, "the dataset on disk is not resizable: it cannot be appended to"
@@ -260,12 +263,26 @@ def _check_same_codec(sub: h5py.Group, obj: Any, ctx: WriteContext) -> None:
         raise ctx.fail(MismatchError, f"appending {ours} encoded data to {on_disk} on disk")
 
 
-def _maybe_encode(obj: DataObject, ctx: WriteContext) -> DataObject:
+def _codec_on_disk(group: h5py.Group, name: str, ctx: WriteContext) -> Any:
+    """When appending to encoded waveforms, new rows are encoded with the codec on disk."""
+    if ctx.mode is not WriteMode.APPEND or name not in group:
+        return None
+    attrs = group[name].attrs
+    if "codec" not in attrs:
+        return None
+    from tierflow.codecs import WaveformCodec
+
+    return WaveformCodec.from_dict({k: v for k, v in attrs.items() if k.startswith("codec")})
+
+
+def _maybe_encode(group: h5py.Group, name: str, obj: DataObject, ctx: WriteContext) -> DataObject:
     """Encode waveforms when a codec is asked for (per field, or in the ``compression`` attr)."""
     codec = ctx.codecs.get(ctx.relative)
     if codec is None:
         own = obj.attrs.get("compression")
         codec = own if own is not None and not isinstance(own, (str, Mapping)) else None
+    if codec is None:
+        codec = _codec_on_disk(group, name, ctx)
     if codec is None:
         return obj
     if isinstance(obj, ArrayOfEqualSizedArrays):
@@ -291,7 +308,12 @@ _WRITERS: list[tuple[type, Writer]] = [
 
 def write_object(group: h5py.Group, name: str, obj: DataObject, ctx: WriteContext) -> None:
     """Write `obj` as `name` inside `group` with the writer registered for its type."""
-    obj = _maybe_encode(obj, ctx)
+    if isinstance(obj, (ArrayOfEqualSizedArrays, VectorOfVectors)):
+        obj = _maybe_encode(group, name, obj, ctx)
+    elif ctx.relative in ctx.codecs:
+        raise ctx.fail(
+            MismatchError, f"a waveform codec applies to waveform arrays, not {type(obj).__name__}"
+        )
     for kind, writer in _WRITERS:
         if isinstance(obj, kind):
             writer(group, name, obj, ctx)
