@@ -17,6 +17,10 @@ class DspCommand:
         parser.add_argument("--config", required=True, help="processing-chain config (JSON/YAML)")
         parser.add_argument("--db", default=None, help="database for db.* values (JSON/YAML)")
         parser.add_argument(
+            "--calib", default=None, help="calibration store for db.* values not in --db"
+        )
+        parser.add_argument("--global-tag", default=None, help="global tag of the --calib store")
+        parser.add_argument(
             "--out",
             default=None,
             help="output file (one input) or folder (default: beside the input, raw -> dsp)",
@@ -38,6 +42,11 @@ class DspCommand:
         from tierflow.dsp import build_dsp
 
         processes = args.processes or os.cpu_count() or 1
+        source = None
+        if args.calib is not None:
+            from tierflow import calib
+
+            source = calib.Store(args.calib).parameter_source(args.global_tag)
         for raw in map(Path, args.raw):
             target = self._output(raw, args.out, len(args.raw) > 1)
             build_dsp(
@@ -50,6 +59,7 @@ class DspCommand:
                 block_width=args.block_width,
                 overwrite=args.overwrite,
                 progress=args.progress,
+                parameter_source=source,
             )
             print(target)
         return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -9,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tierflow.dsp._config import load_config
+from tierflow.dsp._config import db_types, load_config
 from tierflow.dsp._make import BoundChain, make_processing_chain
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.types import Table
@@ -41,6 +43,27 @@ def dsp_tables(raw_in: str | os.PathLike[str], lh5_tables: str | Sequence[str] |
     return found
 
 
+def _detector(table: str) -> str:
+    """The detector (channel) a table belongs to: ``ch1084803`` for ``ch1084803/raw``."""
+    parts = [p for p in table.split("/") if p not in ("", "raw")]
+    return parts[0] if parts else table
+
+
+def _config_for(
+    table: str, configs: Mapping[str, Any], default: Any, raw_in: Any
+) -> Mapping[str, Any]:
+    """The config of `table`: the first `chan_config` pattern matching it or its channel."""
+    for pattern, config in configs.items():
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(table, pattern) or fnmatch.fnmatch(_detector(table), pattern):
+            return config  # type: ignore[no-any-return]
+    if default is None:
+        raise NotFoundError(
+            f"no chan_config entry matches {table!r}", file=raw_in, obj=table, candidates=configs
+        )
+    return default  # type: ignore[no-any-return]
+
+
 def _channel_db(database: Mapping[str, Any] | None, table: str) -> Mapping[str, Any] | None:
     """The database part for `table`: ``database[channel]`` for ``channel/raw`` (as the anchor)."""
     if not database:
@@ -50,6 +73,61 @@ def _channel_db(database: Mapping[str, Any] | None, table: str) -> Mapping[str, 
         return database
     value = database.get(parts[0])
     return value if isinstance(value, Mapping) else None
+
+
+_TIME_UNITS = {"s": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1.0}
+
+
+def _first_time(raw_in: str, table: str) -> int:
+    """The first ``timestamp`` of `table` in ns since the epoch (no units: seconds)."""
+    from tierflow import lh5
+
+    try:
+        column = lh5.read(table, raw_in, start_row=0, n_rows=1, fields=["timestamp"])["timestamp"]
+    except (KeyError, NotFoundError):
+        raise ConfigError(
+            "looking up parameters in the calibration store needs a 'timestamp' column or "
+            "parameter_time=",
+            file=raw_in,
+            obj=table,
+        ) from None
+    units = column.attrs.get("units") or "s"
+    if units not in _TIME_UNITS:
+        raise NotFoundError(
+            f"unknown timestamp units {units!r}", file=raw_in, obj=table, candidates=_TIME_UNITS
+        )
+    return round(float(column.nda[0]) * _TIME_UNITS[units])
+
+
+def _store_db(
+    config: Mapping[str, Any],
+    db: Mapping[str, Any] | None,
+    source: Any,
+    detector: str,
+    at: int,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`db` completed with the store payloads of every ``db.<ctype>`` the config names.
+
+    Values in `db` win; a type the store lacks for `detector` is left to the entry's
+    ``defaults``. Returns the database and the attributes recording what came from the store.
+    """
+    merged = dict(db or {})
+    used: list[str] = []
+    for ctype in db_types(config):
+        if ctype in merged:
+            continue
+        try:
+            merged[ctype] = source.lookup(detector, ctype, at)
+        except KeyError:  # NotFoundError: no payload in force; the defaults apply
+            continue
+        used.append(ctype)
+    if not used:
+        return merged, {}
+    attrs = {
+        "calib_provenance": json.dumps(source.provenance(), sort_keys=True),
+        "calib_parameters": json.dumps({"detector": detector, "at": at, "ctypes": used}),
+    }
+    return merged, attrs
 
 
 def _chunks(
@@ -146,6 +224,9 @@ def build_dsp(
     n_processes: int = 1,
     progress: bool = False,
     overwrite: bool = False,
+    parameter_source: Any = None,
+    parameter_time: int | None = None,
+    chan_config: Mapping[str, Any] | None = None,
 ) -> dict[str, Table] | None:
     """Run a processing chain over raw-tier tables and write (or return) the dsp tier.
 
@@ -178,6 +259,17 @@ def build_dsp(
         Show a progress bar (needs tqdm).
     overwrite
         Replace an existing output file.
+    parameter_source
+        A calibration store's parameters (``tierflow.calib.Store.parameter_source()``, or
+        anything with ``lookup(detector, ctype, at)`` and ``provenance()``): ``db.pz.tau``
+        is ``lookup(channel, "pz", at)["tau"]`` where `database` does not give it. The
+        output tables record the store's provenance in their attributes.
+    parameter_time
+        The time (ns since the epoch) of the lookups; default: each table's first
+        ``timestamp``.
+    chan_config
+        Per-table configs, ``{table pattern: config}`` (the anchor's ``chan_config``); tables
+        no pattern matches use `dsp_config`.
 
     Example
     -------
@@ -186,13 +278,14 @@ def build_dsp(
     """
     from tierflow import lh5
 
-    if dsp_config is None:
+    if dsp_config is None and not chan_config:
         raise ConfigError("build_dsp needs a dsp_config")
-    config = load_config(dsp_config)
+    configs = {k: load_config(v) for k, v in (chan_config or {}).items()}
+    default = load_config(dsp_config) if dsp_config is not None else None
     db = load_config(database) if database is not None else None
     if dsp_out is not None and Path(dsp_out).exists() and not overwrite:
         raise ConfigError("the output file exists; pass overwrite=True to replace it", file=dsp_out)
-    tables = dsp_tables(raw_in, lh5_tables)
+    tables = dsp_tables(raw_in, lh5_tables if lh5_tables or not configs else list(configs))
     results: dict[str, Table] = {}
     temp = None
     if dsp_out is not None:
@@ -203,14 +296,26 @@ def build_dsp(
         os.unlink(temp)
     try:
         for table in tables:
+            config = _config_for(table, configs, default, raw_in)
             total = lh5.n_rows(table, raw_in)
             n_rows = total if n_entries is None else min(n_entries, total)
             name = table.replace("raw", "dsp") if "raw" in table else f"{table}/dsp"
+            table_db = _channel_db(db, table)
+            attrs: dict[str, str] = {}
+            if parameter_source is not None:
+                at = (
+                    parameter_time
+                    if parameter_time is not None
+                    else _first_time(str(raw_in), table)
+                )
+                table_db, attrs = _store_db(
+                    config, table_db, parameter_source, _detector(table), at
+                )
             chunks = _run_table(
                 str(raw_in),
                 table,
                 config,
-                _channel_db(db, table),
+                table_db,
                 outputs,
                 n_rows,
                 buffer_len,
@@ -219,6 +324,7 @@ def build_dsp(
                 progress,
             )
             for i, chunk in enumerate(chunks):
+                chunk.attrs.update(attrs)
                 if temp is None:
                     if i == 0:
                         results[name] = chunk

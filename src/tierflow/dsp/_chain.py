@@ -25,6 +25,10 @@ __all__ = ["ProcessingChain"]
 _NAME = re.compile(r"\A[A-Za-z_]\w*\Z")
 
 
+def _n_constants(params: list[Any]) -> int:
+    return sum(not isinstance(p, Variable) for p in params)
+
+
 class ProcessingChain:
     """Variables and the steps computing them, run on blocks of `block_width` rows.
 
@@ -45,6 +49,7 @@ class ProcessingChain:
         self.block_width = int(block_width)
         self.variables: dict[str, Variable] = {}
         self.steps: list[Step] = []
+        self._calls: dict[Any, list[Variable]] = {}
 
     # --- variables -------------------------------------------------------------------------
     def add_variable(self, name: str, **props: Any) -> Variable:
@@ -157,7 +162,8 @@ class ProcessingChain:
             for p in params
         ]
         if outputs is None:
-            out_vars = [p for p in params[proc.n_inputs :] if isinstance(p, Variable)]
+            picked = [params[i] for i in proc.outputs if i < len(params)]
+            out_vars = [p for p in picked if isinstance(p, Variable)]
         else:
             out_vars = [p for p in params if isinstance(p, Variable) and p.name in outputs]
         in_vars = [p for p in params if isinstance(p, Variable) and p not in out_vars]
@@ -165,7 +171,47 @@ class ProcessingChain:
         const = all(v.is_const for v in in_vars) and (proc.const_only or bool(in_vars))
         for var in out_vars:
             var.is_const = const
+        if self._reuse(proc, binding.types, params, in_vars, out_vars):
+            return
         self._schedule(binding.make_step(self, const), const)
+
+    def _reuse(
+        self,
+        proc: Processor,
+        types: tuple[Any, ...],
+        params: list[Any],
+        in_vars: list[Variable],
+        out_vars: list[Variable],
+    ) -> bool:
+        """Share the outputs of an earlier identical call (same processor, inputs and types).
+
+        Configs often compute the same thing twice under two names (``wf_trap`` and
+        ``wf_etrap``); the second becomes a view of the first instead of a second pass.
+        """
+        if not out_vars or len(out_vars) != len(params) - len(in_vars) - _n_constants(params):
+            return False
+        if any(v.buffer is not None for v in out_vars) or proc.bound:
+            return False
+        key = (
+            proc.target,
+            proc.signature,
+            tuple(str(t) for t in types),
+            tuple(
+                ("var", id(p)) if isinstance(p, Variable) else ("const", repr(p))
+                for p in params
+                if not (isinstance(p, Variable) and p in out_vars)
+            ),
+        )
+        earlier = self._calls.get(key)
+        if earlier is None:
+            self._calls[key] = out_vars
+            return False
+        for var, first in zip(out_vars, earlier, strict=True):
+            if (var.shape, var.dtype) != (first.shape, first.dtype):
+                return False
+        for var, first in zip(out_vars, earlier, strict=True):
+            var.buffer = self.buffer(first)
+        return True
 
     # --- running -----------------------------------------------------------------------------
     def run(self, inputs: dict[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from typing import Any
 from tierflow.dsp._expr import BUILTINS, MODULES, names_in
 from tierflow.errors import ConfigError, NotFoundError
 
-__all__ = ["DSPConfig", "ProcessorEntry", "load_config", "resolve_module"]
+__all__ = ["DSPConfig", "ProcessorEntry", "db_types", "load_config", "resolve_module"]
 
 _DB = re.compile(r"(?![^\w_.])db\.[\w_.]+")
 _KNOWN_KEYS = frozenset(
@@ -66,6 +66,16 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | None) -> di
     if not isinstance(loaded, dict):
         raise ConfigError("a DSP config must be a mapping", file=path)
     return loaded
+
+
+def db_types(config: Mapping[str, Any]) -> list[str]:
+    """The first parts of every ``db.<type>.<key>`` reference in `config`, in order."""
+    found: list[str] = []
+    for ref in _DB.findall(json.dumps(config)):
+        parts = ref.split(".")
+        if len(parts) > 1 and parts[1] not in found:
+            found.append(parts[1])
+    return found
 
 
 def resolve_module(module: str | None, function: str) -> str:

@@ -246,7 +246,7 @@ class Evaluator:
             raise self.fail(f"unknown declaration keyword {sorted(unknown)[0]!r}")
         shape = props.pop("shape", shape)
         dtype = props.pop("dtype", dtype)
-        props.pop("vector_len", None)
+        vector_len = props.pop("vector_len", None)
         period = props.pop("period", None)
         offset = props.pop("offset", 0)
         if period is not None and "grid" not in props:
@@ -255,9 +255,21 @@ class Evaluator:
         if shape is not AUTO:
             shape = round(float(shape)) if np.ndim(shape) == 0 else shape
         var.update(shape=shape, dtype=dtype, **props)
+        if vector_len is not None:
+            self._set_vector_len(var, vector_len)
         return var
 
-    def _call_len(self, var: Any) -> int:
+    def _set_vector_len(self, var: Variable, length: Any) -> None:
+        if not isinstance(length, Variable):
+            raise self.fail(f"vector_len of {var.name} must be a variable")
+        if var.vector_len is not None and var.vector_len is not length:
+            raise self.fail(f"{var.name} has a vector_len already ({var.vector_len.name})")
+        length.update(shape=(), grid=None, unit=None, is_coord=False)
+        var.vector_len = length
+
+    def _call_len(self, var: Any) -> int | Variable:
+        if isinstance(var, Variable) and var.vector_len is not None:
+            return var.vector_len
         if not isinstance(var, Variable) or var.shape is AUTO or len(var.shape) != 1:
             raise self.fail("len() needs a waveform of known length")
         return var.shape[0]

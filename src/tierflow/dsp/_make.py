@@ -11,12 +11,13 @@ import numpy as np
 
 from tierflow.dsp._chain import ProcessingChain
 from tierflow.dsp._config import DSPConfig, ProcessorEntry, load_config, resolve_module
+from tierflow.dsp._errors import ProcessingError
 from tierflow.dsp._expr import Evaluator
 from tierflow.dsp._units import UNITS, Quantity
 from tierflow.dsp._variables import AUTO, Grid, Variable, unit_string
 from tierflow.dsp.processors import PROCESSORS
 from tierflow.errors import ConfigError, NotFoundError
-from tierflow.types import Array, ArrayOfEqualSizedArrays, Table, WaveformTable
+from tierflow.types import Array, ArrayOfEqualSizedArrays, Table, VectorOfVectors, WaveformTable
 
 __all__ = ["BoundChain", "make_processing_chain"]
 
@@ -36,6 +37,47 @@ class _Input:
 
 
 @dataclass
+class _Output:
+    """One output column: the buffer written, its attributes, and its row lengths if jagged."""
+
+    buffer: np.ndarray
+    attrs: dict[str, Any]
+    const: bool
+    lengths: np.ndarray | None = None
+
+    def collect(self, n: int) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        shape = (n, *self.buffer.shape[1:])
+        if self.lengths is None:
+            return np.empty(shape, dtype=self.buffer.dtype)
+        return np.empty(shape, dtype=self.buffer.dtype), np.empty(n, dtype=np.int64)
+
+    def store(self, target: Any, start: int, stop: int) -> None:
+        rows = self.buffer[0] if self.const else self.buffer[: stop - start]
+        if self.lengths is None:
+            target[start:stop] = rows
+            return
+        target[0][start:stop] = rows
+        lengths = self.lengths[0] if self.const else self.lengths[: stop - start]
+        target[1][start:stop] = lengths
+
+    def column(self, result: Any) -> Array | VectorOfVectors:
+        if self.lengths is None and result.ndim > 1:
+            return ArrayOfEqualSizedArrays(result, attrs=dict(self.attrs))
+        if self.lengths is None:
+            return Array(result, attrs=dict(self.attrs))
+        values, lengths = result
+        width = values.shape[1]
+        if len(lengths) and (lengths.min() < 0 or lengths.max() > width):
+            raise ProcessingError(f"vector lengths outside 0-{width} for an output")
+        keep = np.arange(width) < lengths[:, None]
+        return VectorOfVectors(
+            flattened_data=values[keep],
+            cumulative_length=np.cumsum(lengths),
+            attrs=dict(self.attrs),
+        )
+
+
+@dataclass
 class BoundChain:
     """A chain with its input columns and output buffers; call :meth:`process` on tables.
 
@@ -52,27 +94,21 @@ class BoundChain:
     chain: ProcessingChain
     fields: list[str]
     inputs: list[_Input]
-    outputs: dict[str, tuple[np.ndarray, dict[str, Any], bool]]
+    outputs: dict[str, _Output]
 
     def process(self, table: Table) -> Table:
         """Run on every row of `table`; returns the output table."""
         n = len(table)
         bw = self.chain.block_width
-        result = {
-            name: np.empty((n, *buf.shape[1:]), dtype=buf.dtype)
-            for name, (buf, _, _) in self.outputs.items()
-        }
+        result = {name: out.collect(n) for name, out in self.outputs.items()}
         for start in range(0, n, bw):
             stop = min(start + bw, n)
             for link in self.inputs:
                 link.read(table, start, stop)
             self.chain.execute(stop - start, start)
-            for name, (buf, _, const) in self.outputs.items():
-                result[name][start:stop] = buf[0] if const else buf[: stop - start]
-        columns = {
-            name: Array(result[name], attrs=dict(attrs))
-            for name, (_, attrs, _) in self.outputs.items()
-        }
+            for name, out in self.outputs.items():
+                out.store(result[name], start, stop)
+        columns = {name: out.column(result[name]) for name, out in self.outputs.items()}
         return Table(columns, size=n)
 
 
@@ -134,6 +170,24 @@ def _processor_for(entry: ProcessorEntry) -> Any:
     return dataclasses.replace(proc, **changes) if changes else proc
 
 
+def _made_processor(proc: Any, evaluate: Evaluator, entry: ProcessorEntry) -> Any:
+    """The processor a factory (``poly_fit``) makes from the entry's ``init_args``."""
+    if not proc.factory:
+        raise ConfigError(f"{proc.name} takes no init_args ({entry.key!r})", obj=entry.key)
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for arg in entry.options.get("init_args") or []:
+        value = evaluate(arg) if isinstance(arg, str) else arg
+        if isinstance(value, dict):
+            kwargs.update(value)
+        else:
+            args.append(value)
+    try:
+        return proc.make(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{proc.name} init_args: {error}", obj=entry.key) from None
+
+
 def _add_entry(chain: ProcessingChain, evaluate: Evaluator, entry: ProcessorEntry) -> None:
     if entry.is_expression:
         value = evaluate(entry.args[0])
@@ -151,9 +205,9 @@ def _add_entry(chain: ProcessingChain, evaluate: Evaluator, entry: ProcessorEntr
         else:
             chain.set_constant(entry.names[0], value)
         return
-    if "init_args" in entry.options:
-        raise ConfigError(f"init_args are not supported ({entry.key!r})", obj=entry.key)
     proc = _processor_for(entry)
+    if "init_args" in entry.options or proc.factory:
+        proc = _made_processor(proc, evaluate, entry)
     for name, unit in zip(entry.names, entry.units, strict=False):
         chain.variable(name).update(unit=unit)
     params = []
@@ -208,7 +262,7 @@ def make_processing_chain(
         except (ConfigError, NotFoundError) as error:  # noqa: PERF203
             error.obj = error.obj or entry.key
             raise
-    result: dict[str, tuple[np.ndarray, dict[str, Any], bool]] = {}
+    result: dict[str, _Output] = {}
     for name in parsed.outputs:
         var = chain.get(name)
         attrs: dict[str, Any] = {}
@@ -223,5 +277,8 @@ def make_processing_chain(
                 attrs["units"] = unit_string(var.unit)
         if var.shape is AUTO:
             raise ConfigError(f"output {name!r} is never computed", obj=name)
-        result[name] = (chain.output_buffer(name), attrs, var.is_const)
+        lengths = None
+        if var.vector_len is not None:
+            lengths = chain.buffer(var.vector_len)
+        result[name] = _Output(chain.output_buffer(name), attrs, var.is_const, lengths)
     return BoundChain(chain, input_names + copies, inputs, result)

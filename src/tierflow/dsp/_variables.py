@@ -75,7 +75,9 @@ class Variable:
 
     Shape, dtype, grid, unit and whether it is a coordinate (a time in samples of its grid)
     start as :data:`AUTO` when the config does not say, and are fixed by the first processor
-    that uses the variable.
+    that uses the variable. A variable with a `vector_len` (another variable, an integer per
+    row) holds NaN-padded rows of which only the first `vector_len` entries count: it is
+    written out as a jagged array.
     """
 
     def __init__(self, name: str, **props: Any) -> None:
@@ -86,6 +88,7 @@ class Variable:
         self.unit: Any = AUTO
         self.is_coord: bool | _Auto = AUTO
         self.is_const = False
+        self.vector_len: Variable | None = None
         self.buffer: np.ndarray | None = None
         self.conversions: dict[Any, np.ndarray] = {}
         self.update(**props)

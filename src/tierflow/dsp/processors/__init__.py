@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def FLOAT_TYPES(pattern: str) -> tuple[str, ...]:  # noqa: N802  (reads like a c
     return tuple(pattern.replace("F", c) for c in "fd")
 
 
-def _add(name: str, signature: str, types: Iterable[str], target: str, **flags: bool) -> None:
+def _add(name: str, signature: str, types: Iterable[str], target: str, **flags: Any) -> None:
     PROCESSORS.add(name, Processor(name, signature, tuple(types), f"{_PKG}.{target}", **flags))
 
 
@@ -78,6 +79,13 @@ _add("t0_filter", "(),()->(n)", FLOAT_TYPES("FF->F"), "_kernels:t0_filter", cons
 _add("cusp_filter", "(),(),()->(n)", FLOAT_TYPES("FFF->F"), "_kernels:cusp_filter", const_only=True)
 _add("zac_filter", "(),(),()->(n)", FLOAT_TYPES("FFF->F"), "_kernels:zac_filter", const_only=True)
 _add("moving_slope", "->(n)", FLOAT_TYPES("->F"), "_kernels:moving_slope", const_only=True)
+_add(
+    "gaussian_filter1d",
+    "(),()->(n)",
+    FLOAT_TYPES("FF->F"),
+    "_kernels:gaussian_filter1d",
+    const_only=True,
+)
 _add("step", "()->(n)", FLOAT_TYPES("F->F"), "_kernels:step", const_only=True)
 # moving windows
 _add("moving_window_left", "(n),()->(n)", FLOAT_TYPES("FF->F"), "_moving:moving_window_left")
@@ -99,6 +107,68 @@ _add(
     "_resample:interpolating_upsampler",
 )
 _add("presum", "(n),()->(),(m)", FLOAT_TYPES("FF->FF"), "_resample:presum")
+
+# histograms and peak finding (jagged outputs: NaN-padded rows and counts)
+_add("histogram", "(n)->(m),(p)", FLOAT_TYPES("F->FF"), "_histogram:histogram")
+_add(
+    "histogram_stats",
+    "(n),(m),(),(),(),()",
+    FLOAT_TYPES("FFFFFF"),
+    "_histogram:histogram_stats",
+    out_args=(2, 3, 4),
+)
+_add(
+    "get_multi_local_extrema",
+    "(n),(),(),(),(),()->(m),(m),(),()",
+    FLOAT_TYPES("FFFFFF->FFII"),
+    "_extrema:get_multi_local_extrema",
+)
+_add(
+    "peak_snr_threshold",
+    "(n),(m),(),()->(m),()",
+    FLOAT_TYPES("FFFF->FI"),
+    "_extrema:peak_snr_threshold",
+)
+_add("multi_a_filter", "(n),(m)->(m)", FLOAT_TYPES("FF->F"), "_extrema:multi_a_filter")
+
+# thresholds, zero crossings, saturation
+_add(
+    "multi_time_point_thresh",
+    "(n),(m),(),(),()->(m)",
+    FLOAT_TYPES("FFFFb->F"),
+    "_thresholds:multi_time_point_thresh",
+)
+_add(
+    "bi_level_zero_crossing_time_points",
+    "(n),(),(),(),(),(),(m),(m)",
+    FLOAT_TYPES("FFFFFIFF"),
+    "_thresholds:bi_level_zero_crossing_time_points",
+    out_args=(5, 6, 7),
+)
+_add("saturation", "(n),()->(),()", FLOAT_TYPES("FF->FF"), "_thresholds:saturation")
+# spectra
+_add("fft", "(n)->(m)", ["f->F", "d->D"], "_spectral:fft")
+_add("ifft", "(n)->(m)", ["F->f", "D->d"], "_spectral:ifft")
+_add("psd", "(n)->(m)", FLOAT_TYPES("F->F"), "_spectral:psd")
+# fits and filters made from init_args, recursive filters, optimum filters
+_add("poly_fit", "", [], "_fits:make_poly_fit", factory=True)
+_add("poly_diff", "(n),(m)->(),()", FLOAT_TYPES("FF->FF"), "_fits:poly_diff")
+_add("poly_exp_rms", "(n),(m)->(),()", FLOAT_TYPES("FF->FF"), "_fits:poly_exp_rms")
+_add("optimize_1pz", "(n),(),(),(),()->()", FLOAT_TYPES("FFFFF->F"), "_fits:optimize_1pz")
+_add("iir_filter", "", [], "_recursive:iir_filter", factory=True)
+_add(
+    "recursive_filter",
+    "(n),(p),(q),(),()->(n)",
+    ["fddff->f", "ddddd->d"],
+    "_recursive:recursive_filter",
+)
+_add(
+    "dplms",
+    "(n,n),(m),(),(),(),()->(n)",
+    FLOAT_TYPES("FFFFFF->F"),
+    "_kernels:dplms",
+    const_only=True,
+)
 
 # utilities and numpy
 _NUMERIC = ["B", "H", "I", "L", "b", "h", "i", "l", "f", "d"]

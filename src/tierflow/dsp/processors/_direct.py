@@ -52,15 +52,17 @@ def call_direct(proc: Processor, args: tuple[Any, ...]) -> Any:
         core = value.shape[value.ndim - len(dims) :] if dims else ()
         shaped.append(np.array(np.broadcast_to(value, (rows, *core))))
     sizes = _dim_sizes(proc, shaped, single)
-    outputs = shaped[n_in:]
     for dims, dtype in zip(proc.dims[len(shaped) :], types[len(shaped) :], strict=False):
         missing = [d for d in dims if d not in sizes]
         if missing:
             raise ValueError(f"{proc.name}: pass the output to fix dimension {missing[0]!r}")
-        outputs.append(np.empty((rows, *(sizes[d] for d in dims)), dtype))
-    proc.kernel(*shaped[:n_in], *outputs)
-    for given, result in zip(args[n_in:], outputs, strict=False):
+        shaped.append(np.empty((rows, *(sizes[d] for d in dims)), dtype))
+    proc.kernel(*shaped)
+    outputs = [shaped[i] for i in proc.outputs]
+    for i in proc.outputs:
+        given = args[i] if i < len(args) else None
         if isinstance(given, np.ndarray):
+            result = shaped[i]
             given[...] = result[0] if single and given.ndim < result.ndim else result
     if len(outputs) == 1:
         return outputs[0]

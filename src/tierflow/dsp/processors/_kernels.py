@@ -1,4 +1,4 @@
-"""Filter kernels built once per chain: t0 (asymmetric trapezoid), cusp, ZAC, moving slope.
+"""Filter kernels built once per chain: t0 (asymmetric trapezoid), cusp, ZAC, Gaussian, slope.
 
 These run once on constants, so they are plain numpy. Parameters arrive in the kernel's dtype
 and are computed with in float64 (as the anchor does), so the kernels agree to the last bit.
@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cusp_filter", "moving_slope", "step", "t0_filter", "zac_filter"]
+__all__ = [
+    "cusp_filter",
+    "dplms",
+    "gaussian_filter1d",
+    "moving_slope",
+    "step",
+    "t0_filter",
+    "zac_filter",
+]
 
 
 def t0_filter(rise: np.ndarray, fall: np.ndarray, kernel: np.ndarray) -> None:
@@ -90,3 +98,50 @@ def step(weight_pos: np.ndarray, kernel: np.ndarray) -> None:
     n = kernel.shape[-1]
     x = np.arange(n)
     kernel[...] = np.where((x >= n / 4) & (x < 3 * n / 4), 1, -1)
+
+
+def gaussian_filter1d(sigma: np.ndarray, truncate: np.ndarray, kernel: np.ndarray) -> None:
+    """Normalised Gaussian weights of `sigma` samples, ``2*int(truncate*sigma + 0.5) + 1`` long."""
+    for r in range(kernel.shape[0]):
+        sd = float(sigma[r])
+        half = int(float(truncate[r]) * sd + 0.5)
+        if not sd > 0:
+            raise ValueError("gaussian_filter1d needs a positive sigma")
+        if kernel.shape[1] != 2 * half + 1:
+            raise ValueError(
+                f"gaussian_filter1d kernel length must be {2 * half + 1}, not {kernel.shape[1]}"
+            )
+        x = np.arange(-half, half + 1)
+        phi = np.exp(-0.5 / (sigma[r] * sigma[r]) * x**2)
+        kernel[r] = phi / phi.sum()
+
+
+def dplms(
+    noise: np.ndarray,
+    reference: np.ndarray,
+    a1: np.ndarray,
+    a2: np.ndarray,
+    a3: np.ndarray,
+    ff: np.ndarray,
+    kernel: np.ndarray,
+) -> None:
+    """The DPLMS optimum filter (D'Andrea et al., EPJC 83, 149) from a noise matrix and a
+    reference pulse, with penalties `a1` (noise), `a2` (reference), `a3` (zero area); `ff` 0 or
+    1 averages the reference over 1 or 3 positions. Normalised to a unit maximum response."""
+    for r in range(kernel.shape[0]):
+        length = kernel.shape[1]
+        if noise.shape[1] != length:
+            raise ValueError("the filter length must match the noise matrix")
+        if min(a1[r], a2[r], a3[r]) <= 0 or ff[r] not in (0, 1):
+            raise ValueError("dplms penalties must be positive and ff 0 or 1")
+        ref = np.asarray(reference[r], dtype=np.float64)
+        lo = int(len(ref) / 2 - length / 2)
+        hi = int(len(ref) / 2 + length / 2)
+        shifts = [0] if ff[r] == 0 else [-1, 0, 1]
+        ref_mat = sum(np.outer(ref[lo + i : hi + i], ref[lo + i : hi + i]) for i in shifts)
+        ref_sig = sum(ref[lo + i : hi + i] for i in shifts)
+        matrix = (
+            a1[r] * noise[r] + a2[r] * ref_mat / len(shifts) + a3[r] * np.ones((length, length))
+        )
+        filt = np.flip(np.linalg.solve(matrix, ref_sig))
+        kernel[r] = filt / np.amax(np.convolve(ref, filt, mode="valid"))

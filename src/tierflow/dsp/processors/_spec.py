@@ -44,6 +44,13 @@ class Processor:
         The kernel broadcasts like a numpy ufunc (arithmetic on scalars and waveforms).
     const_only
         The kernel builds a constant (a filter kernel) and runs once per chain.
+    factory
+        `target` makes a processor from the entry's ``init_args`` (``poly_fit``, ``iir_filter``).
+    bound
+        Leading arguments passed to the kernel before the chain's (a factory's constants).
+    out_args
+        Positions of the outputs when they are not simply the arguments after ``->`` (the
+        anchor's ``histogram_stats`` takes its outputs before its last input).
 
     Example
     -------
@@ -61,6 +68,9 @@ class Processor:
     target: str
     elementwise: bool = False
     const_only: bool = False
+    out_args: tuple[int, ...] | None = None
+    factory: bool = False
+    bound: tuple[Any, ...] = field(default=(), compare=False, repr=False)
     dims: tuple[tuple[str, ...], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -77,9 +87,26 @@ class Processor:
         return len(parse_signature(self.signature.split("->")[0]))
 
     @property
+    def outputs(self) -> tuple[int, ...]:
+        """Positions of the output arguments."""
+        if self.out_args is not None:
+            return self.out_args
+        return tuple(range(self.n_inputs, len(self.dims)))
+
+    @property
     def kernel(self) -> Callable[..., Any]:
         """The kernel function (its module is imported now)."""
-        return _load(self.target)
+        func = _load(self.target)
+        return functools.partial(func, *self.bound) if self.bound else func
+
+    def make(self, *init_args: Any, **init_kwargs: Any) -> Processor:
+        """The processor a factory makes from `init_args`."""
+        if not self.factory:
+            raise TypeError(f"{self.name} takes no init_args")
+        made = _load(self.target)(*init_args, **init_kwargs)
+        if not isinstance(made, Processor):
+            raise TypeError(f"the factory {self.name} did not make a processor")
+        return made
 
     def choose_types(self, dtypes: Sequence[np.dtype[Any] | None]) -> tuple[np.dtype[Any], ...]:
         """The first allowed type signature all known argument dtypes cast to safely."""
