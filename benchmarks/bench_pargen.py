@@ -98,6 +98,57 @@ def _pygama_cuts(data: dict[str, np.ndarray]) -> dict:  # type: ignore[type-arg]
     return pg_generate_cuts(pd.DataFrame(data), CUTS)  # type: ignore[no-any-return]
 
 
+def _lq_inputs(path: str) -> tuple[np.ndarray, ...]:
+    t = lh5.read("ch1104000/dsp", path, fields=["cuspEmax", "lq80", "dt_eff", "A_max"])
+    e = t["cuspEmax"].nda.astype(np.float64)
+    ok = np.isfinite(e) & (e > 0)
+    ecal = e[ok] * SCALE
+    aoe = t["A_max"].nda[ok] / e[ok] / 0.07449463315885797
+    return t["lq80"].nda[ok] / ecal, ecal, t["dt_eff"].nda[ok].astype(np.float64), aoe
+
+
+def _pygama_lq(lq: np.ndarray, ecal: np.ndarray, dt: np.ndarray) -> float:
+    import pandas as pd
+    from pygama.pargen.lq_cal import LQCal
+
+    df = pd.DataFrame({"LQ_Ecorr": lq, "cuspEmax_cal": ecal, "dt_eff": dt})
+    cal = LQCal(
+        {"LQ_Ecorr": {"expression": "x", "parameters": {}}},
+        "cuspEmax_cal",
+        "dt_eff",
+        _eres,
+        selection_string="index==index",
+    )
+    cal.calibrate(df, "LQ_Ecorr")
+    return float(cal.cut_fit_pars[1])
+
+
+def _pygama_mcd(aoe: np.ndarray, ecal: np.ndarray, dt: np.ndarray) -> float:
+    import pandas as pd
+    from pygama.pargen.AoE_cal import mcdrift
+
+    df = pd.DataFrame({"AoE_Timecorr": aoe, "cuspEmax_cal": ecal, "dt_eff": dt})
+    return float(mcdrift(df, "AoE_Timecorr", "dt_eff", "index==index", "cuspEmax_cal")[0])
+
+
+def _lq_and_drift(path: str, has_anchor: bool) -> None:
+    from tierflow.pargen import calibrate_lq, drift_time_correction
+
+    lq, ecal, dt, aoe = _lq_inputs(path)
+    ours, r = _time(calibrate_lq, lq, ecal, dt, _eres)
+    line = f"LQ calibration       tierflow {ours:6.2f} s  width={r.width:.6f}"  # type: ignore[attr-defined]
+    if has_anchor:
+        theirs, w = _time(_pygama_lq, lq, ecal, dt)
+        line += f" | pygama {theirs:6.2f} s  width={w:.6f} | speed-up x{theirs / ours:.1f}"
+    print(line)
+    ours, (_, c) = _time(drift_time_correction, aoe, dt, ecal)  # type: ignore[misc]
+    line = f"A/E drift time (MCD) tierflow {ours:6.2f} s  alpha={c.alpha:.4e}"
+    if has_anchor:
+        theirs, alpha = _time(_pygama_mcd, aoe, ecal, dt)
+        line += f" | pygama {theirs:6.2f} s  alpha={alpha:.4e} | speed-up x{theirs / ours:.1f}"
+    print(line)
+
+
 def _time(func, *args) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     out = func(*args)
@@ -146,6 +197,7 @@ def main() -> None:
         theirs, _ = _time(_pygama_cuts, cols)
         line += f" | pygama {theirs:6.2f} s | speed-up x{theirs / ours:.1f}"
     print(line)
+    _lq_and_drift(path, has_anchor)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ from tierflow.math._histogram import (
 )
 from tierflow.math._peakshape import GaussianPeak, ModeError, PeakShape, TailedPeak
 from tierflow.math._poly import poly
+from tierflow.math._robust import RobustCovariance, min_cov_det
 from tierflow.math._sum import AreaSum, Component
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "ModeError",
     "Parameter",
     "PeakShape",
+    "RobustCovariance",
     "TailedPeak",
     "aoe_peak",
     "bin_centers",
@@ -112,6 +114,7 @@ __all__ = [
     "linear",
     "local_extrema",
     "local_maxima",
+    "min_cov_det",
     "minimize",
     "moyal",
     "poisson",

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from tierflow.errors import ConfigError
 from tierflow.math import FitResult, fit_curve
+from tierflow.pargen._aoedrift import DriftMode, DriftTimeCorrection, drift_time_correction
 from tierflow.pargen._aoefit import fit_aoe_peak
 from tierflow.pargen._survival import (
     SurvivalFraction,
@@ -110,25 +111,67 @@ class TimeMode(Enum):
 
     FULL = "full"  # each run by its own position
     NONE = "none"  # every run by the mean of the positions
+    PARTIAL = "partial"  # runs grouped while their positions agree (within 0.4 sigma)
     AVERAGE_CONSECUTIVE = "average_consecutive"  # each run by the mean of it and the next
+    INTERPOLATE_CONSECUTIVE = "interpolate_consecutive"  # linear in time to the next run
 
 
-def _per_run(means: Array) -> Array:
-    return means
+@dataclass(frozen=True)
+class RunCentroids:
+    """Per run: the A/E peak position, its width and the run's median timestamp."""
+
+    means: Array
+    sigmas: Array
+    times: Array
 
 
-def _all_runs(means: Array) -> Array:
-    return np.full_like(means, np.nanmean(means))
+def _per_run(c: RunCentroids) -> Array:
+    return c.means
 
 
-def _consecutive(means: Array) -> Array:
-    return np.append((means[:-1] + means[1:]) / 2, means[-1:])
+def _all_runs(c: RunCentroids) -> Array:
+    return np.full_like(c.means, np.nanmean(c.means))
 
 
-TIME_MODES: dict[TimeMode, Callable[[Array], Array]] = {
+def _consecutive(c: RunCentroids) -> Array:
+    return np.append((c.means[:-1] + c.means[1:]) / 2, c.means[-1:])
+
+
+def _agrees(means: Array, sigmas: Array, i: int) -> bool:
+    """Run `i + 1` agrees with run `i` within 0.4 of its width (all finite)."""
+    pair = (means[i], means[i + 1], sigmas[i], sigmas[i + 1])
+    return bool(np.all(np.isfinite(pair)) and abs(means[i + 1] - means[i]) < 0.4 * sigmas[i + 1])
+
+
+def _partial(c: RunCentroids) -> Array:
+    """Blocks of runs whose positions stay within 0.4 sigma (and 1%) of the block's weighted
+    mean share it; an outlying single run gets NaN (the anchor's ``fit_time_means``)."""
+    m, s = c.means, c.sigmas
+    starts = [i for i in range(len(m) - 1) if _agrees(m, s, i)]
+    if not starts:
+        raise ConfigError("A/E partial time correction: no two consecutive runs agree")
+    out = np.full(len(m), np.nan)
+    block: list[int] = []
+    rolling = float(m[starts[0]])
+    for i in range(len(m)):
+        off = abs(m[i] - rolling)
+        if (off > 0.4 * s[i] and off > 0.01 * rolling) or np.isnan(m[i]) or np.isnan(s[i]):
+            if i + 1 < len(m) and _agrees(m, s, i):
+                out[block] = rolling
+                block, rolling = [i], float(m[i])
+            continue
+        block.append(i)
+        rolling = float(np.average(m[block], weights=1 / s[block]))
+    out[block] = rolling
+    return out
+
+
+TIME_MODES: dict[TimeMode, Callable[[RunCentroids], Array]] = {
     TimeMode.FULL: _per_run,
     TimeMode.NONE: _all_runs,
+    TimeMode.PARTIAL: _partial,
     TimeMode.AVERAGE_CONSECUTIVE: _consecutive,
+    TimeMode.INTERPOLATE_CONSECUTIVE: _per_run,  # the data; the hit expressions interpolate
 }
 
 
@@ -153,6 +196,8 @@ class AoEOptions:
         Names in :data:`AOE_CURVES`.
     time_mode
         See :class:`TimeMode`.
+    drift_mode
+        Drift-time correction (:class:`DriftMode`), or None for none (the anchor's default).
     sf_samples, sf_cut_range
         The survival-fraction sweep of every line (0 samples: no sweep).
     cut_samples, cut_range
@@ -174,6 +219,7 @@ class AoEOptions:
     mean_curve: str = "Pol1"
     sigma_curve: str = "SigmaFit"
     time_mode: TimeMode = TimeMode.FULL
+    drift_mode: DriftMode | None = None
     sf_samples: int = 11
     sf_cut_range: tuple[float, float] = (-5.0, 5.0)
     cut_samples: int = 40
@@ -196,11 +242,16 @@ class AoEOptions:
 # -- time correction ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TimeCorrection:
-    """Per-run A/E peak fits in the 1000-1300 keV continuum and the chosen divisors."""
+    """Per-run A/E peak fits in the 1000-1300 keV continuum and the chosen divisors.
+
+    `times` holds each run's median timestamp (NaN when no timestamps were given).
+    """
 
     runs: tuple[str, ...]
     fits: tuple[FitResult, ...]
     divisors: tuple[float, ...]
+    mode: TimeMode = TimeMode.FULL
+    times: tuple[float, ...] = ()
 
     def rows(self) -> list[dict[str, Any]]:
         """Per run: mean, sigma, resolution with errors (the anchor's ``timecorr_df``)."""
@@ -216,6 +267,35 @@ class TimeCorrection:
             )
         return out
 
+    def run_hit_pars(
+        self, aoe: str = "AoE_Uncorr", output: str = "AoE_Timecorr"
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Run → ``{output: {expression, parameters}}``; with ``interpolate_consecutive`` the
+        divisor is linear in ``timestamp`` from a run's median time to the next run's."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        interpolate = self.mode is TimeMode.INTERPOLATE_CONSECUTIVE and len(self.runs) > 1
+        for i, run in enumerate(self.runs):
+            entry: dict[str, Any] = {
+                "expression": f"{aoe}/a",
+                "parameters": {"a": self.divisors[i]},
+            }
+            if interpolate and i + 1 < len(self.runs):
+                t, m = self.times, self.divisors
+                slope = (m[i + 1] - m[i]) / (t[i + 1] - t[i])
+                entry = {
+                    "expression": f"{aoe} / ((timestamp - a ) * b + c) ",
+                    "parameters": {"a": t[i], "b": slope, "c": m[i]},
+                }
+            out[run] = {output: entry}
+        return out
+
+
+def _median_times(labels: NDArray[Any], names: NDArray[Any], timestamps: Array | None) -> Array:
+    if timestamps is None:
+        return np.full(len(names), np.nan)
+    t = np.asarray(timestamps, dtype=np.float64)
+    return np.array([np.nanmedian(t[labels == r]) for r in names])
+
 
 def time_correction(
     aoe: Array,
@@ -223,21 +303,35 @@ def time_correction(
     runs: Array | None = None,
     mode: TimeMode = TimeMode.FULL,
     window_kev: tuple[float, float] = (1000.0, 1300.0),
+    timestamps: Array | None = None,
 ) -> tuple[Array, TimeCorrection]:
-    """Divide A/E by its continuum peak position, per run: (corrected A/E, correction)."""
+    """Divide A/E by its continuum peak position, per run: (corrected A/E, correction).
+
+    With one run (or no `runs`), A/E is divided by that run's position whatever the `mode`;
+    ``interpolate_consecutive`` needs the event `timestamps` (for its hit expressions).
+    """
     labels = np.zeros(len(aoe), dtype=np.int64) if runs is None else np.asarray(runs)
     names = np.unique(labels)
+    if mode is TimeMode.INTERPOLATE_CONSECUTIVE and timestamps is None and len(names) > 1:
+        raise ConfigError("A/E time correction interpolate_consecutive needs timestamps")
     in_window = (energy > window_kev[0]) & (energy < window_kev[1])
     fits = tuple(fit_aoe_peak(aoe[in_window & (labels == r)]) for r in names)
-    divisors = TIME_MODES[mode](np.array([f["mu"] for f in fits]))
-    lookup = dict(zip(names.tolist(), divisors, strict=False))
-    out = (
-        aoe / np.array([lookup[v] for v in labels.tolist()])
-        if runs is not None
-        else aoe / divisors[0]
+    centroids = RunCentroids(
+        np.array([f["mu"] for f in fits]),
+        np.array([f["sigma"] for f in fits]),
+        _median_times(labels, names, timestamps),
     )
+    divisors = TIME_MODES[mode](centroids) if len(names) > 1 else centroids.means
+    index = np.searchsorted(names, labels)
+    out = aoe / divisors[index]
     run_names = ("",) if runs is None else tuple(str(r) for r in names)
-    return out, TimeCorrection(run_names, fits, tuple(float(d) for d in divisors))
+    return out, TimeCorrection(
+        run_names,
+        fits,
+        tuple(float(d) for d in divisors),
+        mode,
+        tuple(float(t) for t in centroids.times),
+    )
 
 
 # -- energy correction -------------------------------------------------------------------------
@@ -486,6 +580,8 @@ class AoECalibrationResult:
     low_cut: LowCut
     high_cut: float
     survival: list[PeakSurvival] = field(default_factory=list)
+    drift: DriftTimeCorrection | None = None
+    dt_field: str = "dt_eff"
 
     FORMAT_VERSION = 1
 
@@ -496,11 +592,19 @@ class AoECalibrationResult:
         sigma = dict(zip(self.energy.sigma_fit.names, self.energy.sigma_fit.values, strict=False))
         m_expr = self.energy.mean_curve.expression(e)
         s_expr = self.energy.sigma_curve.expression(e)
-        return {
-            timecorr_name: {"expression": f"{aoe}/a", "parameters": {"a": self.time.divisors[0]}},
-            "AoE_Corrected": {"expression": f"{timecorr_name}/({m_expr})", "parameters": mean},
+        corrected = {
+            timecorr_name: self.time.run_hit_pars(aoe, timecorr_name)[self.time.runs[0]][
+                timecorr_name
+            ]
+        }
+        source = timecorr_name
+        if self.drift is not None:
+            source = "AoE_DTcorr"
+            corrected[source] = self.drift.expression(timecorr_name, self.dt_field)
+        return corrected | {
+            "AoE_Corrected": {"expression": f"{source}/({m_expr})", "parameters": mean},
             "_AoE_Classifier_intermediate": {
-                "expression": f"({timecorr_name})-({m_expr})",
+                "expression": f"({source})-({m_expr})",
                 "parameters": mean,
             },
             "AoE_Classifier": {
@@ -532,6 +636,9 @@ class AoECalibrationResult:
             "format_version": self.FORMAT_VERSION,
             "hit": self.hit_pars(),
             "time_correction": self.time.rows(),
+            "time_mode": self.time.mode.value,
+            "run_hit": self.time.run_hit_pars(self.aoe_field) if len(self.time.runs) > 1 else {},
+            "drift_time_correction": None if self.drift is None else self.drift.to_dict(),
             "energy_correction": {
                 "bands": [b.to_dict() for b in ec.bands],
                 "n_usable_bands": sum(b.usable for b in ec.bands),
@@ -561,8 +668,11 @@ def calibrate_aoe(
     eres: Callable[[float], float],
     *,
     runs: ArrayLike | None = None,
+    timestamps: ArrayLike | None = None,
+    dt: ArrayLike | None = None,
     energy_field: str = "cuspEmax_cal",
     aoe_field: str = "AoE_Uncorr",
+    dt_field: str = "dt_eff",
     options: AoEOptions = AoEOptions(),
 ) -> AoECalibrationResult:
     """The full A/E calibration (see the module notes).
@@ -577,7 +687,11 @@ def calibrate_aoe(
         FWHM (keV) at an energy: the resolution curve of the energy calibration.
     runs
         Optional run label of every event, for per-run time corrections.
-    energy_field, aoe_field
+    timestamps
+        Event times, for the ``interpolate_consecutive`` time mode.
+    dt
+        Drift time of every event, for the drift-time correction (``options.drift_mode``).
+    energy_field, aoe_field, dt_field
         Names used in the hit-tier expressions.
 
     Example
@@ -590,7 +704,13 @@ def calibrate_aoe(
     if a.shape != e.shape:
         raise ConfigError(f"A/E has {a.shape} values but energy {e.shape}")
     run_labels = None if runs is None else np.asarray(runs)
-    corrected, time = time_correction(a, e, run_labels, options.time_mode)
+    times = None if timestamps is None else np.asarray(timestamps, dtype=np.float64)
+    corrected, time = time_correction(a, e, run_labels, options.time_mode, timestamps=times)
+    drift = None
+    if options.drift_mode is not None:
+        if dt is None:
+            raise ConfigError(f"A/E drift-time correction {options.drift_mode.value} needs dt")
+        corrected, drift = drift_time_correction(corrected, dt, e, options.drift_mode)
     ec = energy_correction(corrected, e, eres, options)
     classifier = ec.classifier(corrected, e)
     i = options.cut_peak_index
@@ -602,7 +722,9 @@ def calibrate_aoe(
             survival.append(_compton_survival(e, classifier, eres(p), low.value, options))
         else:
             survival.append(_line_survival(e, classifier, p, w, eres(p), low.value, options))
-    return AoECalibrationResult(energy_field, aoe_field, time, ec, low, options.high_cut, survival)
+    return AoECalibrationResult(
+        energy_field, aoe_field, time, ec, low, options.high_cut, survival, drift, dt_field
+    )
 
 
 def survival_table(result: AoECalibrationResult) -> list[dict[str, float]]:
