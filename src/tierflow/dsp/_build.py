@@ -5,15 +5,16 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from tierflow.dsp._config import db_types, load_config
 from tierflow.dsp._make import BoundChain, make_processing_chain
 from tierflow.errors import ConfigError, NotFoundError
+from tierflow.files import staged_path
 from tierflow.types import Table
 
 __all__ = ["build_dsp", "dsp_tables"]
@@ -287,14 +288,9 @@ def build_dsp(
         raise ConfigError("the output file exists; pass overwrite=True to replace it", file=dsp_out)
     tables = dsp_tables(raw_in, lh5_tables if lh5_tables or not configs else list(configs))
     results: dict[str, Table] = {}
-    temp = None
-    if dsp_out is not None:
-        target = Path(dsp_out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        os.unlink(temp)
-    try:
+    with ExitStack() as stack:
+        temp = stack.enter_context(staged_path(dsp_out)) if dsp_out is not None else None
+        written = False
         for table in tables:
             config = _config_for(table, configs, default, raw_in)
             total = lh5.n_rows(table, raw_in)
@@ -331,15 +327,10 @@ def build_dsp(
                     else:
                         results[name].extend(chunk)
                 else:
-                    mode = lh5.WriteMode.CREATE if i == 0 else lh5.WriteMode.APPEND
-                    lh5.write(chunk, name, temp, mode=mode)
-        if temp is not None:
-            if not Path(temp).exists():
-                raise ConfigError("no rows to process", file=raw_in)
-            os.replace(temp, dsp_out)  # type: ignore[arg-type]
-            temp = None
-            return None
-        return results
-    finally:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
+                    # the staged file starts empty: the first write makes it an HDF5 file
+                    first = lh5.WriteMode.OVERWRITE_FILE if not written else lh5.WriteMode.CREATE
+                    lh5.write(chunk, name, temp, mode=first if i == 0 else lh5.WriteMode.APPEND)
+                    written = True
+        if temp is not None and not written:
+            raise ConfigError("no rows to process", file=raw_in)
+    return None if dsp_out is not None else results

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import h5py
 
 from tierflow.errors import NotFoundError
+from tierflow.files import staged_path
 from tierflow.lh5 import WriteMode
 
 __all__ = ["parse_write_mode", "staged_output"]
@@ -52,16 +51,9 @@ def parse_write_mode(mode: WriteMode | str) -> WriteMode:
 def staged_output(outfile: str | os.PathLike[str], mode: WriteMode) -> Iterator[h5py.File]:
     """An open temporary copy of `outfile` (empty for a new file or ``overwrite_file``)
     that replaces `outfile` only when the block succeeds."""
-    target = Path(outfile)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        keep = target.exists() and mode is not WriteMode.OVERWRITE_FILE
-        if keep:
-            shutil.copyfile(target, temp)
-        with h5py.File(temp, "a" if keep else "w") as handle:
-            yield handle
-        os.replace(temp, target)
-    finally:
-        Path(temp).unlink(missing_ok=True)
+    keep = Path(outfile).exists() and mode is not WriteMode.OVERWRITE_FILE
+    with (
+        staged_path(outfile, copy_existing=keep) as temp,
+        h5py.File(temp, "a" if keep else "w") as handle,
+    ):
+        yield handle

@@ -1,0 +1,64 @@
+"""Writing outputs safely: a temporary file beside the target, renamed over it at the end.
+
+Every tier writes through :func:`staged_path`, so that a crash, a kill or an exception never
+leaves a half-written output behind, and a new output gets the permissions an ordinary file
+would get (``mkstemp`` alone would make it private to its owner).
+
+Example
+-------
+>>> from pathlib import Path
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp())
+>>> with staged_path(folder / "out.txt") as temp:
+...     _ = temp.write_text("done")
+>>> (folder / "out.txt").read_text()
+'done'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["staged_path"]
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread starts
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+@contextmanager
+def staged_path(target: str | os.PathLike[str], *, copy_existing: bool = False) -> Iterator[Path]:
+    """A temporary path beside `target` that replaces `target` when the block succeeds.
+
+    Parameters
+    ----------
+    target
+        The output file.
+    copy_existing
+        Start the temporary file as a copy of `target` when it exists (for appends), so the
+        original stays untouched until the new version is complete.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        if copy_existing and target.exists():
+            shutil.copyfile(target, temp)
+        os.chmod(temp, 0o666 & ~_UMASK)
+        yield temp
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
