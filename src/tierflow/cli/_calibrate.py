@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from tierflow.files import staged_path
 
 __all__ = ["CalibrateCommand", "write_pars"]
 
@@ -15,7 +16,6 @@ __all__ = ["CalibrateCommand", "write_pars"]
 def write_pars(pars: dict[str, Any], path: str) -> None:
     """Write `pars` as JSON (``.json``) or YAML (``.yaml``/``.yml``), atomically."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     if target.suffix in (".yaml", ".yml"):
         import yaml
 
@@ -23,8 +23,8 @@ def write_pars(pars: dict[str, Any], path: str) -> None:
         text = yaml.safe_dump(plain, sort_keys=False)
     else:
         text = json.dumps(pars, indent=1, default=float)
-    tmp.write_text(text)
-    tmp.replace(target)
+    with staged_path(target) as temp:
+        temp.write_text(text)
 
 
 def _table_name(file: str, table: str | None, field: str) -> str:

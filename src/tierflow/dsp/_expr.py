@@ -17,7 +17,7 @@ from typing import Any, cast
 import numpy as np
 
 from tierflow.dsp._binding import Text
-from tierflow.dsp._units import UNITS, Quantity, parse_unit
+from tierflow.dsp._units import UNITS, Quantity
 from tierflow.dsp._variables import AUTO, Grid, Variable
 from tierflow.errors import ConfigError
 
@@ -199,7 +199,10 @@ class Evaluator:
         if isinstance(value, Variable):
             raise self.fail("slice bounds must be constants")
         if isinstance(value, Quantity):
-            assert isinstance(var.grid, Grid)
+            if not isinstance(var.grid, Grid):
+                raise self.fail(
+                    f"{var} has no time grid: slice it by sample numbers, not by {value}"
+                )
             value = value.in_samples(var.grid.period)
         return round(float(value))
 
@@ -288,7 +291,8 @@ class Evaluator:
                 grid = Grid(to, var.grid.offset, var.grid.offset_var)
             elif isinstance(to, (int, float)):
                 grid = Grid(var.grid.period * to, var.grid.offset, var.grid.offset_var)
-            assert grid is not None
+            if grid is None:
+                raise self.fail(f"cannot round {var} to {to!r}: give a time, a number or a grid")
             self.chain.buffer(var)
             out = self._new(f"{mode}({var}, {to})", shape=var.shape, grid=grid, unit=var.unit)
             out.update(dtype=dtype or var.dtype, is_coord=True)
@@ -341,8 +345,6 @@ class Evaluator:
             props.update(grid=ref.grid, unit=ref.unit, is_coord=ref.is_coord)
         else:
             props.update(grid=None, is_coord=False)
-        if ref is not None and isinstance(ref.unit, str) and parse_unit(ref.unit) is None:
-            pass
         out = self._new(f"where({condition}, {a}, {b})", **props)
         return self._apply("where", [condition, a, b, out])
 

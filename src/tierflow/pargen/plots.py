@@ -97,17 +97,22 @@ def save_energy_plots(energy: ArrayLike, result: Any, folder: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for peak in result.peak_fits:
-        fig = plot_peak_fit(energy, peak)
         path = out / f"{result.field}_peak_{peak.energy_kev:.1f}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(str(path))
-    fig = plot_resolution(result)
-    path = out / f"{result.field}_resolution.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    paths.append(str(path))
+        paths.append(_save(plt, plot_peak_fit(energy, peak), path))
+    paths.append(_save(plt, plot_resolution(result), out / f"{result.field}_resolution.png"))
     return paths
+
+
+def _save(plt: Any, fig: Any, path: Any) -> str:
+    """Write `fig` as PNG through a staged file, and close it whatever happens."""
+    from tierflow.files import staged_path
+
+    try:
+        with staged_path(path) as temp:
+            fig.savefig(temp, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return str(path)
 
 
 def plot_aoe_energy_dependence(result: Any) -> Any:
@@ -157,9 +162,5 @@ def save_aoe_plots(result: Any, folder: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, make in (("aoe_energy", plot_aoe_energy_dependence), ("aoe_cut", plot_aoe_cut)):
-        fig = make(result)
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(str(path))
+        paths.append(_save(plt, make(result), out / f"{name}.png"))
     return paths

@@ -14,6 +14,7 @@ array([ True,  True, False, False])
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "apply_xtalk_correction",
     "apply_xtalk_correction_and_calibrate",
     "calibrate_energy",
+    "load_par_files",
     "recovery_mask",
 ]
 
@@ -300,7 +302,9 @@ def calibrate_energy(
                 namespace.parameters = operations[name].get("parameters") or {}
                 expression = compile_expr(str(operations[name]["expression"]))
                 namespace.computed[name] = expression.evaluate(namespace)
-        except NotFoundError:
+        except NotFoundError as error:
+            # a channel without the field stays NaN, but a misspelt name must not pass unseen
+            warnings.warn(f"channel {key}: {target} left NaN: {error}", stacklevel=2)
             continue
         out[hits.events, column] = namespace.computed[target]
     return out

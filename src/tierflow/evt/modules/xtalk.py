@@ -19,6 +19,7 @@ array([[1000.,  -10.]])
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -132,7 +133,9 @@ def _channel_values(
     hits = chunk.hits(key)
     try:
         return evaluate_at_channel(chunk, hits, text, extra)
-    except NotFoundError:
+    except NotFoundError as error:
+        # a channel without the field stays NaN, but a misspelt name must not pass unseen
+        warnings.warn(f"channel {key}: {text!r} left NaN: {error}", stacklevel=2)
         return np.full(len(hits), np.nan)
 
 
