@@ -27,25 +27,33 @@ FILES = {
         "Compass",
         {"compass_config_file": "compass/compass_test_data_settings.xml"},
     ),
+    "orca-fc": ("orca/fc/L200-comm-20220519-phy-geds.orca", None, {}),
+    "orca-fcio": ("orca/fcio/l200-p13-r007-aph-20250101T003931Z.orca", None, {}),
 }
 
 CHILD = r"""
-import json, resource, sys, time, warnings, h5py
+import json, os, resource, sys, time, warnings, h5py, hdf5plugin
 warnings.simplefilter("ignore")
 which, inp, typ, out, kw = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4], json.loads(sys.argv[5])
+def cpu():
+    t = os.times(); return t.user + t.system
 if which == "tierflow":
     from tierflow.raw import build_raw
     build_raw(inp, typ, out, overwrite=True, **kw)  # warm-up: numba cache load
-    t = time.perf_counter(); build_raw(inp, typ, out, overwrite=True, **kw); dt = time.perf_counter() - t
+    c = cpu(); t = time.perf_counter(); build_raw(inp, typ, out, overwrite=True, **kw); dt = time.perf_counter() - t
 else:
     import logging; logging.disable(logging.CRITICAL)
+    kw.pop("hdf5_settings", None)
     from daq2lh5 import build_raw
-    t = time.perf_counter(); build_raw(inp, in_stream_type=typ, out_spec=out, overwrite=True, **kw); dt = time.perf_counter() - t
+    c = cpu(); t = time.perf_counter(); build_raw(inp, in_stream_type=typ, out_spec=out, overwrite=True, **kw); dt = time.perf_counter() - t
+dc = cpu() - c
 rows = 0
 with h5py.File(out) as f:
-    for k in f:
-        if "packet_id" in f[k]: rows += len(f[k]["packet_id"])
-print(json.dumps({"s": dt, "rows": rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    def count(name, obj):
+        global rows
+        if name.endswith("/packet_id") and isinstance(obj, h5py.Dataset): rows += len(obj)
+    f.visititems(count)
+print(json.dumps({"s": dt, "cpu": dc, "rows": rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -87,20 +95,46 @@ def make_large(target_mb: int, out: Path) -> Path:
     return out
 
 
+def make_large_orca(target_mb: int, out: Path) -> Path:
+    """An ORCA file of at least `target_mb` MB: the FlashCam file's waveform packets repeated."""
+    import numpy as np
+
+    words = np.fromfile(SHARED / "testdata/legend" / FILES["orca-fc"][0], np.uint32)
+    pos = 0
+    keep: list[np.ndarray] = []
+    repeat: list[np.ndarray] = []
+    while pos < words.size:
+        n = int(words[pos] & 0x3FFFF) or int(words[pos + 1])
+        (repeat if words[pos] >> 18 == 0x3 else keep).append(words[pos : pos + n])
+        pos += n
+    events = np.concatenate(repeat)  # data id 3: ORFlashCamADCWaveform in this file
+    reps = int(target_mb * 1e6 // events.nbytes) + 1
+    with open(out, "wb") as f:
+        for part in keep:  # header, run control, listener config
+            f.write(part.tobytes())
+        for _ in range(reps):
+            f.write(events.tobytes())
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--large-mb", type=int, default=200)
     parser.add_argument("--no-anchor", action="store_true")
+    parser.add_argument(
+        "--hdf5", default="legend", choices=["legend", "anchor"], help="tierflow's HDF5 preset"
+    )
     parser.add_argument(
         "--anchor-python", default=os.environ.get("ANCHOR_PYTHON", "/work/venv-raw/bin/python")
     )
     args = parser.parse_args()
     anchor = None if args.no_anchor or not Path(args.anchor_python).exists() else args.anchor_python
     base = SHARED / "testdata/legend"
-    cases = [
-        (n, base / p, t, {k: str(base / v) for k, v in kw.items()})
+    cases: list[tuple[str, Path, str | None, dict[str, str], str | None]] = [
+        (n, base / p, t, {k: str(base / v) for k, v in kw.items()}, None)
         for n, (p, t, kw) in FILES.items()
     ]
+    extra = {"hdf5_settings": args.hdf5}
     with tempfile.TemporaryDirectory() as tmp:
         if args.large_mb:
             cases.append(
@@ -109,20 +143,43 @@ def main() -> None:
                     make_large(args.large_mb, Path(tmp) / "large.fcio"),
                     None,
                     {},
+                    "fcio-p06",
                 )
             )
+            cases.append(
+                (
+                    f"orca-{args.large_mb}MB",
+                    make_large_orca(args.large_mb, Path(tmp) / "large.orca"),
+                    None,
+                    {},
+                    "orca-fc",
+                )
+            )
+        print(f"tierflow HDF5 preset: {args.hdf5}; MB/s by wall clock (and by CPU time)")
         print(
-            f"{'input':<14}{'MB':>8}{'MB/s':>9}{'rows/s':>11}{'peak MB':>9}   anchor MB/s  peak MB  speed-up"
+            f"{'input':<14}{'MB':>7}{'MB/s':>8}{'(cpu)':>8}{'rows/s':>10}{'peak MB':>9}"
+            f"{'anchor MB/s':>13}{'(cpu)':>7}{'peak MB':>9}{'speed-up':>9}{'(cpu)':>7}"
         )
-        for name, inp, typ, kw in cases:
+        anchor_rate: dict[str, tuple[float, float]] = {}
+        for name, inp, typ, kw, like in cases:
             mb = inp.stat().st_size / 1e6
-            ours = _run(sys.executable, "tierflow", inp, typ, kw)
+            ours = _run(sys.executable, "tierflow", inp, typ, {**kw, **extra})
             if ours is None:
                 continue
-            line = f"{name:<14}{mb:8.1f}{mb / ours['s']:9.1f}{ours['rows'] / ours['s']:11.0f}{ours['rss_mb']:9.0f}"
+            line = (
+                f"{name:<14}{mb:7.1f}{mb / ours['s']:8.1f}{mb / ours['cpu']:8.1f}"
+                f"{ours['rows'] / ours['s']:10.0f}{ours['rss_mb']:9.0f}"
+            )
             theirs = _run(anchor, "anchor", inp, typ, kw) if anchor and mb < 50 else None
             if theirs:
-                line += f"   {mb / theirs['s']:11.2f}{theirs['rss_mb']:9.0f}{theirs['s'] / ours['s']:9.1f}x"
+                anchor_rate[name] = (mb / theirs["s"], mb / theirs["cpu"])
+                line += f"{mb / theirs['s']:13.2f}{mb / theirs['cpu']:7.2f}{theirs['rss_mb']:9.0f}"
+            elif like in anchor_rate:  # the same records: the small file's anchor rate
+                a = anchor_rate[like]
+                line += f"{a[0]:13.2f}{a[1]:7.2f}{'(' + like + ')':>9}"
+            rate = anchor_rate.get(name) or anchor_rate.get(like or "")
+            if rate:
+                line += f"{mb / ours['s'] / rate[0]:8.1f}x{mb / ours['cpu'] / rate[1]:6.1f}x"
             print(line, flush=True)
 
 

@@ -33,6 +33,25 @@ CASES = {
         {"compass_config_file": "compass/compass_test_data_settings.xml"},
         ["CompassEvent", "CompassHeader"],
     ),
+    "orca-fc-geds-2022": (
+        "orca/fc/L200-comm-20220519-phy-geds.orca",
+        {},
+        ["ORFlashCamADCWaveform", "ORFlashCamListenerConfig", "ORRunDecoderForRun", "OrcaHeader"],
+    ),
+    "orca-fcio-p13-aph": (
+        "orca/fcio/l200-p13-r007-aph-20250101T003931Z.orca",
+        {},
+        [
+            "ORFCIOConfig_fcid_1",
+            "ORFCIOConfig_swtid_1",
+            "ORFCIOEventHeader_fcid_1",
+            "ORFCIOEventHeader_swtid_1",
+            "ORFCIOEvent_0",
+            "ORFCIOEvent_swtid_1",
+            "ORRunDecoderForRun",
+            "OrcaHeader",
+        ],
+    ),
 }
 
 ANCHOR_BUGS = {
@@ -44,7 +63,9 @@ ANCHOR_BUGS = {
 # per trace) instead of the config; we write the config, one row. Not compared.
 
 
-def _datasets(group: h5py.Group, prefix: str = "") -> dict[str, h5py.Dataset]:
+def _datasets(group: h5py.Group | h5py.Dataset, prefix: str = "") -> dict[str, h5py.Dataset]:
+    if isinstance(group, h5py.Dataset):
+        return {"": group}
     out: dict[str, Any] = {}
     for name, obj in group.items():
         if isinstance(obj, h5py.Dataset):
@@ -61,8 +82,10 @@ def outputs(
     out = {}
     base = testdata / "legend"
     tmp = tmp_path_factory.mktemp("raw")
-    for case, (inp, kw, _) in CASES.items():
-        kw = {k: (str(base / v) if k.endswith("_file") else v) for k, v in kw.items()}
+    for case, (inp, given, _) in CASES.items():
+        kw: dict[str, Any] = {
+            k: (str(base / v) if k.endswith("_file") else v) for k, v in given.items()
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             build_raw(base / inp, out_spec=str(tmp / f"{case}.lh5"), overwrite=True, **kw)
@@ -109,7 +132,7 @@ def test_uleb128_waveforms_identical(
     tmp_path: Path,
 ) -> None:
     base = testdata / "legend"
-    kw = {k: str(base / v) for k, v in kw.items()}
+    files: dict[str, Any] = {k: str(base / v) for k, v in kw.items()}
     spec = {
         "*": {
             "{name}": {
@@ -121,7 +144,7 @@ def test_uleb128_waveforms_identical(
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        build_raw(base / inp, out_spec=spec, overwrite=True, **kw)
+        build_raw(base / inp, out_spec=spec, overwrite=True, **files)
     ref = reference / "legend" / "raw" / f"{case}-uleb128.lh5"
     ours = h5py.File(tmp_path / "o.lh5")
     assert ours[f"{table}/waveform/values"].attrs["codec"] == "uleb128_zigzag_diff"

@@ -141,3 +141,45 @@ def test_proc_spec_window_drop_dtype(testdata: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(
         f["ev/win/t0"][()], f["ev/waveform_windowed/t0"][()] + 10 * f["ev/waveform_windowed/dt"][()]
     )
+
+
+@pytest.mark.shared
+def test_orca_channels_split_over_files_and_groups(testdata: Path, tmp_path: Path) -> None:
+    """ORCA FlashCam channels one table each in a group, run records elsewhere; the
+    FCIO config is decoded (it drives the events) though the spec does not name it."""
+    spec = {
+        "ORFCIOEventDecoder": {
+            "ch{key}": {
+                "key_list": [[1027200, 1027202], "10*"],
+                "out_stream": str(tmp_path / "geds.lh5") + ":/ch",
+            }
+        },
+        "ORRunDecoderForRun": {
+            "run": {"key_list": ["*"], "out_stream": str(tmp_path / "{name}.lh5")}
+        },
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(
+            testdata / "legend/orca/fcio/l200-p13-r007-aph-20250101T003931Z.orca", out_spec=spec
+        )
+    geds = h5py.File(tmp_path / "geds.lh5")
+    assert list(geds) == ["ch"]
+    names = sorted(geds["ch"])
+    assert len(names) == 61  # one per channel with data, the explicit ones included
+    assert {"ch1027200", "ch1027201", "ch1027202"} <= set(names)
+    assert all(len(geds[f"ch/{n}/packet_id"]) == 1 for n in names)
+    assert h5py.File(tmp_path / "run.lh5")["run/run_number"].size == 3
+
+
+@pytest.mark.shared
+def test_keys_with_different_fields_in_one_buffer_is_an_error(
+    testdata: Path, tmp_path: Path
+) -> None:
+    spec = {
+        "ORFCIOEventDecoder": {"all": {"key_list": ["*"], "out_stream": str(tmp_path / "a.lh5")}}
+    }
+    with pytest.raises(ConfigError, match=r"'all'.*different fields"):
+        build_raw(
+            testdata / "legend/orca/fcio/l200-p13-r007-aph-20250101T003931Z.orca", out_spec=spec
+        )

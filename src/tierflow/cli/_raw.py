@@ -10,7 +10,7 @@ __all__ = ["RawCommand"]
 
 
 class RawCommand:
-    help = "decode DAQ files (FlashCam FCIO, CoMPASS, LlamaDAQ) into raw-tier LH5"
+    help = "decode DAQ files (FlashCam FCIO, ORCA, CoMPASS, LlamaDAQ) into raw-tier LH5"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("inputs", nargs="+", metavar="IN", help="DAQ files")
@@ -25,6 +25,13 @@ class RawCommand:
         parser.add_argument("--n-max", type=int, default=None, help="maximum rows to write")
         parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         parser.add_argument("--compass-config", default=None, help="CoMPASS settings XML")
+        parser.add_argument(
+            "--hdf5",
+            default="legend",
+            choices=["legend", "anchor"],
+            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
+            "shuffle+gzip",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.raw import build_raw
@@ -44,6 +51,7 @@ class RawCommand:
                 spec,
                 n_max=args.n_max or math.inf,
                 overwrite=args.overwrite,
+                hdf5_settings=args.hdf5,
                 file_key=os.path.splitext(os.path.basename(path))[0],
                 **kw,
             )

@@ -15,13 +15,20 @@ Example
 from __future__ import annotations
 
 from tierflow.raw._buffer import RawBuffer, RawBufferLibrary, RawBufferList, expand_rblist_dict
-from tierflow.raw._build import build_raw, detect_stream_type, make_streamer
+from tierflow.raw._build import (
+    HDF5_PRESETS,
+    Hdf5Preset,
+    build_raw,
+    detect_stream_type,
+    make_streamer,
+)
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind, RowBlock, make_table
 from tierflow.raw._proc import process_buffer
 from tierflow.raw._source import ByteSource, FileSource, MemorySource, make_source
 from tierflow.raw._streamer import ChunkMode, DataStreamer, DecodeWarning, HeaderBuffer
 
 __all__ = [
+    "HDF5_PRESETS",
     "ByteSource",
     "ChunkMode",
     "DataDecoder",
@@ -29,6 +36,7 @@ __all__ = [
     "DecodeWarning",
     "DecodedValue",
     "FileSource",
+    "Hdf5Preset",
     "HeaderBuffer",
     "Jagged",
     "Kind",

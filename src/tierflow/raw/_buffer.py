@@ -62,7 +62,7 @@ class RawBuffer:
     out_name: str = ""
     proc_spec: dict[str, Any] | None = None
     size: int = 8192
-    max_bytes: int = 16 << 20
+    max_bytes: int = 8 << 20
     blocks: list[RowBlock] = field(default_factory=list, repr=False)
     loc: int = 0
     nbytes: int = 0
@@ -91,13 +91,38 @@ class RawBuffer:
 
     def drain(self, n_max: int | None = None) -> RowBlock | None:
         """All queued rows (at most `n_max`) as one block; the buffer is empty after."""
-        if not self.blocks:
-            return None
-        block = RowBlock.concat(self.blocks)
-        self.blocks, self.loc, self.nbytes = [], 0, 0
-        if n_max is not None and n_max < len(block):
-            block = block.take(np.arange(n_max))
-        return block
+        parts = self.drain_parts(n_max, merge_bytes=None)
+        return RowBlock.concat(parts) if parts else None
+
+    def drain_parts(
+        self, n_max: int | None = None, merge_bytes: int | None = None
+    ) -> list[RowBlock]:
+        """The queued rows (at most `n_max`) as blocks to write one after the other.
+
+        Consecutive blocks are merged up to `merge_bytes` (all of them when ``None``):
+        fewer, larger writes are faster; smaller merges need less memory.
+        """
+        blocks, self.blocks, self.loc, self.nbytes = self.blocks, [], 0, 0
+        if n_max is not None:
+            kept, left = [], n_max
+            for b in blocks:
+                if left <= 0:
+                    break
+                kept.append(b if len(b) <= left else b.take(np.arange(left)))
+                left -= len(kept[-1])
+            blocks = kept
+        out: list[RowBlock] = []
+        group: list[RowBlock] = []
+        size = 0
+        for b in blocks:
+            if group and merge_bytes is not None and size + b.nbytes > merge_bytes:
+                out.append(RowBlock.concat(group))
+                group, size = [], 0
+            group.append(b)
+            size += b.nbytes
+        if group:
+            out.append(RowBlock.concat(group))
+        return out
 
 
 class RawBufferList(list[RawBuffer]):
@@ -221,9 +246,14 @@ def expand_rblist_dict(config: dict[str, Any], kw_dict: dict[str, Any]) -> None:
             raise ConfigError(f"buffer {name!r} has no key_list", obj=name)
         info["key_list"] = _expand_ranges(list(info["key_list"]))
         if "{key" in name and not _is_wildcard(info["key_list"]):
+            wild = [k for k in info["key_list"] if isinstance(k, str) and "*" in k]
             for key in info["key_list"]:
-                config[name.format(key=key)] = {**info, "key_list": [key]}
-            config.pop(name)
+                if key not in wild:
+                    config[name.format(key=key)] = {**info, "key_list": [key]}
+            if wild:  # patterns are matched when the stream's keys are known
+                info["key_list"] = wild
+            else:
+                config.pop(name)
     for name, info in config.items():
         kw = dict(kw_dict)
         if len(info["key_list"]) == 1 and not _is_wildcard(info["key_list"]):

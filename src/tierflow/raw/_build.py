@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import os
@@ -21,11 +22,42 @@ from tierflow.raw._source import make_source
 from tierflow.raw._streamer import ChunkMode, DataStreamer, HeaderBuffer
 from tierflow.raw.formats import STREAMERS, load_streamer
 
-__all__ = ["build_raw", "detect_stream_type", "make_streamer"]
+__all__ = ["HDF5_PRESETS", "Hdf5Preset", "build_raw", "detect_stream_type", "make_streamer"]
 
 log = logging.getLogger(__name__)
 
 CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
+
+
+class Hdf5Preset(str, enum.Enum):
+    """Named HDF5 dataset settings for raw-tier outputs."""
+
+    LEGEND = "legend"
+    """Shuffle + Zstd level 3, as LEGEND's production raw files (from p14): the default.
+    About 8x faster to write than gzip and slightly smaller."""
+    ANCHOR = "anchor"
+    """Shuffle + gzip level 4: exactly the anchor's (legend-daq2lh5) layout."""
+
+
+HDF5_PRESETS: dict[Hdf5Preset, dict[str, Any]] = {
+    Hdf5Preset.LEGEND: {"compression": "zstd", "compression_opts": 3, "shuffle": True},
+    Hdf5Preset.ANCHOR: {"compression": "gzip", "compression_opts": 4, "shuffle": True},
+}
+
+
+def _hdf5_settings(settings: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if settings is None:
+        return HDF5_PRESETS[Hdf5Preset.LEGEND]
+    if isinstance(settings, str):
+        try:
+            return HDF5_PRESETS[Hdf5Preset(settings)]
+        except ValueError:
+            raise NotFoundError(
+                f"unknown HDF5 preset {settings!r}",
+                obj=settings,
+                candidates=[p.value for p in Hdf5Preset],
+            ) from None
+    return settings
 
 
 def detect_stream_type(stream: Any) -> str:
@@ -114,6 +146,8 @@ class _Outputs:
             mode=mode,
             hdf5_settings=self.hdf5_settings,
         )
+        if "/" in rb.out_name.strip("/"):
+            _mark_structs(handle[rb.out_group], rb.out_name)
 
     def finish(self, ok: bool) -> None:
         for path, (handle, temp) in self.files.items():
@@ -123,6 +157,14 @@ class _Outputs:
                 os.replace(temp, path)
             else:
                 Path(temp).unlink(missing_ok=True)
+
+
+def _mark_structs(group: h5py.Group, name: str) -> None:
+    """Give the groups of an ``a/b`` out_name the ``struct{...}`` datatype the anchor writes."""
+    parts = name.strip("/").split("/")[:-1]
+    for depth in range(len(parts)):
+        node = group["/".join(parts[: depth + 1])]
+        node.attrs["datatype"] = "struct{" + ",".join(sorted(node)) + "}"
 
 
 def _progress(total: int) -> Any:
@@ -142,7 +184,7 @@ def build_raw(
     buffer_size: int = 8192,
     n_max: float = math.inf,
     overwrite: bool = False,
-    hdf5_settings: Mapping[str, Any] | None = None,
+    hdf5_settings: Mapping[str, Any] | str | None = None,
     **kw: Any,
 ) -> DataStreamer:
     """Decode a DAQ file into LH5 raw-tier tables.
@@ -164,7 +206,10 @@ def build_raw(
     overwrite
         Replace existing outputs.
     hdf5_settings
-        HDF5 dataset settings for everything written (``compression``, ``shuffle``...).
+        HDF5 dataset settings for everything written (``compression``, ``shuffle``...), or
+        a :class:`Hdf5Preset` name: ``"legend"`` (shuffle + Zstd, the default, as LEGEND's
+        production files) or ``"anchor"`` (shuffle + gzip, exactly the anchor's layout).
+        Per-field ``proc_spec`` settings take precedence.
     **kw
         Keywords for the out_spec (``file_key=...``), and streamer options such as
         ``compass_config_file``.
@@ -192,7 +237,7 @@ def build_raw(
         chunk_mode=ChunkMode.ONLY_FULL,
         out_stream=out_stream,
     )
-    outputs = _Outputs(overwrite, hdf5_settings)
+    outputs = _Outputs(overwrite, _hdf5_settings(hdf5_settings))
     ok = False
     try:
         outputs.check(
@@ -217,13 +262,12 @@ def _stream_to(streamer: DataStreamer, outputs: _Outputs, n_max: float, size: in
     remaining = n_max
     for chunk in streamer:
         for rb in chunk:
-            block = rb.drain(None if math.isinf(remaining) else int(max(remaining, 0)))
-            if block is None or not len(block):
-                continue
-            remaining -= len(block)
+            limit = None if math.isinf(remaining) else int(max(remaining, 0))
             dec = streamer.decoders[_decoder_of(streamer, rb)]
-            table = dec.make_table(block, rb.key_list[0] if rb.key_list else None)
-            outputs.write(rb, process_buffer(table, rb.proc_spec))
+            for block in rb.drain_parts(limit):
+                remaining -= len(block)
+                table = dec.make_table(block, rb.key_list[0] if rb.key_list else None)
+                outputs.write(rb, process_buffer(table, rb.proc_spec))
         if bar is not None:
             bar.update(streamer.n_bytes_read - last)
             last = streamer.n_bytes_read

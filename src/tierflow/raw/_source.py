@@ -46,6 +46,12 @@ class ByteSource(abc.ABC):
         """The next `n` bytes without consuming them."""
         raise NotImplementedError
 
+    def readinto(self, out: npt.NDArray[np.uint8]) -> int:
+        """Fill `out` with the next bytes; returns how many (fewer only at the end)."""
+        data = self.read(out.size)
+        out[: data.size] = data
+        return int(data.size)
+
     def close(self) -> None:  # noqa: B027 - sources without resources need nothing
         """Release the source."""
 
@@ -120,6 +126,11 @@ class FileSource(ByteSource):
         got = self._file.readinto(buf.data) if buf.size else 0
         self._pos += got
         return buf[:got]
+
+    def readinto(self, out: npt.NDArray[np.uint8]) -> int:
+        got = self._file.readinto(out.data) if out.size else 0
+        self._pos += got
+        return int(got)
 
     def peek(self, n: int) -> bytes:
         here = self._file.tell()

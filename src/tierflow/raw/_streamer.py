@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.raw._buffer import RawBuffer, RawBufferLibrary, RawBufferList, match_keys
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind, RowBlock
-from tierflow.raw._source import ByteSource, make_source
+from tierflow.raw._source import ByteSource, MemorySource, make_source
 from tierflow.types import DataObject
 
 __all__ = [
@@ -30,8 +30,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-READ_BLOCK = 8 << 20
-"""Bytes read from the source at a time."""
+READ_BLOCK = 4 << 20
+"""Bytes read from the source at a time (larger blocks give no more speed, only memory)."""
+MAX_QUEUED_BYTES = 32 << 20
+"""Decoded bytes held over all buffers at most: past this, the largest buffers count as full
+(one buffer per channel must not hold each its own 8 MB)."""
 
 
 class DecodeWarning(UserWarning):
@@ -171,9 +174,15 @@ class DataStreamer(abc.ABC):
         carry = np.empty(0, dtype=np.uint8)
         offset = self.source.position
         while True:
-            new = self.source.read(READ_BLOCK)
-            final = new.size == 0
-            buf = np.concatenate((carry, new)) if carry.size else new
+            if isinstance(self.source, MemorySource) and not carry.size:
+                buf = self.source.read(READ_BLOCK)  # a view: no copy
+                got = buf.size
+            else:  # one buffer: the bytes carried over, then new ones read in place
+                buf = np.empty(carry.size + READ_BLOCK, np.uint8)
+                buf[: carry.size] = carry
+                got = self.source.readinto(buf[carry.size :])
+                buf = buf[: carry.size + got]
+            final = got == 0
             consumed, blocks = self.process(buf, offset, final)
             self.n_bytes_read = offset + consumed
             yield from blocks
@@ -255,6 +264,7 @@ class DataStreamer(abc.ABC):
             rbl[:] = expanded
             for rb in rbl:
                 rb.size = max(buffer_size, dec.max_rows_in_packet())
+                _check_one_schema(dec, rb)
             none_only = offered == [None]
             self._routes[dec_name] = [(rb, None if none_only else set(rb.key_list)) for rb in rbl]
 
@@ -318,11 +328,27 @@ class DataStreamer(abc.ABC):
         for dec_name, block in self._blocks:
             self.route(dec_name, block)
             full = [rb for rb in self.rb_lib.all_buffers() if rb.is_full()]
+            if not full:
+                full = self._over_budget()
             if self.chunk_mode is ChunkMode.ONLY_FULL and full:
                 return full
             if full or self.chunk_mode is ChunkMode.SINGLE_PACKET:
                 return [rb for rb in self.rb_lib.all_buffers() if rb.loc]
         return [rb for rb in self.rb_lib.all_buffers() if rb.loc]
+
+    def _over_budget(self) -> list[RawBuffer]:
+        """The largest buffers, holding half the queued bytes, when over `MAX_QUEUED_BYTES`."""
+        held = sorted((rb for rb in self.rb_lib.all_buffers() if rb.loc), key=lambda rb: -rb.nbytes)
+        total = sum(rb.nbytes for rb in held)
+        if total <= MAX_QUEUED_BYTES:
+            return []
+        out, freed = [], 0
+        for rb in held:
+            out.append(rb)
+            freed += rb.nbytes
+            if freed >= total / 2:
+                break
+        return out
 
     def __iter__(self) -> Iterator[list[RawBuffer]]:
         while chunk := self.read_chunk():
@@ -332,6 +358,21 @@ class DataStreamer(abc.ABC):
         """Close the source."""
         if self.source is not None:
             self.source.close()
+
+
+def _check_one_schema(dec: DataDecoder, rb: RawBuffer) -> None:
+    """A buffer is one table: all its keys must decode to the same fields."""
+    first: tuple[Any, set[str]] | None = None
+    for key in rb.key_list:
+        fields = set(dec.get_decoded_values(key))
+        if first is None:
+            first = (key, fields)
+        elif fields != first[1]:
+            raise ConfigError(
+                f"buffer {rb.out_name!r} of {dec.name} gets keys {first[0]!r} and {key!r}, "
+                "which decode to different fields; put them in separate buffers",
+                obj=rb.out_name,
+            )
 
 
 def _key_mask(keys: npt.NDArray[Any], wanted: set[Any]) -> npt.NDArray[np.bool_]:

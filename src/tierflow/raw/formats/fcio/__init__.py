@@ -12,9 +12,22 @@ from __future__ import annotations
 from tierflow.raw.formats.fcio._decoders import (
     FCConfigDecoder,
     FCEventDecoder,
+    FCEventHeaderDecoder,
     FCStatusDecoder,
     make_key,
 )
+from tierflow.raw.formats.fcio._fsp import FSPConfigDecoder, FSPEventDecoder, FSPStatusDecoder
 from tierflow.raw.formats.fcio._streamer import FCStreamer, Tag
 
-__all__ = ["FCConfigDecoder", "FCEventDecoder", "FCStatusDecoder", "FCStreamer", "Tag", "make_key"]
+__all__ = [
+    "FCConfigDecoder",
+    "FCEventDecoder",
+    "FCEventHeaderDecoder",
+    "FCStatusDecoder",
+    "FCStreamer",
+    "FSPConfigDecoder",
+    "FSPEventDecoder",
+    "FSPStatusDecoder",
+    "Tag",
+    "make_key",
+]

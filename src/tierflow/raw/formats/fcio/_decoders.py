@@ -9,7 +9,13 @@ import numpy.typing as npt
 
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Kind
 
-__all__ = ["FCConfigDecoder", "FCEventDecoder", "FCStatusDecoder", "make_key"]
+__all__ = [
+    "FCConfigDecoder",
+    "FCEventDecoder",
+    "FCEventHeaderDecoder",
+    "FCStatusDecoder",
+    "make_key",
+]
 
 MAX_SAMPLES = 32768
 
@@ -138,6 +144,51 @@ class FCEventDecoder(DataDecoder):
 
     def max_rows_in_packet(self) -> int:
         return max(1, int(self.tracemap.size))
+
+
+_PER_TRACE = (
+    "board_id",
+    "fc_input",
+    "runtime",
+    "lifetime",
+    "deadtime",
+    "deadinterval_nsec",
+    "baseline",
+    "daqenergy",
+)
+
+
+def evthdr_key(streamid: int) -> str:
+    """The anchor's event-header key, e.g. ``fcid_1/evt_hdr``."""
+    return f"fcid_{streamid & 0xFFFF}/evt_hdr"
+
+
+class FCEventHeaderDecoder(DataDecoder):
+    """FCIO event headers (tag 7): one row per event, per-trace values as vectors.
+
+    Keyed ``fcid_<id>/evt_hdr``.
+    """
+
+    name = "FCEventHeaderDecoder"
+
+    def __init__(self, streamid: int = 0, ntraces: int = 0) -> None:
+        super().__init__()
+        self.key = evthdr_key(streamid)
+        self.ntraces = ntraces
+
+    @classmethod
+    def default_values(cls) -> list[DecodedValue]:
+        out = []
+        for n, (dt, u) in EVENT_HEADER_FIELDS.items():
+            if n == "channel":
+                continue
+            kind = Kind.JAGGED if n in _PER_TRACE else Kind.ARRAY
+            out.append(DecodedValue(n, dt, kind, units=u))
+        out.append(DecodedValue("tracelist", "uint16", Kind.JAGGED))
+        return out
+
+    def key_lists(self) -> list[list[Any]]:
+        return [[self.key]]
 
 
 _STATUS: dict[str, tuple[str, str | None, Kind, int]] = {

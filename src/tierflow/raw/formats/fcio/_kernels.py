@@ -272,3 +272,53 @@ def dead_time_update(
         for t in range(ntraces):
             out_deadtime[e, t] = state_dead[t]
             out_runtime[e, t] = fpga - state_enable[t]
+
+
+@jit
+def decode_event_headers(
+    buf: Any,
+    frames_first: Any,
+    nframes: Any,
+    fstart: Any,
+    fsize: Any,
+    ntraces: int,
+    hdr: Any,
+    trace_idx: Any,
+    theader: Any,
+    event_of_row: Any,
+    prev: Any,
+) -> int:  # pragma: no cover - numba
+    """Decode FCIOEventHeader records (tag 7): the event header and per-trace FPGA values.
+
+    Frames: type, pulser, timeoffset, timestamp, deadregion, trace list (uint16), then
+    (baseline, energy) per listed trace. `hdr` as in :func:`decode_events`. Returns rows.
+    """
+    row = 0
+    tmp = np.zeros(1, np.int64)
+    for e in range(frames_first.size):
+        f = frames_first[e]
+        read_ints(buf, fstart[f], fsize[f], tmp)
+        hdr[e, 0] = tmp[0]
+        to = prev[0:10]
+        ts = prev[10:20]
+        dr = prev[20:30]
+        hdr[e, 31] = read_ints(buf, fstart[f + 2], fsize[f + 2], to)
+        hdr[e, 32] = read_ints(buf, fstart[f + 3], fsize[f + 3], ts)
+        hdr[e, 33] = read_ints(buf, fstart[f + 4], fsize[f + 4], dr)
+        hdr[e, 1:11] = to
+        hdr[e, 11:21] = ts
+        hdr[e, 21:31] = dr
+        nt = fsize[f + 5] // 2
+        nh = fsize[f + 6] // 4 if nframes[e] > 6 else 0
+        if nh < nt:
+            nt = nh
+        for i in range(nt):
+            p = fstart[f + 5] + 2 * i
+            t = buf[p] | (buf[p + 1] << 8)
+            trace_idx[row] = t
+            event_of_row[row] = e
+            q = fstart[f + 6] + 4 * i
+            theader[row, 0] = buf[q] | (buf[q + 1] << 8)
+            theader[row, 1] = buf[q + 2] | (buf[q + 3] << 8)
+            row += 1
+    return row

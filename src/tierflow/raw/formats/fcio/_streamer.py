@@ -14,9 +14,22 @@ from tierflow.raw._streamer import DataStreamer
 from tierflow.raw.formats.fcio._decoders import (
     FCConfigDecoder,
     FCEventDecoder,
+    FCEventHeaderDecoder,
     FCStatusDecoder,
+    evthdr_key,
     make_key,
     status_key,
+)
+from tierflow.raw.formats.fcio._fsp import (
+    MAX_CHANNELS as MAX_LABELS,
+)
+from tierflow.raw.formats.fcio._fsp import (
+    FSPConfigDecoder,
+    FSPEventDecoder,
+    FSPStatusDecoder,
+    decode_fsp_config,
+    decode_fsp_events,
+    decode_fsp_status,
 )
 from tierflow.types import DataObject
 
@@ -46,6 +59,7 @@ class FCStreamer(DataStreamer):
         super().__init__(**options)
         self.config: dict[str, Any] = {}
         self._state: dict[str, Any] = {}
+        self.has_fsp = False
 
     @classmethod
     def is_stream(cls, head: bytes) -> bool:
@@ -62,17 +76,24 @@ class FCStreamer(DataStreamer):
             )
         buf = np.frombuffer(head, np.uint8)
         tags, _, rend, ffirst, nf, fstart, fsize, _ = frame_records(buf, len(head) < (1 << 16))
-        if not tags.size or tags[0] != Tag.CONFIG or rend.size < 1:
+        c = 1 if tags.size > 1 and tags[0] == Tag.FSP[0] else 0  # FSP prepends its config
+        if tags.size <= c or tags[c] != Tag.CONFIG:
             raise FormatError(
                 f"{source.name}: an FCIO stream starts with a config record", file=source.name
             )
-        self.config = _parse_config(
-            buf, fstart[ffirst[0] : ffirst[0] + nf[0]], fsize[ffirst[0] : ffirst[0] + nf[0]]
-        )
-        source.read(int(rend[0]))
+        frames = slice(ffirst[c], ffirst[c] + nf[c])
+        self.config = _parse_config(buf, fstart[frames], fsize[frames])
+        source.read(int(rend[c]))
         self._init_state()
         dec = FCConfigDecoder()
-        return [(dec.name, dec.make_table(self._config_block(0)))]
+        out: list[tuple[str, DataObject]] = [(dec.name, dec.make_table(self._config_block(0)))]
+        if c:
+            self.has_fsp = True
+            fsp = FSPConfigDecoder(self.config["streamid"])
+            frames = slice(ffirst[0], ffirst[0] + nf[0])
+            block = decode_fsp_config(buf, fstart[frames], fsize[frames], fsp.key, 0)
+            out.append((fsp.name, fsp.make_table(block, fsp.key)))
+        return out
 
     def _config_block(self, packet_id: int) -> RowBlock:
         c = self.config
@@ -99,6 +120,20 @@ class FCStreamer(DataStreamer):
             "status": np.zeros((0, 295), np.int64),
         }
 
+    def load_config(self, buf: npt.NDArray[np.uint8], name: str = "FCIO") -> None:
+        """Take the config record at the start of `buf` (after an optional protocol header)."""
+        from tierflow.raw.formats.fcio._kernels import frame_records
+
+        tags, _, _, ffirst, nf, fstart, fsize, _ = frame_records(buf, True)
+        hit = np.flatnonzero(tags == Tag.CONFIG)
+        if not hit.size:
+            raise FormatError(f"{name}: no FCIO config record")
+        i = int(hit[0])
+        self.config = _parse_config(
+            buf, fstart[ffirst[i] : ffirst[i] + nf[i]], fsize[ffirst[i] : ffirst[i] + nf[i]]
+        )
+        self._init_state()
+
     def make_decoders(self) -> list[DataDecoder]:
         c = self.config
         dt = 4.0 if c["adcbits"] == 12 else 16.0
@@ -106,6 +141,10 @@ class FCStreamer(DataStreamer):
             FCConfigDecoder(),
             FCStatusDecoder(c["streamid"], c["mastercards"], c["triggercards"], c["adccards"]),
             FCEventDecoder(c["streamid"], c["tracemap"], c["nsamples"], dt),
+            FCEventHeaderDecoder(c["streamid"], c["nadcs"] + c["ntriggers"]),
+            FSPConfigDecoder(c["streamid"], MAX_LABELS),
+            FSPEventDecoder(c["streamid"]),
+            FSPStatusDecoder(c["streamid"]),
         ]
 
     # -- packets --------------------------------------------------------------------------
@@ -118,6 +157,10 @@ class FCStreamer(DataStreamer):
         is_fsp = np.isin(tags, Tag.FSP)
         ids = np.zeros(tags.size, np.int64)
         ids[~is_fsp] = self.next_packet_ids(int((~is_fsp).sum()))
+        if is_fsp.any():  # FSP records share the id of the record they precede
+            nxt = np.minimum(np.arange(tags.size) + 1, tags.size - 1)
+            for _ in range(2):
+                ids = np.where(is_fsp, ids[nxt], ids)
         out: list[tuple[str, RowBlock]] = []
         for kind in (Tag.EVENT, Tag.SPARSE_EVENT):
             sel = np.flatnonzero(tags == kind)
@@ -125,11 +168,16 @@ class FCStreamer(DataStreamer):
                 out += self._events(
                     buf, sel, kind, ids, rstart, rend, ffirst, nf, fstart, fsize, offset
                 )
+        sel = np.flatnonzero(tags == Tag.EVENT_HEADER)
+        if sel.size:
+            out += self._event_headers(
+                buf, sel, ids, rstart, rend, ffirst, nf, fstart, fsize, offset
+            )
         for i in np.flatnonzero(tags == Tag.STATUS):
             out.append(self._status(buf, ffirst[i], nf[i], fstart, fsize, ids[i]))
-        for i in np.flatnonzero(
-            ~np.isin(tags, (Tag.EVENT, Tag.SPARSE_EVENT, Tag.STATUS, *Tag.FSP))
-        ):
+        out += self._fsp(buf, tags, ids, ffirst, nf, fstart, fsize)
+        handled = (Tag.EVENT, Tag.SPARSE_EVENT, Tag.EVENT_HEADER, Tag.STATUS, *Tag.FSP)
+        for i in np.flatnonzero(~np.isin(tags, handled)):
             why = (
                 "a config record after the start"
                 if tags[i] == Tag.CONFIG
@@ -190,11 +238,12 @@ class FCStreamer(DataStreamer):
         fstart: Any,
         fsize: Any,
     ) -> RowBlock:
-        from tierflow.raw.formats.fcio._kernels import dead_time_update, decode_events
+        from tierflow.raw.formats.fcio._kernels import decode_events
 
         c, st = self.config, self._state
         ntr, ns = c["nadcs"] + c["ntriggers"], c["nsamples"]
-        maxrows = int(sel.size * max(ntr, 1))
+        # rows: one per trace frame of a sparse event, every trace of a full one
+        maxrows = int(np.maximum(nf[sel] - 7, 0).sum()) if sparse else int(sel.size * max(ntr, 1))
         hdr = np.zeros((sel.size, 34), np.int64)
         tidx, evt = np.zeros(maxrows, np.int64), np.zeros(maxrows, np.int64)
         wf, th = np.zeros((maxrows, ns), np.uint16), np.zeros((maxrows, 2), np.int64)
@@ -214,24 +263,7 @@ class FCStreamer(DataStreamer):
             evt,
             st["prev"],
         )
-        iv, dead, run = (np.zeros((sel.size, max(ntr, 1)), np.int64) for _ in range(3))
-        fpga = np.zeros(sel.size, np.int64)
-        dead_time_update(
-            hdr,
-            ntr,
-            c["nadcs"],
-            st["enable"],
-            st["dead"],
-            st["rb"],
-            st["re"],
-            st["rw"],
-            st["rr"],
-            st["rf"],
-            iv,
-            dead,
-            run,
-            fpga,
-        )
+        iv, dead, run, fpga = self._dead_times(hdr)
         tidx, evt, th = tidx[:n], evt[:n], th[:n]
         tidx = np.minimum(tidx, max(ntr - 1, 0))
         tmap = c["tracemap"] if c["tracemap"].size else np.zeros(max(ntr, 1), np.uint32)
@@ -254,6 +286,125 @@ class FCStreamer(DataStreamer):
                 "waveform": wf[:n] if n < maxrows else wf,
             },
         )
+
+    def _fsp(
+        self, buf: Any, tags: Any, ids: Any, ffirst: Any, nf: Any, fstart: Any, fsize: Any
+    ) -> list[tuple[str, RowBlock]]:
+        """FSP event and status records (FSP config records after the start are ignored)."""
+        sid = self.config["streamid"] & 0xFFFF
+        out: list[tuple[str, RowBlock]] = []
+        sel = np.flatnonzero(tags == Tag.FSP[1])
+        if sel.size:
+            nxt = tags[np.minimum(sel + 1, tags.size - 1)]
+            what = np.where(nxt == Tag.EVENT_HEADER, "evt_hdr", "event")
+            keys = np.array([f"swtid_{sid}/{w}" for w in what], dtype=object)
+            block = decode_fsp_events(buf, ffirst[sel], nf[sel], fstart, fsize, keys, ids[sel])
+            out.append((FSPEventDecoder.name, block))
+        for i in np.flatnonzero((tags == Tag.FSP[2]) & (nf >= 1)):
+            block = decode_fsp_status(
+                buf, fstart[ffirst[i]], fsize[ffirst[i]], f"swtid_{sid}/status", int(ids[i])
+            )
+            out.append((FSPStatusDecoder.name, block))
+        return out
+
+    def _event_headers(
+        self,
+        buf: npt.NDArray[np.uint8],
+        sel: npt.NDArray[np.intp],
+        ids: npt.NDArray[np.int64],
+        rstart: Any,
+        rend: Any,
+        ffirst: Any,
+        nf: Any,
+        fstart: Any,
+        fsize: Any,
+        offset: int,
+    ) -> list[tuple[str, RowBlock]]:
+        bad = sel[nf[sel] < 6]
+        out = [
+            self.warn_garbage(
+                offset + int(rstart[i]),
+                Tag.EVENT_HEADER,
+                buf[rstart[i] : rend[i]],
+                f"{nf[i]} frames, fewer than 6",
+            )
+            for i in bad
+        ]
+        sel = sel[nf[sel] >= 6]
+        if sel.size:
+            block = self.decode_event_headers(buf, sel, ids, ffirst, nf, fstart, fsize)
+            out.append((FCEventHeaderDecoder.name, block))
+        return out
+
+    def decode_event_headers(
+        self,
+        buf: npt.NDArray[np.uint8],
+        sel: npt.NDArray[np.intp],
+        ids: npt.NDArray[np.int64],
+        ffirst: Any,
+        nf: Any,
+        fstart: Any,
+        fsize: Any,
+    ) -> RowBlock:
+        """Event-header records `sel`: one row per event, per-trace values as vectors."""
+        from tierflow.raw.formats.fcio._kernels import decode_event_headers
+
+        c, st = self.config, self._state
+        ntr = max(c["nadcs"] + c["ntriggers"], 1)
+        maxrows = int(fsize[ffirst[sel] + 5].sum() // 2)
+        hdr = np.zeros((sel.size, 34), np.int64)
+        tidx, evt = np.zeros(maxrows, np.int64), np.zeros(maxrows, np.int64)
+        th = np.zeros((maxrows, 2), np.int64)
+        n = decode_event_headers(
+            buf, ffirst[sel], nf[sel], fstart, fsize, ntr, hdr, tidx, th, evt, st["prev"]
+        )
+        tidx, evt, th = tidx[:n], evt[:n], th[:n]
+        iv, dead, run, fpga = self._dead_times(hdr)
+        t = np.minimum(tidx, ntr - 1)
+        tmap = c["tracemap"] if c["tracemap"].size else np.zeros(ntr, np.uint32)
+        lens = np.bincount(evt, minlength=sel.size).astype(np.int64)
+        cols = self._header_columns(hdr, ids[sel], fpga)
+        per_trace = {
+            "tracelist": tidx,
+            "board_id": tmap[t] >> 16,
+            "fc_input": tmap[t] & 0xFFFF,
+            "deadinterval_nsec": iv[evt, t],
+            "deadtime": dead[evt, t] / 1e9,
+            "runtime": run[evt, t] / 1e9,
+            "lifetime": (run[evt, t] - dead[evt, t]) / 1e9,
+            "baseline": self._baseline(th),
+            "daqenergy": self._energy(th),
+        }
+        cols.update({k: Jagged(v, lens) for k, v in per_trace.items()})
+        cols["numtraces"] = lens
+        keys = np.full(sel.size, evthdr_key(c["streamid"]), dtype=object)
+        return RowBlock(keys, cols)
+
+    def _dead_times(self, hdr: npt.NDArray[np.int64]) -> tuple[Any, Any, Any, Any]:
+        """Per event and trace: dead interval, dead time and run time (ns); FPGA time."""
+        from tierflow.raw.formats.fcio._kernels import dead_time_update
+
+        c, st = self.config, self._state
+        ntr = c["nadcs"] + c["ntriggers"]
+        iv, dead, run = (np.zeros((hdr.shape[0], max(ntr, 1)), np.int64) for _ in range(3))
+        fpga = np.zeros(hdr.shape[0], np.int64)
+        dead_time_update(
+            hdr,
+            ntr,
+            c["nadcs"],
+            st["enable"],
+            st["dead"],
+            st["rb"],
+            st["re"],
+            st["rw"],
+            st["rr"],
+            st["rf"],
+            iv,
+            dead,
+            run,
+            fpga,
+        )
+        return iv, dead, run, fpga
 
     def _header_columns(
         self,

@@ -1,4 +1,8 @@
-"""ORCA files: detected from their header; decoding is not written yet (see the tracker issue).
+"""ORCA files: the XML plist header, run control, FlashCam listener config/status/waveforms,
+FCIO records embedded in ORCA packets, and Struck SIS3302/SIS3316 digitisers.
+
+Each decoder is registered in :data:`ORCA_DECODERS` under the name the file header gives it;
+third-party decoders can be added through the ``tierflow.orca_decoders`` entry points.
 
 Example
 -------
@@ -9,44 +13,15 @@ False
 
 from __future__ import annotations
 
-from typing import Any
+from tierflow.raw.formats.orca._base import OrcaContext, OrcaDecoder, make_ccc
+from tierflow.raw.formats.orca._header import OrcaHeader
+from tierflow.raw.formats.orca._streamer import ORCA_DECODERS, OrcaStreamer
 
-import numpy as np
-import numpy.typing as npt
-
-from tierflow.errors import FormatError
-from tierflow.raw._decoder import DataDecoder, RowBlock
-from tierflow.raw._source import ByteSource
-from tierflow.raw._streamer import DataStreamer
-from tierflow.types import DataObject
-
-__all__ = ["OrcaStreamer"]
-
-
-class OrcaStreamer(DataStreamer):
-    """ORCA streams (an XML plist header packet, then data packets)."""
-
-    name = "ORCA"
-
-    @classmethod
-    def is_stream(cls, head: bytes) -> bool:
-        if len(head) < 14:
-            return False
-        w0, w1 = (int.from_bytes(head[i : i + 4], "little") for i in (0, 4))
-        return w0 & 0xFFFC0000 == 0 and 0 <= w0 * 4 - 8 - w1 < 8 and head[8:13] == b"<?xml"
-
-    def read_header(self, source: ByteSource) -> list[tuple[str, DataObject]]:
-        raise FormatError(
-            f"{source.name}: ORCA decoding is not available in tierflow yet", file=source.name
-        )
-
-    def make_decoders(self) -> list[DataDecoder]:
-        return []
-
-    def process(
-        self, buf: npt.NDArray[np.uint8], offset: int, final: bool
-    ) -> tuple[int, list[tuple[str, RowBlock]]]:
-        return 0, []
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+__all__ = [
+    "ORCA_DECODERS",
+    "OrcaContext",
+    "OrcaDecoder",
+    "OrcaHeader",
+    "OrcaStreamer",
+    "make_ccc",
+]
