@@ -150,3 +150,23 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     _write_tables(unsorted, [np.array([5.0, 6.0, 1.0])])
     with pytest.raises(FormatError, match="not sorted"):
         build_tcm([(unsorted, "ch*/raw")], "timestamp", buffer_len=2)
+
+
+def test_build_tcm_reads_zstd_inputs_in_a_fresh_process(tmp_path: Path) -> None:
+    """Nothing imported but tierflow: Zstd-filtered columns must still be read."""
+    import subprocess
+    import sys
+
+    raw = tmp_path / "raw.lh5"
+    table = Table({"timestamp": Array(np.array([1.0, 2.0, 2.0, 5.0]))})
+    lh5.write(table, "ch1/raw", raw, hdf5_settings={"compression": "zstd"})
+    lh5.write(table, "ch2/raw", raw, hdf5_settings={"compression": "zstd"})
+    out = str(tmp_path / "tcm.lh5")
+    code = (
+        "from tierflow.evt import build_tcm, read_tcm;"
+        f"build_tcm([({str(raw)!r}, 'ch*/raw')], 'timestamp', out_file={out!r}, out_name='tcm');"
+        f"print(len(read_tcm({out!r}, 'tcm')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "3"

@@ -156,6 +156,7 @@ def build_evt(
     >>> build_evt({"tcm": ("tcm.lh5", "hardware_tcm_1"), "hit": ("hit.lh5", "hit", "ch{}"),
     ...            "evt": ("evt.lh5", "evt")}, "evt-config.yaml")  # doctest: +SKIP
     """
+    lh5.load_filter_plugins()  # inputs may use Zstd, read here through h5py
     parsed = config if isinstance(config, EvtConfig) else make_evt_config(config)
     parsed = dataclasses.replace(parsed, keep_at_ch=_keep_at_ch(keep_at_ch))
     tiers = make_datainfo(datainfo)

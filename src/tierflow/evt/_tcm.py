@@ -321,6 +321,7 @@ def build_tcm(
     >>> build_tcm([("raw.lh5", "ch*/raw")], "timestamp", out_file="tcm.lh5",
     ...           out_name="hardware_tcm_1")  # doctest: +SKIP
     """
+    lh5.load_filter_plugins()  # inputs may use Zstd, read here through h5py
     from tierflow.evt._merge import merge_sources
 
     cols = [str(c) for c in _as_list(coin_cols)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from tierflow.lh5._core import n_rows, read, read_as
 from tierflow.lh5._iterator import Chunk, LH5Iterator
+from tierflow.lh5._read import load_filter_plugins
 from tierflow.lh5._settings import FILTERS, WriteMode
 from tierflow.lh5._tools import ls, show
 from tierflow.lh5._write import ObjectExistsError, delete, write
@@ -24,6 +25,7 @@ __all__ = [
     "ObjectExistsError",
     "WriteMode",
     "delete",
+    "load_filter_plugins",
     "ls",
     "n_rows",
     "read",
