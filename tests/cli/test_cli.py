@@ -60,6 +60,8 @@ def test_every_registered_command_has_help(capsys: pytest.CaptureFixture[str]) -
         "calibrate",
         "showers",
         "sky",
+        "run",
+        "demo",
     } <= set(names)
     for name in names:
         with pytest.raises(SystemExit) as exit_info:

@@ -37,6 +37,8 @@ COMMANDS.add("sky", "tierflow.cli._sky:SkyCommand")
 COMMANDS.add("tcm", "tierflow.cli._evt:TcmCommand")
 COMMANDS.add("evt", "tierflow.cli._evt:EvtCommand")
 COMMANDS.add("dsp", "tierflow.cli._dsp:DspCommand")
+COMMANDS.add("run", "tierflow.cli._run:RunCommand")
+COMMANDS.add("demo", "tierflow.cli._demo:DemoCommand")
 
 
 def _load(spec: str) -> Command:
