@@ -21,6 +21,20 @@ RUNS = (23523, 23526, 23559, 23592)
 TARGET = (83.633, 22.014)
 
 
+class _Stages:
+    """Time spent per stage of the reduction loop, summed over observations."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        key = f"stage_{name}_s"
+        self.times[key] = self.times.get(key, 0.0) + now - self._t
+        self._t = now
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -44,13 +58,18 @@ def run_tierflow(data: str) -> dict[str, float]:
             sky.make_map_dataset(obs, geom, energy_true, selection=[sel])
             makers[sel] = makers.get(sel, 0.0) + (time.perf_counter() - t) / len(RUNS)
     t_red = time.perf_counter()
+    stage = _Stages()
     for obs_id in RUNS:
         obs = store.observation(obs_id)
         ds = sky.make_map_dataset(obs, geom, energy_true)
+        stage("dataset")
         ds.mask_safe, _ = sky.make_mask_safe(ds, obs)
+        stage("safe_mask")
         excl = sky.reproject_mask(exclusion, geom.to_image(), ds.geom)
         onoff.add(sky.make_map_ring_background(sky.dataset_to_image(ds), excl, 0.5, 0.3), ds.slices)
+        stage("ring_and_stack")
         stack.add(sky.scale_background_fov(ds, excl)[1])
+        stage("fov_and_stack")
     maps = sky.make_excess_maps_onoff(
         onoff.counts,
         onoff.counts_off,
@@ -59,6 +78,7 @@ def run_tierflow(data: str) -> dict[str, float]:
         onoff.mask_safe,
         5.0,
     )
+    stage("excess_maps")
     reduction = time.perf_counter() - t_red
     peak = _peak_mb()
     cfg = sky.parse_config(
@@ -81,6 +101,7 @@ def run_tierflow(data: str) -> dict[str, float]:
         "spectrum_sqrt_ts": stacked_spec.info()["sqrt_ts"],
         **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
         "reduction_s": reduction,
+        **stage.times,
         "reduction_2proc_s": parallel,
         "dataset_s_per_obs": sum(makers.values()),
         "sqrt_ts_target": float(maps["sqrt_ts"][125, 124]),
@@ -129,13 +150,20 @@ def run_gammapy(data: str) -> dict[str, float]:
     stacked_oo = MapDatasetOnOff.create(
         geom.to_image().to_cube([energy.squash()]), energy_axis_true=energy_true
     )
+    stage = _Stages()
     for obs in observations:
         cut = stacked.cutout(obs.get_pointing_icrs(obs.tmid), 5 * u.deg)
-        ds = safe.run(maker.run(cut, obs), obs)
+        ds = maker.run(cut, obs)
+        stage("dataset")
+        ds = safe.run(ds, obs)
+        stage("safe_mask")
         stacked_oo.stack(ring.run(ds.to_image()))
+        stage("ring_and_stack")
         stacked.stack(fov.run(ds))
+        stage("fov_and_stack")
     est = ExcessMapEstimator(correlation_radius="0.1 deg", selection_optional=[])
     result = est.run(stacked_oo)
+    stage("excess_maps")
     reduction = time.perf_counter() - t_red
     spectrum, spec_sqrt_ts = _gammapy_spectrum(observations, exclusion, energy, energy_true, target)
     return {
@@ -143,6 +171,7 @@ def run_gammapy(data: str) -> dict[str, float]:
         "spectrum_sqrt_ts": spec_sqrt_ts,
         **{f"maker_{k}_s_per_obs": v for k, v in makers.items()},
         "reduction_s": reduction,
+        **stage.times,
         "dataset_s_per_obs": sum(makers.values()),
         "sqrt_ts_target": float(result["sqrt_ts"].data[0, 125, 124]),
         "total_s": time.perf_counter() - t0,

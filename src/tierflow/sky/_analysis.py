@@ -359,6 +359,9 @@ def _results(
             yield _run_one(store, obs_id, makers, write_dir, overwrite)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    for maker in makers:  # pixel coordinates once here, not in every forked worker
+        if method == "fork" and isinstance(maker, MapDatasetMaker):
+            maker.geom.lonlat, maker.geom.solid_angle  # noqa: B018
     with ProcessPoolExecutor(
         max_workers=min(cfg.n_processes, len(ids)),
         mp_context=multiprocessing.get_context(method),

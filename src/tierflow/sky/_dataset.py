@@ -158,15 +158,13 @@ def make_map_dataset(
     true_geom = cut.to_cube([energy_axis_true])
     if Selection.COUNTS in chosen:
         ds.counts = make_map_counts(cut, obs.events)
-    if chosen & {Selection.EXPOSURE, Selection.PSF, Selection.EDISP}:
+    if Selection.EXPOSURE in chosen:
         ds.exposure = make_map_exposure_true_energy(pointing, obs.livetime, obs.aeff, true_geom)
     if Selection.BACKGROUND in chosen:
         bkg = obs.bkg_filled
         ds.background = make_map_background_irf(pointing, obs.ontime, bkg, cut)
     if chosen & {Selection.PSF, Selection.EDISP}:
         _add_irf_maps(ds, obs, geom.with_binsz(irf_binsz), chosen, width, rad_axis)
-    if Selection.EXPOSURE not in chosen:
-        ds.exposure = None
     ds.mask_safe = np.ones(cut.data_shape, dtype=bool)
     return ds
 
@@ -240,7 +238,13 @@ def make_mask_safe(
 def reproject_mask(
     mask: NDArray[np.bool_], from_geom: WcsGeom, to_geom: WcsGeom
 ) -> NDArray[np.bool_]:
-    """Nearest-pixel lookup of an image mask onto another geometry (outside → True)."""
+    """Nearest-pixel lookup of an image mask onto another geometry (outside → True).
+
+    A cutout of `from_geom` has the same pixels: its part of the mask is sliced out directly.
+    """
+    slices = to_geom.slices_in(from_geom)
+    if slices is not None:
+        return np.array(mask[slices], dtype=bool)
     iy, ix = from_geom.coord_to_idx(*to_geom.lonlat)
     inside = (iy >= 0) & (ix >= 0)
     out = np.ones(iy.shape, dtype=bool)
@@ -331,12 +335,14 @@ class MapStack:
         """Add one dataset at its slice of the mosaic."""
         sy, sx = ds.slices
         mask = ds._mask()
-        if ds.counts is not None:
-            self.counts[:, sy, sx] += ds.counts * mask
-        if ds.background is not None:
-            self.background[:, sy, sx] += ds.background * mask
-        if ds.exposure is not None:
-            self.exposure[:, sy, sx] += ds.exposure * mask.any(axis=0)
+        for total, values, where in (
+            (self.counts, ds.counts, mask),
+            (self.background, ds.background, mask),
+            (self.exposure, ds.exposure, mask.any(axis=0)),
+        ):
+            if values is not None:
+                view = total[:, sy, sx]  # in place on the view: no copy back into the mosaic
+                view += values * where
         self.mask_safe[:, sy, sx] |= mask
         self.livetime += ds.livetime
         self.ontime += ds.ontime

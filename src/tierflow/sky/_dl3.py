@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from tierflow.errors import FormatError, NotFoundError
 from tierflow.sky._axis import Axis, Scale
+from tierflow.sky._fitsread import UnsupportedFeatureError, read_hdus
 from tierflow.sky._irf import IRF, IRF_READERS, _ParametricPSF
 
 __all__ = ["DataStore", "EventList", "GTI", "Observation", "read_irf"]
@@ -170,18 +171,23 @@ class Observation:
                 candidates=self.hdus,
             )
         path, name, hdu_class = self.hdus[hdu_type]
-        hdulist = self._open(path)
+        hdus = self._open(path)
+        if isinstance(hdus, dict):
+            if name.upper() in hdus:
+                header, table = hdus[name.upper()]
+                return header, table, hdu_class
+            raise NotFoundError(f"no HDU {name!r}", file=path, obj=name, candidates=list(hdus))
         try:
-            hdu = hdulist[name]
+            hdu = hdus[name]
         except KeyError:
-            names = [h.name for h in hdulist]
+            names = [h.name for h in hdus]
             raise NotFoundError(f"no HDU {name!r}", file=path, obj=name, candidates=names) from None
         return hdu.header, hdu.data, hdu_class
 
     def _open(self, path: Path) -> Any:
+        """The HDUs of a file: headers and tables by name, or astropy's HDU list when the
+        file uses FITS features the fast reader leaves to astropy."""
         if path not in self._files:
-            from astropy.io import fits
-
             if not path.is_file():
                 raise NotFoundError(
                     f"observation {self.obs_id}: DL3 file is missing",
@@ -191,16 +197,14 @@ class Observation:
                     if path.parent.is_dir()
                     else [],
                 )
-            raw = path.read_bytes()
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
-            self._files[path] = fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=True)
+            self._files[path] = _read_fits(path)
         return self._files[path]
 
     def close(self) -> None:
         """Release the in-memory files (decoded HDUs are kept)."""
-        for hdulist in self._files.values():
-            hdulist.close()
+        for hdus in self._files.values():
+            if not isinstance(hdus, dict):
+                hdus.close()
         self._files.clear()
 
     def _irf(self, hdu_type: str) -> Any:
@@ -325,6 +329,8 @@ class DataStore:
 
     OBS_INDEX = ("obs-index.fits.gz", "obs-index.fits")
     HDU_INDEX = ("hdu-index.fits.gz", "hdu-index.fits")
+    #: Observations kept (with their decoded HDUs) so that asking again reads nothing.
+    CACHE_SIZE = 8
 
     def __init__(
         self,
@@ -335,6 +341,7 @@ class DataStore:
         self.base_dir = Path(base_dir)
         self.obs_table = dict(obs_table)
         self.hdu_table = dict(hdu_table)
+        self._cache: dict[int, Observation] = {}
 
     @classmethod
     def from_dir(cls, base_dir: str | Path) -> DataStore:
@@ -385,7 +392,23 @@ class DataStore:
         )
 
     def observation(self, obs_id: int, required: Sequence[str] = ()) -> Observation:
-        """The observation `obs_id`; missing files or required HDUs raise NotFoundError."""
+        """The observation `obs_id`; missing files or required HDUs raise NotFoundError.
+
+        The last :attr:`CACHE_SIZE` observations asked for are kept, so asking again returns the
+        same object with the HDUs it has decoded already.
+        """
+        obs = self._cache.pop(int(obs_id), None) or self._make_observation(obs_id)
+        for kind in required:
+            if kind not in obs.hdus:
+                raise NotFoundError(
+                    f"observation {obs_id} has no {kind!r} HDU", obj=kind, candidates=obs.hdus
+                )
+        self._cache[obs.obs_id] = obs
+        while len(self._cache) > self.CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
+        return obs
+
+    def _make_observation(self, obs_id: int) -> Observation:
         rows = self._rows(obs_id)
         if not rows:
             raise NotFoundError(
@@ -411,11 +434,6 @@ class DataStore:
                 _s(self.hdu_table["HDU_NAME"][r]),
                 _s(self.hdu_table["HDU_CLASS"][r]).lower(),
             )
-        for kind in required:
-            if kind not in hdus:
-                raise NotFoundError(
-                    f"observation {obs_id} has no {kind!r} HDU", obj=kind, candidates=hdus
-                )
         return Observation(obs_id, hdus)
 
     def observations(
@@ -434,9 +452,26 @@ def _s(value: Any) -> str:
     return (value.decode() if isinstance(value, bytes) else str(value)).strip()
 
 
-def _read_table(path: Path) -> dict[str, NDArray[Any]]:
-    from astropy.io import fits
+def _read_fits(path: Path) -> Any:
+    """Headers and tables of a (gzipped) FITS file read once into memory (see ``_fitsread``)."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    try:
+        return read_hdus(raw)
+    except UnsupportedFeatureError:
+        from astropy.io import fits
 
-    with fits.open(path, memmap=False) as hdulist:
+        return fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=True)
+
+
+def _read_table(path: Path) -> dict[str, NDArray[Any]]:
+    hdus = _read_fits(path)
+    if isinstance(hdus, dict):
+        tables = [t for _, t in hdus.values() if t is not None]
+        if not tables:
+            raise FormatError("no binary table", file=path)
+        return {name: tables[0][name] for name in tables[0].columns.names}
+    with hdus as hdulist:
         data = hdulist[1].data
         return {name: np.asarray(data[name]) for name in data.columns.names}

@@ -75,6 +75,8 @@ class WcsGeom:
         self.npix = (int(npix[0]), int(npix[1]))
         self.axes = tuple(axes)
         self._parent: tuple[WcsGeom, tuple[slice, slice]] | None = None
+        # computed once for these pixels, whatever the axes: separations, cutouts, IRF grids
+        self._shared: dict[tuple[Any, ...], Any] = {}
 
     @classmethod
     def create(
@@ -144,19 +146,26 @@ class WcsGeom:
     def _same_pixels(self, axes: Sequence[Axis]) -> WcsGeom:
         geom = WcsGeom(self.wcs, self.npix, axes)
         geom._parent = self._parent
+        geom._shared = self._shared
         for name in ("lonlat", "solid_angle"):  # share what is computed already
             if name in self.__dict__:
                 geom.__dict__[name] = self.__dict__[name]
         return geom
 
     def with_binsz(self, binsz: float) -> WcsGeom:
-        """Same centre and extent at another pixel size (the IRF-map grid)."""
-        lon, lat = self.center_lonlat
-        width = (self.npix[0] * abs(self.wcs.wcs.cdelt[0]), self.npix[1] * self.binsz)
-        ctype = self.wcs.wcs.ctype[0]
-        geom = WcsGeom.create((lon, lat), binsz, width, self.frame, ctype[-3:], self.axes)
-        geom.wcs.wcs.crval = self.wcs.wcs.crval
-        return geom
+        """Same centre and extent at another pixel size (the IRF-map grid).
+
+        The grid is made once per pixel size; later calls share its computed coordinates.
+        """
+        key = ("binsz", float(binsz))
+        if key not in self._shared:
+            lon, lat = self.center_lonlat
+            width = (self.npix[0] * abs(self.wcs.wcs.cdelt[0]), self.npix[1] * self.binsz)
+            ctype = self.wcs.wcs.ctype[0]
+            geom = WcsGeom.create((lon, lat), binsz, width, self.frame, ctype[-3:])
+            geom.wcs.wcs.crval = self.wcs.wcs.crval
+            self._shared[key] = geom
+        return self._shared[key].to_cube(self.axes)  # type: ignore[no-any-return]
 
     @property
     def center_lonlat(self) -> tuple[float, float]:
@@ -180,11 +189,21 @@ class WcsGeom:
         return lon, lat
 
     def separation(self, lon: float, lat: float) -> NDArray[np.float64]:
-        """Distance (deg) of every pixel centre from (lon, lat), shape (ny, nx)."""
-        plon, plat = self.lonlat
-        return np.degrees(
-            angular_separation(np.radians(lon), np.radians(lat), np.radians(plon), np.radians(plat))
-        )
+        """Distance (deg) of every pixel centre from (lon, lat), shape (ny, nx), read-only.
+
+        Computed once per position for these pixels (shared with :meth:`to_cube` siblings).
+        """
+        key = ("separation", float(lon), float(lat))
+        if key not in self._shared:
+            plon, plat = self.lonlat
+            sep = np.degrees(
+                angular_separation(
+                    np.radians(plon), np.radians(plat), np.radians(lon), np.radians(lat)
+                )
+            )
+            sep.flags.writeable = False
+            self._shared[key] = sep
+        return self._shared[key]  # type: ignore[no-any-return]
 
     @cached_property
     def solid_angle(self) -> NDArray[np.float64]:
@@ -227,8 +246,40 @@ class WcsGeom:
     def cutout(self, lon: float, lat: float, width: float) -> tuple[WcsGeom, tuple[slice, slice]]:
         """Cutout of `width` deg around (lon, lat), trimmed to this image ("trim" mode).
 
-        Returns the cutout geometry and the (y, x) slices of the parent it covers.
+        Returns the cutout geometry and the (y, x) slices of the parent it covers. Cutouts
+        are remembered (the last few positions), so a repeated cutout shares its computed
+        coordinates.
         """
+        key = ("cutout", float(lon), float(lat), float(width))
+        if key not in self._shared:
+            cut, slices = self._make_cutout(lon, lat, width)
+            cutouts = [k for k in self._shared if k[0] == "cutout"]
+            for old in cutouts[: max(len(cutouts) - self._CUTOUT_CACHE + 1, 0)]:
+                del self._shared[old]
+            self._shared[key] = (cut, slices)
+        cut, slices = self._shared[key]
+        return cut.to_cube(self.axes), slices
+
+    _CUTOUT_CACHE = 16
+
+    def slices_in(self, parent: WcsGeom) -> tuple[slice, slice] | None:
+        """The (y, x) slices of `parent` these pixels are, if this is a cutout of it, else None.
+
+        Examples
+        --------
+        >>> geom = WcsGeom.create((0.0, 0.0), 0.1, 2.0)
+        >>> cut, slices = geom.cutout(0.5, 0.0, 0.5)
+        >>> cut.slices_in(geom) == slices
+        True
+        """
+        if self._parent is None or parent._parent is not None:
+            return None
+        root, slices = self._parent
+        return slices if root._shared is parent._shared else None
+
+    def _make_cutout(
+        self, lon: float, lat: float, width: float
+    ) -> tuple[WcsGeom, tuple[slice, slice]]:
         from astropy.coordinates import SkyCoord
         from astropy.nddata import Cutout2D
 

@@ -65,13 +65,8 @@ def make_map_counts(geom: WcsGeom, events: EventList) -> NDArray[np.float32]:
 
 
 def _offsets(geom: WcsGeom, pointing: Pointing) -> NDArray[np.float64]:
-    from tierflow.sky._geom import angular_separation
-
-    lon, lat = geom.lonlat
-    rad = angular_separation(
-        np.radians(lon), np.radians(lat), np.radians(pointing[0]), np.radians(pointing[1])
-    )
-    return np.degrees(rad)
+    """Pixel offsets (deg) from `pointing`, computed once per geometry and pointing."""
+    return geom.separation(*pointing)
 
 
 def make_map_exposure_true_energy(
