@@ -98,7 +98,7 @@ def save(
         :class:`Layout` ``"showerdata"`` or ``"lh5"``; default: ``"lh5"`` for a ``.lh5`` file,
         showerdata's otherwise (so that showerdata opens it).
     hdf5_settings
-        For the LH5 layout: compression settings (default LZ4 with byte shuffle).
+        For the LH5 layout: compression settings (default Bitshuffle with LZ4).
     metadata
         File attributes to record.
 

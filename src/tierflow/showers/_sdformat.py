@@ -28,6 +28,8 @@ __all__ = ["SHOWERDATA_VERSION", "ShowerdataStore", "read_vlen", "write_showerda
 SHOWERDATA_VERSION = "0.7.0"
 """The showerdata version whose layout this writes (recorded as ``showerdata_version``)."""
 VLEN_FLOAT32 = h5py.vlen_dtype(np.dtype(np.float32))
+VLEN_BLOCK = 1024
+"""Showers read at a time from the vlen dataset in a large read."""
 PER_SHOWER = {
     "energies": ((1,), np.float32),
     "directions": ((3,), np.float32),
@@ -63,15 +65,43 @@ def _sorted_read(ds: h5py.Dataset, sel: slice | npt.NDArray[np.intp]) -> Any:
 
 
 def read_vlen(
-    handle: h5py.File, key: str, sel: slice | npt.NDArray[np.intp], n_features: int
+    handle: h5py.File,
+    key: str,
+    sel: slice | npt.NDArray[np.intp],
+    n_features: int,
+    expected: npt.NDArray[Any] | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    """Flat points and points per shower of the vlen dataset `key`."""
-    rows = _sorted_read(dataset(handle, key), sel)
+    """Flat points and points per shower of the vlen dataset `key`.
+
+    With `expected` (the stored points per shower of a slice), the result is allocated once
+    and filled VLEN_BLOCK showers at a time, so a full load needs little memory beyond it.
+    """
+    ds = dataset(handle, key)
+    if expected is None or not isinstance(sel, slice):
+        return _split_rows(_sorted_read(ds, sel), n_features, handle.filename, key)
+    bounds = offsets_of(np.asarray(expected)) * n_features
+    values = np.empty(int(bounds[-1]), dtype=np.float32)
+    for lo in range(0, len(expected), VLEN_BLOCK):
+        hi = min(lo + VLEN_BLOCK, len(expected))
+        rows = ds[sel.start + lo : sel.start + hi]
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        if not np.array_equal(lengths, np.diff(bounds[lo : hi + 1])):
+            raise FormatError(
+                "num_points disagrees with the stored point clouds", file=handle.filename, obj=key
+            )
+        if len(rows):
+            np.concatenate(rows, out=values[bounds[lo] : bounds[hi]])
+    return values.reshape(-1, n_features), np.asarray(expected, dtype=np.int32)
+
+
+def _split_rows(
+    rows: Any, n_features: int, filename: str, key: str
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     if np.any(lengths % n_features):
         raise FormatError(
             f"a shower's length is not a multiple of {n_features} features",
-            file=handle.filename,
+            file=filename,
             obj=key,
         )
     flat = np.concatenate(rows) if len(rows) else np.empty(0, np.float32)
@@ -149,6 +179,16 @@ class ShowerdataStore(ClosingStore):
         self.key = self.name = name
         self.handle = open_h5(path, "r" if mode is FileMode.READ else "a")
         self.mode = mode
+        self._rows: dict[str, Any] = {}
+        """Per-shower datasets read whole on first use, when the file is open to read only:
+        a random shower then costs one HDF5 read (its points) instead of six."""
+
+    def _per_shower(self, key: str, sel: slice | npt.NDArray[np.intp]) -> Any:
+        if self.mode is not FileMode.READ:
+            return _sorted_read(dataset(self.handle, key), sel)
+        if key not in self._rows:
+            self._rows[key] = dataset(self.handle, key)[()]
+        return self._rows[key][sel]
 
     @property
     def attrs(self) -> h5py.AttributeManager:
@@ -157,20 +197,28 @@ class ShowerdataStore(ClosingStore):
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        if "shape" in self._rows:
+            cached: tuple[int, int, int] = self._rows["shape"]
+            return cached
         shape = dataset(self.handle, "shape")[()]
         if shape.shape != (3,) or shape.dtype.kind not in "iu":
             raise FormatError("'shape' must hold 3 integers", file=self.path, obj="shape")
-        return (int(shape[0]), int(shape[1]), int(shape[2]))
+        found = (int(shape[0]), int(shape[1]), int(shape[2]))
+        if self.mode is FileMode.READ:
+            self._rows["shape"] = found
+        return found
 
     def __len__(self) -> int:
+        if "shape" in self._rows:
+            return self.shape[0]
         if "shape" not in self.handle:  # a file of incident particles only
             return int(dataset(self.handle, "energies").shape[0])
         return self.shape[0]
 
     def read(self, sel: slice | npt.NDArray[np.intp], max_points: int | None = None) -> Showers:
         _n, width, n_features = self.shape
-        flat, lengths = read_vlen(self.handle, self.key, sel, n_features)
-        stored = _sorted_read(dataset(self.handle, "num_points"), sel).astype(np.int32)
+        stored = self._per_shower("num_points", sel).astype(np.int32)
+        flat, lengths = read_vlen(self.handle, self.key, sel, n_features, stored)
         if not np.array_equal(stored, lengths):
             raise FormatError(
                 "num_points disagrees with the stored point clouds",
@@ -187,15 +235,15 @@ class ShowerdataStore(ClosingStore):
             energies=particles.energies,
             pdg=particles.pdg,
             directions=particles.directions,
-            shower_ids=_sorted_read(dataset(self.handle, "shower_ids"), sel),
+            shower_ids=self._per_shower("shower_ids", sel),
             max_points=width,
         )
 
     def read_particles(self, sel: slice | npt.NDArray[np.intp]) -> IncidentParticles:
         return IncidentParticles(
-            _sorted_read(dataset(self.handle, "energies"), sel).astype(np.float32),
-            _sorted_read(dataset(self.handle, "pdg"), sel).astype(np.int32),
-            _sorted_read(dataset(self.handle, "directions"), sel).astype(np.float32),
+            self._per_shower("energies", sel).astype(np.float32),
+            self._per_shower("pdg", sel).astype(np.int32),
+            self._per_shower("directions", sel).astype(np.float32),
         )
 
     def write(self, sel: slice, showers: Showers) -> None:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tierflow import lh5
 from tierflow.errors import FormatError, MismatchError, NotFoundError
 from tierflow.showers._files import Layout
-from tierflow.showers._lh5format import DEFAULT_SETTINGS, HITS_CHUNK_ROWS
+from tierflow.showers._lh5format import HITS_CHUNK_ROWS, default_settings
 from tierflow.showers._sdformat import VLEN_FLOAT32, dataset, read_vlen, write_vlen
 from tierflow.showers._showers import offsets_of
 from tierflow.types import Array, ArrayOfEqualSizedArrays, Struct
@@ -116,7 +116,7 @@ class LH5Targets:
     def create(self, handle: h5py.File, key: str, shape: tuple[int, int, int]) -> None:
         empty = np.empty((0, shape[2]), dtype=np.float32)
         struct = self._struct(empty, np.empty(0, dtype=np.int32))
-        lh5.write(struct, self._path(key), handle, hdf5_settings=DEFAULT_SETTINGS)
+        lh5.write(struct, self._path(key), handle, hdf5_settings=default_settings())
         handle[self._path(key)].attrs["shape"] = json.dumps([int(s) for s in shape])
 
     def shape(self, handle: h5py.File, key: str) -> tuple[int, int, int]:
