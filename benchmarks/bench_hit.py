@@ -6,17 +6,23 @@ Run ``python benchmarks/bench_hit.py`` (``--rows N`` for the size of the large t
 * the real 38,343-row dsp file of ``../shared`` with the production-shaped config
   (``hit-legend-like-config.json``);
 * a dsp-like table of ``--rows`` rows made in a temporary folder by repeating that file's
-  columns (written gzip'd, as LEGEND's are).
+  columns (written gzip'd, as LEGEND's are); tierflow: median of 3 runs, pygama: one run.
 
 Both libraries write gzip + shuffle (the anchor's defaults, the files are interchangeable);
-tierflow is also timed writing zstd. Rows per second is the best of the repeats, library call
-only (imports excluded).
+tierflow is timed with its parallel deflate write path (the default), with HDF5's own filters
+(``gzip, hdf5 filter``: the path before it), writing zstd, and, when their packages are
+installed, with the libdeflate and ISA-L deflate engines at level 1 (gzip files every HDF5
+reads, other bytes). The variants run interleaved,
+repeat after repeat, and rows per second is the median (the machine is shared); ``cpu`` is the
+process CPU time of tierflow's default run (all threads), for comparison with the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +34,7 @@ import numpy as np
 
 from tierflow import lh5
 from tierflow.hit import build_hit
+from tierflow.lh5._settings import fast_write
 from tierflow.testing import find_testdata
 from tierflow.types import Table
 
@@ -41,13 +48,17 @@ DSP += "l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
 TABLE = "ch1104000/dsp"
 
 
-def _best(run: Callable[[], Any], repeats: int) -> float:
-    times = []
+def _median_times(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median wall time of each run, the runs interleaved; ``cpu``: process CPU of the first."""
+    times: dict[str, list[float]] = {name: [] for name in [*runs, "cpu"]}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for i, (name, run) in enumerate(runs.items()):
+            cpu, start = time.process_time(), time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+            if i == 0:
+                times["cpu"].append(time.process_time() - cpu)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _make_big(source: Path, rows: int, target: Path, fields: list[str]) -> None:
@@ -62,43 +73,67 @@ def _make_big(source: Path, rows: int, target: Path, fields: list[str]) -> None:
         mode = lh5.WriteMode.APPEND
 
 
+def _runs(
+    dsp: Path, config: dict[str, Any], anchor: bool, work: Path
+) -> dict[str, Callable[[], Any]]:
+    def ours(name: str, **kw: Any) -> Callable[[], Any]:
+        return lambda: build_hit(
+            dsp, work / f"{name}.lh5", hit_config=config, wo_mode="overwrite_file", **kw
+        )
+
+    def hdf5_filter() -> None:
+        with fast_write(enabled=False):
+            ours("hdf5")()
+
+    def engine(name: str, level: int) -> Callable[[], Any]:
+        def run() -> None:
+            with fast_write(engine=name, level=level):
+                ours(name)()
+
+        return run
+
+    runs = {
+        "gzip": ours("ours"),
+        "gzip, hdf5 filter": hdf5_filter,
+        "zstd": ours("zstd", hdf5_settings={"compression": "zstd"}),
+    }
+    for name, module, level in (("libdeflate", "deflate", 1), ("isal", "isal", 1)):
+        if importlib.util.find_spec(module) is not None:
+            runs[f"gzip, {name}-{level}"] = engine(name, level)
+    if anchor and anchor_build_hit is not None:
+        runs["pygama"] = lambda: anchor_build_hit(
+            str(dsp),
+            str(work / "anchor.lh5"),
+            hit_config=json.loads(json.dumps(config)),
+            lh5_tables=[TABLE],
+            wo_mode="of",
+        )
+    return runs
+
+
 def _bench(name: str, dsp: Path, rows: int, config: dict[str, Any], repeats: int, anchor: bool,
            work: Path) -> None:  # fmt: skip
-    ours = _best(
-        lambda: build_hit(dsp, work / "ours.lh5", hit_config=config, wo_mode="overwrite_file"),
-        repeats,
-    )
-    zstd = _best(
-        lambda: build_hit(
-            dsp,
-            work / "ours_zstd.lh5",
-            hit_config=config,
-            wo_mode="overwrite_file",
-            hdf5_settings={"compression": "zstd"},
-        ),
-        repeats,
-    )
-    line = f"{name:>28}: tierflow {rows / ours:>11,.0f} rows/s (zstd out {rows / zstd:>11,.0f})"
-    if anchor and anchor_build_hit is not None:
-        theirs = _best(
-            lambda: anchor_build_hit(
-                str(dsp),
-                str(work / "anchor.lh5"),
-                hit_config=json.loads(json.dumps(config)),
-                lh5_tables=[TABLE],
-                wo_mode="of",
-            ),
-            repeats,
-        )
-        line += f" | pygama {rows / theirs:>9,.0f} rows/s | ratio {theirs / ours:5.1f}x"
-        line += f" (zstd {theirs / zstd:5.1f}x)"
-    print(line, flush=True)
+    runs = _runs(dsp, config, anchor, work)
+    pygama = runs.pop("pygama", None)
+    times = _median_times(runs, repeats)
+    if pygama is not None:  # slow: once on the large table
+        times["pygama"] = _median_times({"pygama": pygama}, 1 if rows > 10**6 else 3)["pygama"]
+    print(f"{name} (median of {repeats}):", flush=True)
+    for variant, seconds in times.items():
+        if variant == "cpu":
+            continue
+        line = f"  {variant:>18}: {rows / seconds:>11,.0f} rows/s  {seconds * 1e3:8.0f} ms"
+        if "pygama" in times and variant != "pygama":
+            line += f"  {times['pygama'] / seconds:5.1f}x pygama"
+        print(line)
+    print(f"  {'cpu (gzip run)':>18}: {times['cpu'] * 1e3:8.0f} ms of process CPU time", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=7, help="for the real file")
     args = parser.parse_args(argv)
     testdata = find_testdata(Path(__file__).resolve().parent.parent)
     if testdata is None:
@@ -107,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     dsp = testdata / DSP
     configs = testdata.parent / "reference" / "legend" / "configs"
     config = json.loads((configs / "hit-legend-like-config.json").read_text())
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else args.repeats
     if anchor_build_hit is None:
         print("pygama is not installed: tierflow alone")
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         fields = make_hit_config(config).input_names()
         big = work / "big_dsp.lh5"
         _make_big(dsp, args.rows, big, fields)
-        _bench(f"{args.rows:,}-row table", big, args.rows, config, 1, not args.quick, work)
+        _bench(f"{args.rows:,}-row table", big, args.rows, config, 1 if args.quick else 3,
+               not args.quick, work)  # fmt: skip
     return 0
 
 

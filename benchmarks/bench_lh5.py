@@ -1,15 +1,21 @@
-"""LH5 read throughput: tierflow against plain h5py and, when installed, legend-lh5io.
+"""LH5 read and write throughput: tierflow against plain h5py and, when installed, legend-lh5io.
 
 Run ``python benchmarks/bench_lh5.py`` (add ``--quick`` for one repeat). It reads the real files in
 ``../shared/testdata`` (or ``TIERFLOW_TESTDATA``); larger inputs are made from them in a temporary
 folder by repeating their rows, so every library reads the very same datasets in the same run.
-Throughput is the best of several repeats, in MB/s of the data as it is in memory.
+Read throughput is the best of several repeats, in MB/s of the data as it is in memory.
+
+Write cases (gzip + shuffle, the LEGEND default) run the writers interleaved, repeat after
+repeat, and give the median (the machine is shared): tierflow's parallel deflate path (the
+default), tierflow through HDF5's own filters (``fast_write(enabled=False)``, the path before),
+plain h5py with the same chunks and filters, and the anchor's ``lh5.write``.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +28,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (Zstd for plain h5py)
 
 from tierflow import lh5
+from tierflow.lh5._settings import fast_write
 from tierflow.testing import find_testdata
 
 try:  # the anchor, installed with `pip install .[bench]`
@@ -201,10 +208,101 @@ def make_cases(data: Path, work: Path) -> list[Case]:
     return cases
 
 
+@dataclass
+class WriteCase:
+    name: str
+    nbytes: int
+    writers: dict[str, Reader]
+
+
+GZIP = {"compression": "gzip", "shuffle": True}
+
+
+def h5py_write(table: Any, target: Path) -> None:
+    """Every column of a flat tierflow table, written gzip + shuffle with plain h5py."""
+    with h5py.File(target, "w") as handle:
+        group = handle.create_group("t")
+        for name, column in table.flat_columns().items():
+            data = column.nda
+            kwargs = lh5._settings.dataset_kwargs(data.shape, data.dtype, GZIP)
+            group.create_dataset(name.replace("/", "_"), data=data, **kwargs)
+
+
+def make_write_cases(data: Path, work: Path) -> list[WriteCase]:
+    dsp = data / "legend/lh5/prod-ref-l200/generated/tier/dsp/cal/p03/r000" / DSP_FILE
+    name = lh5.ls(dsp, "ch*/dsp")[0]
+    table = lh5.read(name, dsp)
+    big = lh5.read(name, replicate(dsp, name, work / "dsp-x32.lh5", 32))
+    raw = lh5.read("FCEvent", data.parent / "reference/legend/raw/fcio-p06-cal-default.lh5")
+    cases = []
+    for label, obj in (
+        ("dsp table (38k rows)", table),
+        ("dsp table x32 (1.2M rows)", big),
+        ("raw table with waveforms", raw),
+    ):
+        target = work / "written.lh5"
+
+        def ours(obj: Any = obj, target: Path = target) -> None:
+            lh5.write(obj, "t", target, mode=lh5.WriteMode.OVERWRITE_FILE, hdf5_settings=GZIP)
+
+        def ours_hdf5(obj: Any = obj, target: Path = target) -> None:
+            with fast_write(enabled=False):
+                ours(obj, target)
+
+        writers: dict[str, Reader] = {"tierflow": ours, "tf-hdf5": ours_hdf5}
+        if label.startswith("dsp"):
+            writers["h5py"] = lambda obj=obj, target=target: h5py_write(obj, target)
+        if anchor is not None:
+            writers["anchor"] = lambda obj=obj, target=target: anchor.write(
+                _to_anchor(obj), "t", str(target), wo_mode="of"
+            )
+        cases.append(WriteCase(f"write {label}, gzip", nbytes_of(obj), writers))
+    return cases
+
+
+def _to_anchor(obj: Any) -> Any:
+    """The same table as the anchor's object (read back by the anchor from a tierflow file)."""
+    cache = getattr(_to_anchor, "cache", {})
+    if id(obj) not in cache:
+        with tempfile.TemporaryDirectory() as folder:
+            lh5.write(obj, "t", Path(folder) / "x.lh5")
+            cache[id(obj)] = anchor.read("t", str(Path(folder) / "x.lh5"))
+        _to_anchor.cache = cache  # type: ignore[attr-defined]
+    return cache[id(obj)]
+
+
+def run_write_cases(cases: list[WriteCase], repeats: int) -> None:
+    columns = ("MB", "tierflow", "tf-hdf5", "h5py", "anchor", "tf/tf-hdf5", "tf/anchor")
+    header = f"{'write case (median MB/s)':50s} " + " ".join(f"{c:>10s}" for c in columns)
+    print(header)
+    print("-" * len(header))
+    for case in cases:
+        times: dict[str, list[float]] = {k: [] for k in case.writers}
+        for writer in case.writers.values():
+            writer()  # warm up
+        for _ in range(repeats):
+            for key, writer in case.writers.items():
+                start = time.perf_counter()
+                writer()
+                times[key].append(time.perf_counter() - start)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        mb = case.nbytes / 1e6
+        rate = {k: mb / med[k] if k in med else float("nan") for k in columns[1:5]}
+        nan = float("nan")
+        print(
+            f"{case.name:50s} {mb:10.1f} "
+            + " ".join(f"{rate[k]:10.0f}" for k in columns[1:5])
+            + f" {med['tf-hdf5'] / med['tierflow']:10.2f}"
+            + f" {med.get('anchor', nan) / med['tierflow']:10.2f}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="one repeat each")
+    parser.add_argument("--write-only", action="store_true", help="only the write cases")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     data = find_testdata(Path(__file__).resolve().parent.parent)
@@ -213,8 +311,11 @@ def main() -> int:
         return 1
     work = Path(tempfile.mkdtemp(prefix="tierflow-bench-"))
     try:
-        cases = make_cases(data, work)
         print(f"legend-lh5io: {'installed' if anchor else 'not installed (pip install .[bench])'}")
+        run_write_cases(make_write_cases(data, work), max(repeats, 3) if not args.quick else 1)
+        if args.write_only:
+            return 0
+        cases = make_cases(data, work)
         columns = ("MB", "tierflow", "h5py", "anchor", "tf/h5py", "tf/anchor")
         header = f"{'case':62s} " + " ".join(f"{c:>9s}" for c in columns)
         print(header)

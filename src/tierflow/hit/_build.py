@@ -27,6 +27,7 @@ from tierflow.hit._params import (
 )
 from tierflow.hit._process import process_chunk
 from tierflow.lh5 import WriteMode
+from tierflow.lh5._write import deferred_chunk_writes
 from tierflow.types import Table
 
 __all__ = [
@@ -316,7 +317,8 @@ def build_hit(
     run = _RunOptions(n_max, buffer_len, parameter_source, hdf5_settings)
     first_mode = WriteMode.CREATE if mode is WriteMode.OVERWRITE_FILE else mode
     with _staged_output(target, mode) as handle:
-        for job in jobs:
-            _run_table(infile, job, handle, first_mode, run)
+        with deferred_chunk_writes():  # a chunk is compressed while the next one is read
+            for job in jobs:
+                _run_table(infile, job, handle, first_mode, run)
         _mark_parents(handle, [job.output for job in jobs])
     return target

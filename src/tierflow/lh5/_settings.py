@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,7 +15,14 @@ from tierflow.errors import ConfigError
 from tierflow.options import options
 from tierflow.registry import Registry
 
-__all__ = ["FILTERS", "WriteMode", "dataset_kwargs"]
+__all__ = [
+    "FILTERS",
+    "FastWrite",
+    "WriteMode",
+    "dataset_kwargs",
+    "fast_write",
+    "fast_write_settings",
+]
 
 CHUNK_TARGET_BYTES = 1 << 20
 """Aim for about 1 MiB per chunk: large enough for fast compressed reads, small enough to
@@ -116,3 +126,53 @@ def dataset_kwargs(
         kwargs.pop("compression", None)
         kwargs.pop("compression_opts", None)
     return kwargs
+
+
+@dataclasses.dataclass(frozen=True)
+class FastWrite:
+    """Settings of the parallel shuffle+deflate write path (see ``tierflow.lh5._chunks``)."""
+
+    enabled: bool = True
+    """Compress whole chunks in threads and write them raw when the filters allow it."""
+    threads: int | None = None
+    """Compression threads (default: the number of CPUs)."""
+    min_bytes: int = 1 << 12
+    """Smaller writes go through HDF5 as usual."""
+    engine: str = "zlib"
+    """The deflate implementation, from ``tierflow.lh5._chunks.DEFLATE_ENGINES``: ``"zlib"``
+    stores the very bytes HDF5's gzip filter stores; ``"libdeflate"`` (package ``deflate``) and
+    ``"isal"`` (package ``isal``) are several times faster and write standard zlib streams that
+    every gzip-capable HDF5 reads, with other bytes (and a slightly different size)."""
+    level: int | None = None
+    """Compression level for the engine (default: the dataset's own gzip level)."""
+
+
+_fast_write: contextvars.ContextVar[FastWrite] = contextvars.ContextVar("tierflow_fast_write")
+
+
+def fast_write_settings() -> FastWrite:
+    """The :class:`FastWrite` settings in force here."""
+    return _fast_write.get(FastWrite())
+
+
+@contextmanager
+def fast_write(**changes: Any) -> Iterator[FastWrite]:
+    """Change the :class:`FastWrite` settings inside a ``with`` block.
+
+    Example
+    -------
+    >>> with fast_write(enabled=False):  # every write goes through HDF5's own filters
+    ...     fast_write_settings().enabled
+    False
+    """
+    fields = {f.name for f in dataclasses.fields(FastWrite)}
+    for name in changes:
+        if name not in fields:
+            from tierflow.errors import NotFoundError
+
+            raise NotFoundError(f"no fast-write setting {name!r}", obj=name, candidates=fields)
+    token = _fast_write.set(dataclasses.replace(fast_write_settings(), **changes))
+    try:
+        yield _fast_write.get()
+    finally:
+        _fast_write.reset(token)

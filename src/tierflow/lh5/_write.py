@@ -6,9 +6,12 @@ so a failed write leaves nothing half-written behind.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import h5py
 import numpy as np
 
 from tierflow.errors import MismatchError, NotFoundError, TierflowError
+from tierflow.lh5._chunks import FAST_KINDS, DirectChunkWriter
 from tierflow.lh5._core import FileLike, open_lh5
 from tierflow.lh5._settings import WriteMode, dataset_kwargs
 from tierflow.types import (
@@ -32,7 +36,7 @@ from tierflow.types import (
     VectorOfVectors,
 )
 
-__all__ = ["ObjectExistsError", "write"]
+__all__ = ["ObjectExistsError", "deferred_chunk_writes", "write"]
 
 WRITER_ONLY_ATTRS = frozenset({"hdf5_settings", "compression"})
 
@@ -49,6 +53,8 @@ class WriteContext:
     settings: Mapping[str, Any] | None
     codecs: Mapping[str, Any]
     relative: str = ""
+    chunks: DirectChunkWriter = dataclasses.field(default_factory=DirectChunkWriter, compare=False)
+    """Whole chunks compressed in parallel, written when the write call ends."""
 
     def child(self, name: str) -> WriteContext:
         rel = f"{self.relative}/{name}" if self.relative else name
@@ -104,12 +110,17 @@ def _write_dataset(
         _check_datatype(ds, obj, ctx)
         old = ds.shape[0]
         ds.resize(old + len(data), axis=0)
-        if len(data):
+        if len(data) and not ctx.chunks.write(ds, data, old):
             ds[old:] = data
         return
     _clear(group, name, ctx)
     if data.ndim == 0:
         ds = group.create_dataset(name, data=data)
+    elif data.dtype.kind in FAST_KINDS and data.size:
+        kwargs = dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
+        ds = group.create_dataset(name, shape=data.shape, dtype=data.dtype, **kwargs)
+        if not ctx.chunks.write(ds, data, 0):
+            ds[...] = data
     else:
         ds = group.create_dataset(
             name, data=data, **dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
@@ -368,7 +379,18 @@ def write(
     path = f"/{group.strip('/')}/{name.strip('/')}".replace("//", "/")
     if isinstance(file, h5py.File):
         ctx = WriteContext(str(file.filename), path, mode, hdf5_settings, parsed)
-        write_object(_parent_group(file, group, ctx), name.strip("/"), obj, ctx)
+        deferred = _deferred.get(None)
+        if deferred is None:
+            _write_top(file, group, name, obj, ctx)
+            return
+        deferred.flush()  # the chunks of the previous write, compressed in the meantime
+        try:
+            write_object(
+                _parent_group(file, group, ctx), name.strip("/"), obj, replace(ctx, chunks=deferred)
+            )
+        except Exception:  # its chunks are not written; the error goes on
+            deferred.cancel()
+            raise
         return
     target = Path(file)
     ctx = WriteContext(str(target), path, mode, hdf5_settings, parsed)
@@ -376,7 +398,45 @@ def write(
         _write_new_file(target, group, name, obj, replace(ctx, mode=WriteMode.CREATE))
         return
     with open_lh5(target, "a") as handle:
+        _write_top(handle, group, name, obj, ctx)
+
+
+def _write_top(
+    handle: h5py.File, group: str, name: str, obj: DataObject, ctx: WriteContext
+) -> None:
+    """Write `obj`, then the chunks compressed in parallel (dropped if the write fails)."""
+    with ctx.chunks:
         write_object(_parent_group(handle, group, ctx), name.strip("/"), obj, ctx)
+
+
+_deferred: contextvars.ContextVar[DirectChunkWriter | None] = contextvars.ContextVar(
+    "tierflow_deferred_chunks"
+)
+
+
+@contextmanager
+def deferred_chunk_writes() -> Iterator[DirectChunkWriter]:
+    """Overlap chunk compression with the caller's work between writes to open files.
+
+    Inside the block, the whole chunks a :func:`write` into an open ``h5py.File`` compresses
+    in parallel are written at the start of the next such write (or when the block ends),
+    so they are compressed while the caller reads and processes its next chunk. Inside the
+    block, read the objects being written only after it ends; writes by path (not by open
+    handle) are not deferred.
+
+    Example
+    -------
+    >>> with h5py.File("out.lh5", "w") as f, deferred_chunk_writes():  # doctest: +SKIP
+    ...     for chunk in chunks:
+    ...         write(chunk, "t", f, mode=WriteMode.APPEND)
+    """
+    writer = DirectChunkWriter(copy=True)  # the caller may reuse its buffers meanwhile
+    token = _deferred.set(writer)
+    try:
+        with writer:
+            yield writer
+    finally:
+        _deferred.reset(token)
 
 
 def _write_new_file(
@@ -389,7 +449,7 @@ def _write_new_file(
     renamed = False
     try:
         with h5py.File(temp, "w") as handle:
-            write_object(_parent_group(handle, group, ctx), name.strip("/"), obj, ctx)
+            _write_top(handle, group, name, obj, ctx)
         os.replace(temp, target)
         renamed = True
     finally:

@@ -1,0 +1,247 @@
+"""Fast writes of shuffle+deflate datasets: whole chunks compressed in threads, written raw.
+
+HDF5 runs its filters one chunk at a time on the calling thread, so gzip compression is the
+bottleneck of every write. For a chunked dataset whose filter pipeline is exactly deflate,
+optionally preceded by shuffle (the LEGEND default, readable everywhere), the rows are cut
+into whole chunks here; each chunk is shuffled (byte transposition, as HDF5's filter does)
+and compressed with :func:`zlib.compress` at the dataset's level in a thread pool (zlib
+releases the GIL), and the main thread writes the results with ``write_direct_chunk``.
+The stored bytes are those HDF5 itself would have written.
+
+Anything else goes through the normal path: other filters, chunks that do not span whole
+rows, non-numeric types, small writes, and the rows of an append that fill up a partial
+chunk. Edge chunks are written full-size, padded with zeros (the default fill value), as
+HDF5 writes them.
+
+Example
+-------
+>>> with h5py.File("f.h5", "w") as f:  # doctest: +SKIP
+...     ds = f.create_dataset("x", (10**6,), "f8", chunks=(2**17,), compression="gzip",
+...                           shuffle=True, maxshape=(None,))
+...     with DirectChunkWriter() as chunks:  # the chunks are written when the block ends
+...         chunks.write(ds, np.random.rand(10**6), start=0)
+True
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import h5py
+import numpy as np
+
+from tierflow.errors import OptionalDependencyError
+from tierflow.lh5._settings import fast_write_settings
+from tierflow.registry import Registry
+
+__all__ = [
+    "DEFLATE_ENGINES",
+    "DeflatePipeline",
+    "DirectChunkWriter",
+    "deflate_pipeline",
+    "shuffle_bytes",
+]
+
+FILTER_DEFLATE = 1
+FILTER_SHUFFLE = 2
+FAST_KINDS = frozenset("biufc")
+"""Fixed-size numeric types: their chunks are plain bytes in the file's byte order."""
+
+Compress = Callable[[memoryview, int], bytes]
+"""A deflate implementation: (bytes, level) → a zlib stream."""
+
+DEFLATE_ENGINES: Registry[Callable[[], Compress]] = Registry(
+    "deflate engine", entry_point_group="tierflow.deflate_engines"
+)
+"""Name → a function returning the compressor (it imports its package on demand)."""
+DEFLATE_ENGINES.add("zlib", lambda: zlib.compress)
+
+
+def _optional(module: str, package: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise OptionalDependencyError(
+            f"the {package!r} deflate engine needs the package {package!r}: pip install {package}"
+        ) from error
+
+
+def _libdeflate() -> Compress:
+    compress: Compress = _optional("deflate", "deflate").zlib_compress
+    return compress
+
+
+def _isal() -> Compress:
+    module = _optional("isal.isal_zlib", "isal")
+    return lambda data, level: bytes(module.compress(data, min(level, 3)))
+
+
+DEFLATE_ENGINES.add("libdeflate", _libdeflate)
+DEFLATE_ENGINES.add("isal", _isal)
+
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One shared pool per thread count, made on first use (importing makes no threads)."""
+    with _pool_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="tierflow-deflate")
+        return _pools[threads]
+
+
+@dataclass(frozen=True)
+class DeflatePipeline:
+    """The filters of a dataset the fast path can reproduce."""
+
+    level: int
+    """Compression level."""
+    compress: Compress
+    """The deflate implementation."""
+    shuffle_size: int
+    """Element size of the shuffle filter (0: no shuffle)."""
+    chunk_rows: int
+    """Rows per chunk (a chunk spans whole rows)."""
+
+
+def deflate_pipeline(
+    ds: h5py.Dataset, compress: Compress = zlib.compress, level: int | None = None
+) -> DeflatePipeline | None:
+    """The deflate settings of `ds` if its pipeline is ``[shuffle,] deflate`` on whole-row
+    chunks of a fixed-size numeric type; ``None`` otherwise. `compress` and `level` (default:
+    the dataset's) are the implementation and level to write with."""
+    if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
+        return None
+    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
+        return None
+    plist = ds.id.get_create_plist()
+    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    codes = [f[0] for f in filters]
+    if codes == [FILTER_DEFLATE]:
+        shuffle = 0
+    elif codes == [FILTER_SHUFFLE, FILTER_DEFLATE] and tuple(filters[0][2]) == (ds.dtype.itemsize,):
+        shuffle = ds.dtype.itemsize
+    else:
+        return None
+    if level is None:
+        level = filters[-1][2][0] if len(filters[-1][2]) else 6
+    return DeflatePipeline(int(level), compress, shuffle, int(ds.chunks[0]))
+
+
+def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
+    """HDF5's shuffle filter: byte ``k`` of every element first, for ``k = 0 .. size-1``.
+
+    Example
+    -------
+    >>> shuffle_bytes(np.array([1, 2], "<u2"), 2)
+    array([1, 2, 0, 0], dtype=uint8)
+    """
+    flat = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8)
+    if size <= 1:
+        return flat
+    return np.ascontiguousarray(flat.reshape(-1, size).T).reshape(-1)
+
+
+def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> bytes:
+    if len(chunk) < rows:  # an edge chunk: full-size, padded with the fill value (0)
+        padded = np.zeros((rows, *chunk.shape[1:]), dtype=chunk.dtype)
+        padded[: len(chunk)] = chunk
+        chunk = padded
+    data = shuffle_bytes(chunk, pipe.shuffle_size) if pipe.shuffle_size else chunk
+    return pipe.compress(np.ascontiguousarray(data).data, pipe.level)
+
+
+class _Job:
+    """One chunk to compress: queued in the pool, or done by whoever gets to it first."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        chunk: np.ndarray[Any, Any],
+        rows: int,
+        pipe: DeflatePipeline,
+    ) -> None:
+        self.args = (chunk, rows, pipe)
+        self.future: Future[bytes] = pool.submit(_compress_chunk, *self.args)
+
+    def result(self) -> bytes:
+        if self.future.cancel():  # not started: compress on this thread
+            return _compress_chunk(*self.args)
+        return self.future.result()
+
+    def cancel(self) -> None:
+        self.future.cancel()
+
+
+class DirectChunkWriter:
+    """Collects chunk writes of one :func:`~tierflow.lh5.write` call: compression starts at
+    once in the pool, the chunks are written in order by :meth:`flush` (on the main thread,
+    as HDF5 needs)."""
+
+    def __init__(self, *, copy: bool = False) -> None:
+        self.copy = copy
+        """Compress copies: the caller may change its arrays before the chunks are written."""
+        settings = fast_write_settings()
+        self.enabled = settings.enabled
+        self.threads = settings.threads or os.cpu_count() or 1
+        self.min_bytes = settings.min_bytes
+        self.level = settings.level
+        self.compress = DEFLATE_ENGINES[settings.engine]() if self.enabled else zlib.compress
+        self._pending: list[tuple[h5py.Dataset, tuple[int, ...], _Job]] = []
+
+    def write(self, ds: h5py.Dataset, data: np.ndarray[Any, Any], start: int) -> bool:
+        """Write `data` as rows ``start ..`` of `ds` (already resized); ``False`` when the fast
+        path does not apply and nothing was written."""
+        if not self.enabled or data.nbytes < self.min_bytes or data.dtype != ds.dtype:
+            return False
+        pipe = deflate_pipeline(ds, self.compress, self.level)
+        if pipe is None:
+            return False
+        rows = pipe.chunk_rows
+        head = min((-start) % rows, len(data))
+        if head:  # fill up the partial chunk on disk through HDF5
+            ds[start : start + head] = data[:head]
+        pool = _pool(self.threads)
+        rest = np.array(data[head:], order="C", copy=self.copy or None)
+        for first in range(0, len(rest), rows):
+            future = _Job(pool, rest[first : first + rows], rows, pipe)
+            offset = (start + head + first,) + (0,) * (ds.ndim - 1)
+            self._pending.append((ds, offset, future))
+        return True
+
+    def flush(self) -> None:
+        """Write every compressed chunk, in the order they were given; chunks no thread has
+        started yet are compressed here (the calling thread helps rather than waits)."""
+        pending, self._pending = self._pending, []
+        for ds, offset, job in pending:
+            ds.id.write_direct_chunk(offset, job.result(), 0)
+
+    def cancel(self) -> None:
+        """Drop what is pending (after an error)."""
+        pending, self._pending = self._pending, []
+        for _, _, job in pending:
+            job.cancel()
+
+    def __enter__(self) -> DirectChunkWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.flush()
+        else:
+            self.cancel()
