@@ -26,8 +26,7 @@ from tierflow.hit._params import (
     resolve_parameters,
 )
 from tierflow.hit._process import process_chunk
-from tierflow.lh5 import WriteMode
-from tierflow.lh5._write import deferred_chunk_writes
+from tierflow.lh5 import WriteMode, deferred_chunk_writes
 from tierflow.types import Table
 
 __all__ = [

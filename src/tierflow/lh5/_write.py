@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -20,6 +18,7 @@ import h5py
 import numpy as np
 
 from tierflow.errors import MismatchError, NotFoundError, TierflowError
+from tierflow.files import staged_path
 from tierflow.lh5._chunks import FAST_KINDS, DirectChunkWriter
 from tierflow.lh5._core import FileLike, open_lh5
 from tierflow.lh5._settings import WriteMode, dataset_kwargs
@@ -442,25 +441,8 @@ def deferred_chunk_writes() -> Iterator[DirectChunkWriter]:
 def _write_new_file(
     target: Path, group: str, name: str, obj: DataObject, ctx: WriteContext
 ) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
-    renamed = False
-    try:
-        with h5py.File(temp, "w") as handle:
-            _write_top(handle, group, name, obj, ctx)
-        os.replace(temp, target)
-        renamed = True
-    finally:
-        if not renamed:
-            Path(temp).unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with staged_path(target) as temp, h5py.File(temp, "w") as handle:
+        _write_top(handle, group, name, obj, ctx)
 
 
 def delete(name: str, file: FileLike) -> None:
