@@ -119,3 +119,14 @@ def test_failed_write_of_a_new_file_leaves_nothing(tmp_path: Path) -> None:
 def test_unknown_hdf5_setting_suggests(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="did you mean 'compression'"):
         lh5.write(Array([1]), "a", tmp_path / "x.lh5", hdf5_settings={"compresion": "gzip"})
+
+
+def test_write_modes_by_the_anchors_names(tmp_path: Path) -> None:
+    assert WriteMode.parse("of") is WriteMode.OVERWRITE_FILE
+    assert WriteMode.parse("write_safe") is WriteMode.CREATE
+    assert WriteMode.parse("ac") is WriteMode.APPEND_COLUMN
+    lh5.write(Array([1]), "a", tmp_path / "m.lh5", mode="a")
+    lh5.write(Array([2]), "a", tmp_path / "m.lh5", mode="a")
+    assert lh5.read("a", tmp_path / "m.lh5").nda.tolist() == [1, 2]
+    with pytest.raises(NotFoundError, match="did you mean 'append'"):
+        WriteMode.parse("apend")

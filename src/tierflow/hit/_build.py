@@ -40,7 +40,6 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_MODE_ALIASES = {"write_safe": WriteMode.CREATE}
 """The anchor's name for the default mode."""
 
 
@@ -153,15 +152,7 @@ def make_table_jobs(
 
 
 def _write_mode(wo_mode: WriteMode | str) -> WriteMode:
-    if isinstance(wo_mode, str) and wo_mode in _MODE_ALIASES:
-        return _MODE_ALIASES[wo_mode]
-    try:
-        mode = WriteMode(wo_mode)
-    except ValueError:
-        names = [m.value for m in WriteMode] + list(_MODE_ALIASES)
-        raise NotFoundError(
-            f"unknown write mode {wo_mode!r}", obj=str(wo_mode), candidates=names
-        ) from None
+    mode = WriteMode.parse(wo_mode)
     if mode is WriteMode.APPEND_COLUMN:
         raise ConfigError("build_hit writes whole tables: append_column is not supported")
     return mode

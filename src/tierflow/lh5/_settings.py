@@ -43,6 +43,43 @@ class WriteMode(str, enum.Enum):
     OVERWRITE_FILE = "overwrite_file"
     """Replace the whole file."""
 
+    @classmethod
+    def parse(cls, mode: WriteMode | str) -> WriteMode:
+        """A write mode from itself, its value or the anchor's names (``"write_safe"``, ``"w"``,
+        ``"a"``, ``"o"``, ``"of"``, ``"ac"``); an unknown one names the closest.
+
+        Example
+        -------
+        >>> WriteMode.parse("of")
+        <WriteMode.OVERWRITE_FILE: 'overwrite_file'>
+        """
+        if isinstance(mode, cls):
+            return mode
+        text = str(mode)
+        if text in _MODE_ALIASES:
+            return _MODE_ALIASES[text]
+        try:
+            return cls(text)
+        except ValueError:
+            from tierflow.errors import NotFoundError
+
+            names = [m.value for m in cls] + list(_MODE_ALIASES)
+            raise NotFoundError(
+                f"unknown write mode {text!r}", obj=text, candidates=names
+            ) from None
+
+
+_MODE_ALIASES = {
+    "write_safe": WriteMode.CREATE,
+    "w": WriteMode.CREATE,
+    "a": WriteMode.APPEND,
+    "ac": WriteMode.APPEND_COLUMN,
+    "o": WriteMode.OVERWRITE,
+    "u": WriteMode.OVERWRITE,
+    "of": WriteMode.OVERWRITE_FILE,
+}
+"""The anchors' names for the write modes (legend-lh5io, pygama)."""
+
 
 FILTERS: Registry[Callable[[Any], dict[str, Any]]] = Registry(
     "HDF5 compression filter", entry_point_group="tierflow.hdf5_filters"

@@ -371,7 +371,7 @@ def write(
     -------
     >>> write(Table({"x": Array([1, 2])}), "t", "out.lh5", mode=WriteMode.APPEND)  # doctest: +SKIP
     """
-    mode = WriteMode(mode)
+    mode = WriteMode.parse(mode)
     from tierflow.codecs import parse_codec
 
     parsed = {k.strip("/"): parse_codec(v) for k, v in (codecs or {}).items()}
