@@ -49,28 +49,36 @@ def linear_slope_fit(w, mean, stdev, slope, intercept):
     """Mean and standard deviation (Welford) and least-squares line of each row.
 
     The running mean and variance are kept in the output precision, the regression sums in
-    float64, as the anchor does, so results agree to the last bit.
+    float64, as the anchor does, so results agree to the last bit. The rows of the block are
+    advanced together, sample by sample: each row's chain of divisions is serial, and running
+    several independent chains at once keeps the divider busy (the same operations per row).
     """
-    n = w.shape[1]
-    for r in range(w.shape[0]):
+    n, rows = w.shape[1], w.shape[0]
+    ok = np.zeros(rows, np.bool_)
+    sum_xy = np.zeros(rows)
+    sum_y = np.zeros(rows)
+    for r in range(rows):
         mean[r] = stdev[r] = slope[r] = intercept[r] = np.nan
-        if has_nan(w[r]):
-            continue
-        mean[r] = stdev[r] = 0
-        sum_x = sum_x2 = 0
-        sum_xy = sum_y = 0.0
-        for i in range(n):
-            temp = w[r, i] - mean[r]
-            mean[r] += temp / (i + 1)
-            stdev[r] += temp * (w[r, i] - mean[r])
-            sum_x += i
-            sum_x2 += i * i
-            sum_xy += w[r, i] * i
-            sum_y += w[r, i]
-        stdev[r] /= n - 1
-        stdev[r] = np.sqrt(stdev[r])
-        slope[r] = (n * sum_xy - sum_x * sum_y) / (n * sum_x2 - sum_x * sum_x)
-        intercept[r] = (sum_y - sum_x * slope[r]) / n
+        if not has_nan(w[r]):
+            ok[r] = True
+            mean[r] = stdev[r] = 0
+    sum_x = sum_x2 = 0
+    for i in range(n):
+        sum_x += i
+        sum_x2 += i * i
+        for r in range(rows):
+            if ok[r]:
+                temp = w[r, i] - mean[r]
+                mean[r] += temp / (i + 1)
+                stdev[r] += temp * (w[r, i] - mean[r])
+                sum_xy[r] += w[r, i] * i
+                sum_y[r] += w[r, i]
+    for r in range(rows):
+        if ok[r]:
+            stdev[r] /= n - 1
+            stdev[r] = np.sqrt(stdev[r])
+            slope[r] = (n * sum_xy[r] - sum_x * sum_y[r]) / (n * sum_x2 - sum_x * sum_x)
+            intercept[r] = (sum_y[r] - sum_x * slope[r]) / n
 
 
 @kernel

@@ -9,6 +9,7 @@ fast length that gives the requested part of the convolution without wrap-around
 from __future__ import annotations
 
 import functools
+import threading
 
 import numba
 import numpy as np
@@ -98,11 +99,51 @@ def _kernel_spectrum(kernel_bytes: bytes, dtype: str, size: int) -> np.ndarray:
     return np.fft.rfft(np.frombuffer(kernel_bytes, dtype=dtype).astype(np.float64), size)
 
 
+class _SpectraCache(threading.local):
+    """The last waveforms transformed (per thread) and their spectra.
+
+    cusp and ZAC filters convolve the same waveforms: the second call finds the block
+    unchanged (compared bit for bit with a saved copy, so a reused buffer is never mistaken)
+    and reuses the forward transform.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.saved: np.ndarray | None = None
+        self.result: tuple[np.ndarray, np.ndarray] | None = None
+
+    def lookup(self, w: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+        saved = self.saved
+        if saved is None or size != self.size or saved.shape != w.shape or saved.dtype != w.dtype:
+            return None
+        if not np.array_equal(saved.view(np.uint8), np.ascontiguousarray(w).view(np.uint8)):
+            return None
+        return self.result
+
+    def store(self, w: np.ndarray, size: int, bad: np.ndarray, spectra: np.ndarray) -> None:
+        self.size, self.saved, self.result = size, np.array(w), (bad, spectra)
+
+
+_SPECTRA = _SpectraCache()
+
+
+def _waveform_spectra(w: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows holding a NaN, and the spectra of the rows (NaN rows as zeros)."""
+    found = _SPECTRA.lookup(w, size)
+    if found is not None:
+        return found
+    bad = np.isnan(w).any(axis=-1)
+    data = np.where(bad[:, None], 0.0, w) if bad.any() else w
+    spectra = np.fft.rfft(data.astype(np.float64), size, axis=-1)
+    _SPECTRA.store(w, size, bad, spectra)
+    return bad, spectra
+
+
 def fft_convolve_wf(w: np.ndarray, kern: np.ndarray, mode: np.ndarray, out: np.ndarray) -> None:
     """Convolve each waveform with a kernel: ``f`` full, ``v`` valid, ``s`` same (float64).
 
-    By FFT (the kernel's spectrum computed once per chain), or directly for short kernels;
-    rows holding a NaN give NaN.
+    By FFT (the kernel's spectrum computed once per chain, the waveforms' shared by successive
+    calls on the same block), or directly for short kernels; rows holding a NaN give NaN.
     """
     name = _mode(mode)
     n, m, n_out = w.shape[-1], kern.shape[-1], out.shape[-1]
@@ -120,9 +161,7 @@ def fft_convolve_wf(w: np.ndarray, kern: np.ndarray, mode: np.ndarray, out: np.n
         spectrum = _kernel_spectrum(row.tobytes(), row.dtype.str, size)
     else:
         spectrum = np.fft.rfft(kern.astype(np.float64), size, axis=-1)
-    bad = np.isnan(w).any(axis=-1)
-    data = np.where(bad[:, None], 0.0, w) if bad.any() else w
-    spectra = np.fft.rfft(data.astype(np.float64), size, axis=-1)
+    bad, spectra = _waveform_spectra(w, size)
     full = np.fft.irfft(spectra * spectrum, size, axis=-1)
     out[...] = full[:, start : start + n_out]
     out[bad] = np.nan
