@@ -31,6 +31,7 @@ from tierflow.evt._config import (
 )
 from tierflow.evt._data import SPECIAL_TIERS, EventChunk, TierInfo, iter_tcm, make_datainfo
 from tierflow.evt._io import parse_write_mode, staged_output
+from tierflow.evt._slabs import SlabCache
 from tierflow.expr import as_data_object, compile_expr
 from tierflow.lh5 import WriteMode
 from tierflow.types import Array, DataObject, Table, VectorOfVectors
@@ -199,8 +200,9 @@ def _evt_chunks(
 ) -> Any:
     tcm_info = tiers["tcm"]
     keys: list[int] | None = None
+    slabs: dict[str, SlabCache] = {}  # shared by the chunks: each storage chunk read once
     for tcm in iter_tcm(str(tcm_info.file), tcm_info.group or "hardware_tcm_1", buffer_len):
-        chunk = EventChunk(tiers, tcm, handles)
+        chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
         if keys is None:
             keys = [
                 k for c in flatten_channels(config.channels) if (k := chunk.key_of(c)) is not None

@@ -17,8 +17,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from tierflow import lh5
 from tierflow.errors import ConfigError, MismatchError, NotFoundError, closest
+from tierflow.evt._slabs import SlabCache
 from tierflow.evt._tcm import TCM
 from tierflow.types import Array, DataObject, VectorOfVectors
 
@@ -96,6 +96,8 @@ class EventChunk:
     tcm: TCM
     handles: Mapping[str, h5py.File]
     evt: dict[str, DataObject] = field(default_factory=dict)
+    slabs: dict[str, SlabCache] = field(default_factory=dict)
+    """Slab caches by tier; pass the same dict to every chunk of a run to share them."""
     _cache: dict[tuple[str, int, str], Any] = field(default_factory=dict)
     _selections: dict[int, HitSelection] = field(default_factory=dict)
 
@@ -144,26 +146,16 @@ class EventChunk:
         info = self.tier(tier)
         handle = self.handles[tier]
         table = info.table(key)
-        if table not in handle:
-            channel = (info.table_fmt or "ch{}").format(key)
-            near = closest(channel, handle.keys())
-            hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
-            # not a KeyError: expressions would report it as an unknown column
-            raise ConfigError(
-                f"no table for channel {channel!r} in the {tier} tier{hint}",
-                file=info.file,
-                obj=channel,
-            )
         path = f"{table}/{name}"
-        if path not in handle:
-            raise NotFoundError(
-                f"no field {name!r} in {table!r}",
-                file=info.file,
-                obj=name,
-                candidates=list(handle[table].keys()),
-            )
-        rows = self.hits(key).rows
-        return _take_rows(handle, path, rows, info.file)
+        slabs = self.slabs.get(tier)
+        if slabs is None:
+            slabs = self.slabs[tier] = SlabCache(handle)
+        if path not in slabs.entries:
+            node = handle.get(path)
+            if node is None:
+                _check_path(handle, info, key, name)
+            slabs.add(path, node)
+        return _take_rows(slabs, path, self.hits(key).rows, info.file)
 
     def attrs_of(self, tier: str, keys: Sequence[int], name: str) -> dict[str, Any]:
         """Attributes of a lower-tier field, from the first channel that has it."""
@@ -178,9 +170,32 @@ class EventChunk:
         return {}
 
 
-def _take_rows(handle: h5py.File, path: str, rows: npt.NDArray[np.int64], file: Any) -> Any:
+def _check_path(handle: h5py.File, info: TierInfo, key: int, name: str) -> None:
+    """Raise (naming the closest tables or fields) when channel `key`'s table or its field
+    `name` is missing."""
+    table = info.table(key)
+    if table not in handle:
+        channel = (info.table_fmt or "ch{}").format(key)
+        near = closest(channel, handle.keys())
+        hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
+        # not a KeyError: expressions would report it as an unknown column
+        raise ConfigError(
+            f"no table for channel {channel!r} in the {info.name} tier{hint}",
+            file=info.file,
+            obj=channel,
+        )
+    if f"{table}/{name}" not in handle:
+        raise NotFoundError(
+            f"no field {name!r} in {table!r}",
+            file=info.file,
+            obj=name,
+            candidates=list(handle[table].keys()),
+        )
+
+
+def _take_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: Any) -> Any:
     """The rows `rows` of the object at `path`: as numpy for flat arrays, awkward otherwise."""
-    size = lh5.n_rows(path, handle)
+    size = slabs.size(path)
     if len(rows) and (rows.max() >= size or rows.min() < 0):
         bad = int(rows.max()) if rows.max() >= size else int(rows.min())
         raise MismatchError(
@@ -188,12 +203,7 @@ def _take_rows(handle: h5py.File, path: str, rows: npt.NDArray[np.int64], file: 
             file=file,
             obj=path,
         )
-    if len(rows) == 0:
-        obj = lh5.read(path, handle, start_row=0, n_rows=0)
-    else:
-        lo, hi = int(rows.min()), int(rows.max()) + 1
-        obj = lh5.read(path, handle, start_row=lo, n_rows=hi - lo)
-        obj = obj.take(rows - lo) if (hi - lo != len(rows) or np.any(np.diff(rows) != 1)) else obj
+    obj = slabs.take(path, rows)
     if isinstance(obj, VectorOfVectors):
         return obj.view_as("ak")
     if isinstance(obj, Array):
@@ -221,5 +231,27 @@ def iter_tcm(file: str, name: str, buffer_len: int) -> Iterator[TCM]:
             if isinstance(sub, h5py.Group)
             else group["cumulative_length"].shape[0]
         )
-        for start in range(0, total, buffer_len):
-            yield read_tcm(handle, name, start_row=start, n_rows=min(buffer_len, total - start))
+        per_read = buffer_len * max(1, _TCM_SLAB // buffer_len)
+        for start in range(0, total, per_read):
+            slab = read_tcm(handle, name, start_row=start, n_rows=min(per_read, total - start))
+            for first in range(0, len(slab), buffer_len):
+                yield _events(slab, first, min(first + buffer_len, len(slab)))
+
+
+_TCM_SLAB = 2**17
+"""Events read from the map at a time (then handed out `buffer_len` at a time)."""
+
+
+def _events(tcm: TCM, first: int, stop: int) -> TCM:
+    """Events ``first:stop`` of `tcm`, with offsets from the start of the selection."""
+    if first == 0 and stop == len(tcm):
+        return tcm
+    offsets = tcm.cumulative_length
+    lo = int(offsets[first - 1]) if first else 0
+    hi = int(offsets[stop - 1]) if stop else 0
+    return TCM(
+        tcm.table_key[lo:hi],
+        tcm.row_in_table[lo:hi],
+        offsets[first:stop] - lo,
+        {k: v[lo:hi] for k, v in tcm.extra.items()},
+    )

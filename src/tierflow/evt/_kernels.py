@@ -59,12 +59,13 @@ def mark_new_events(
 
 @kernel
 def merge_runs(values: Any, bounds: Any) -> Any:
-    """The stable order that sorts `values`, made of sorted runs ``values[bounds[i]:bounds[i+1]]``:
-    runs are merged pairwise, bottom up (ties keep the earlier run first)."""
+    """The stable order that sorts `values`, made of sorted runs ``values[bounds[i]:bounds[i+1]]``,
+    and the sorted values: runs are merged pairwise, bottom up (ties keep the earlier run
+    first)."""
     n = values.shape[0]
     order = np.arange(n)
     if bounds.shape[0] <= 2:
-        return order
+        return order, values
     vals = values.copy()
     other_vals = np.empty_like(vals)
     other_order = np.empty_like(order)
@@ -98,7 +99,7 @@ def merge_runs(values: Any, bounds: Any) -> Any:
         runs = merged
         vals, other_vals = other_vals, vals
         order, other_order = other_order, order
-    return order
+    return order, vals
 
 
 @kernel

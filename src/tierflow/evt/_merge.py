@@ -142,7 +142,8 @@ class _Clusterer:
     def mark(self, cols: list[npt.NDArray[Any]]) -> npt.NDArray[np.bool_]:
         from tierflow.evt._kernels import mark_new_events
 
-        keys = np.ascontiguousarray(np.stack([c.astype(self.dtype, copy=False) for c in cols]))
+        typed = [np.ascontiguousarray(c, dtype=self.dtype) for c in cols]
+        keys = typed[0].reshape(1, -1) if len(typed) == 1 else np.stack(typed)
         new = np.empty(keys.shape[1], dtype=np.bool_)
         mark_new_events(keys, self.windows, self.from_first, self.state, self.first, self.last, new)
         return new
@@ -203,16 +204,20 @@ def _round(readers: list[_Reader], buffers: list[_Buffer]) -> list[_Buffer] | No
                 buffers[i].extend(readers[i].read())
 
 
-def _merge_order(cols: list[npt.NDArray[Any]], lengths: list[int]) -> npt.NDArray[np.int64]:
-    """The stable order of the concatenated sorted runs (one per table) by `cols`."""
+def _merge_order(
+    cols: list[npt.NDArray[Any]], lengths: list[int]
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[Any]]]:
+    """The stable order of the concatenated sorted runs (one per table) by `cols`, and the
+    columns in that order."""
     if len(cols) > 1:
-        return np.lexsort(cols[::-1]).astype(np.int64)
+        perm = np.lexsort(cols[::-1]).astype(np.int64)
+        return perm, [c[perm] for c in cols]
     from tierflow.evt._kernels import merge_runs
 
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     bounds = np.unique(bounds)  # empty runs merge trivially
-    order: npt.NDArray[np.int64] = merge_runs(np.ascontiguousarray(cols[0]), bounds)
-    return order
+    order, merged = merge_runs(np.ascontiguousarray(cols[0]), bounds)
+    return order, [merged]
 
 
 def merge_sources(
@@ -237,11 +242,11 @@ def merge_sources(
     while (taken := _round(readers, buffers)) is not None:
         lengths = [len(b) for b in taken]
         cols = [np.concatenate([b.cols[c] for b in taken]) for c in range(len(coin_cols))]
-        perm = _merge_order(cols, lengths)
+        perm, sorted_cols = _merge_order(cols, lengths)
         keys = np.repeat(np.asarray(table_keys, dtype=np.int64), lengths)[perm]
         rows = np.concatenate([b.rows for b in taken])[perm]
         fields = {f: np.concatenate([b.fields[f] for b in taken])[perm] for f in out_fields}
-        new = clusterer.mark([c[perm] for c in cols])
+        new = clusterer.mark(sorted_cols)
         carry.add(keys, rows, new, fields)
         tcm = carry.take(final=False)
         if tcm is not None:

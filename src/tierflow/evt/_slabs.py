@@ -1,0 +1,184 @@
+"""Forward-moving slab caches of lower-tier columns, shared by the chunks of ``build_evt``.
+
+The time-coincidence map visits the rows of each channel in increasing order, chunk after
+chunk. Reading only the row range of one chunk makes HDF5 decompress the same (large)
+storage chunk again for every event chunk that touches it; a :class:`SlabCache` instead reads
+whole storage chunks once, keeps the slab while later event chunks fall inside it, and takes
+the wanted rows from memory. Only flat 1-d columns and jagged arrays of numbers are cached
+(slabs of waveforms could be large); other objects are read per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from tierflow import lh5
+from tierflow.types import Array, VectorOfVectors
+
+__all__ = ["SlabCache"]
+
+_DEFAULT_CHUNK = 2**16
+"""Rows per slab when the storage does not say (contiguous datasets)."""
+_MIN_SLAB = 2**15
+"""Slabs cover at least this many rows (fewer reads of small storage chunks)."""
+_MAX_FLAT_PER_ROW = 64
+"""Jagged arrays with more values per row than this are read per request (waveform-like)."""
+
+
+@dataclass
+class _Entry:
+    """The slab of one object: rows ``lo:lo + len(obj)`` of an object of `size` rows."""
+
+    path: str
+    size: int
+    chunk: int
+    cacheable: bool
+    plain: h5py.Dataset | None = None
+    """The dataset, when it holds plain numbers (``array<1>{real}``: read without lh5)."""
+    jagged: tuple[h5py.Dataset, h5py.Dataset, bool] | None = None
+    """Offsets, values and whether they are booleans, for plain jagged arrays."""
+    lo: int = 0
+    obj: Any = None
+    """The slab (an lh5 object with ``take``), or None before the first read."""
+
+
+def _storage_chunk(node: h5py.Dataset | h5py.Group) -> int:
+    ds = node if isinstance(node, h5py.Dataset) else node.get("cumulative_length")
+    if isinstance(ds, h5py.Dataset) and ds.chunks:
+        return int(ds.chunks[0])
+    return _DEFAULT_CHUNK
+
+
+def _n_rows(node: h5py.Dataset | h5py.Group, path: str, handle: h5py.File) -> int:
+    """Rows of a dataset or jagged array, from its shape (no attribute parsing)."""
+    if isinstance(node, h5py.Dataset) and node.ndim >= 1:
+        return int(node.shape[0])
+    offsets = node.get("cumulative_length") if isinstance(node, h5py.Group) else None
+    if isinstance(offsets, h5py.Dataset) and "flattened_data" in node:
+        return int(offsets.shape[0])
+    return int(lh5.n_rows(path, handle))
+
+
+def _is_cacheable(node: h5py.Dataset | h5py.Group, size: int) -> bool:
+    if isinstance(node, h5py.Dataset):
+        return node.ndim == 1 and node.dtype.kind in "biuf"
+    flat = node.get("flattened_data")
+    if not isinstance(flat, h5py.Dataset) or "cumulative_length" not in node:
+        return False
+    small = flat.shape[0] <= _MAX_FLAT_PER_ROW * max(size, 1)
+    return flat.ndim == 1 and flat.dtype.kind in "biuf" and small
+
+
+@dataclass
+class SlabCache:
+    """Row slabs of the objects of one open file, keyed by HDF5 path.
+
+    Example
+    -------
+    >>> cache = SlabCache(handle)  # doctest: +SKIP
+    >>> cache.take("ch1084803/hit/AoE", np.array([3, 5, 9]))  # doctest: +SKIP
+    """
+
+    handle: h5py.File
+    entries: dict[str, _Entry] = field(default_factory=dict)
+
+    def size(self, path: str) -> int:
+        """Rows of the object at `path` (which must exist)."""
+        return self._entry(path).size
+
+    def take(self, path: str, rows: npt.NDArray[np.int64]) -> Any:
+        """The rows `rows` (in range, increasing over calls for best effect) of `path`, as
+        an lh5 object (``Array``, ``VectorOfVectors``, ...)."""
+        entry = self._entry(path)
+        if len(rows) == 0 or not entry.cacheable:
+            return _read_rows(self.handle, path, rows)
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        if entry.obj is None or lo < entry.lo or hi > entry.lo + len(entry.obj):
+            self._fill(entry, lo, hi)
+        assert entry.obj is not None
+        return entry.obj.take(rows - entry.lo)
+
+    def add(self, path: str, node: h5py.Dataset | h5py.Group | None = None) -> None:
+        """Start caching the object at `path` (`node`: the object, if already looked up)."""
+        if path in self.entries:
+            return
+        node = self.handle[path] if node is None else node
+        size = _n_rows(node, path, self.handle)
+        entry = _Entry(path, size, _storage_chunk(node), _is_cacheable(node, size))
+        if entry.cacheable:
+            _find_plain(entry, node)
+        self.entries[path] = entry
+
+    def _entry(self, path: str) -> _Entry:
+        if path not in self.entries:
+            self.add(path)
+        return self.entries[path]
+
+    def _fill(self, entry: _Entry, lo: int, hi: int) -> None:
+        start = (lo // entry.chunk) * entry.chunk
+        stop = max(hi, start + max(entry.chunk, _MIN_SLAB))
+        stop = min(-(-stop // entry.chunk) * entry.chunk, entry.size)
+        entry.obj = None  # free the old slab before reading the next
+        entry.lo = start
+        if entry.plain is not None:
+            entry.obj = Array(_read_slice(entry.plain, start, stop))
+            return
+        if entry.jagged is not None:
+            entry.obj = _read_jagged(*entry.jagged, start, stop)
+            return
+        entry.obj = lh5.read(entry.path, self.handle, start_row=start, n_rows=stop - start)
+
+
+def _find_plain(entry: _Entry, node: h5py.Dataset | h5py.Group) -> None:
+    """Note the datasets of `node` when they can be read without lh5 (plain numbers)."""
+    kind = _text(node.attrs.get("datatype"))
+    if isinstance(node, h5py.Dataset):
+        entry.plain = node if kind == "array<1>{real}" and node.dtype.kind in "iuf" else None
+        return
+    if kind not in _PLAIN_JAGGED:
+        return
+    offsets, values = node["cumulative_length"], node["flattened_data"]
+    if offsets.dtype.kind in "iu" and values.dtype.kind in "iuf":
+        entry.jagged = (offsets, values, kind == "array<1>{array<1>{bool}}")
+
+
+_PLAIN_JAGGED = ("array<1>{array<1>{real}}", "array<1>{array<1>{bool}}")
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _read_slice(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
+    data = np.empty(stop - start, dtype=ds.dtype)
+    if stop > start:
+        ds.read_direct(data, np.s_[start:stop])
+    return data
+
+
+def _read_jagged(
+    offsets_ds: h5py.Dataset, values_ds: h5py.Dataset, is_bool: bool, start: int, stop: int
+) -> VectorOfVectors:
+    """Rows ``start:stop`` (at least one) of a jagged array, offsets from 0."""
+    first = max(start - 1, 0)
+    ends = _read_slice(offsets_ds, first, stop).astype(np.int64, copy=False)
+    base = int(ends[0]) if start > 0 else 0
+    ends = ends[start - first :] - base
+    values = _read_slice(values_ds, base, base + int(ends[-1]))
+    if is_bool:
+        values = values.astype(np.bool_)
+    return VectorOfVectors(flattened_data=Array(values), cumulative_length=Array(ends))
+
+
+def _read_rows(handle: h5py.File, path: str, rows: npt.NDArray[np.int64]) -> Any:
+    if len(rows) == 0:
+        return lh5.read(path, handle, start_row=0, n_rows=0)
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    obj = lh5.read(path, handle, start_row=lo, n_rows=hi - lo)
+    contiguous = hi - lo == len(rows) and not np.any(np.diff(rows) != 1)
+    return obj if contiguous else obj.take(rows - lo)
