@@ -182,6 +182,10 @@ class DaskExecutor(Executor):
             return future.result()  # type: ignore[no-any-return]
         except self._distributed.KilledWorker as error:
             raise WorkerLost(str(error)) from error
+        finally:
+            # a finished task's result must not live on: if its worker died later, the
+            # scheduler would run the task again and rewrite an output already used downstream
+            future.release()
 
     def close(self) -> None:
         self.client.close()
