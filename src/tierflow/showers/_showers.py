@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import MismatchError
+from tierflow.types import normalize_rows
 
 __all__ = [
     "FEATURES_4",
@@ -57,23 +58,11 @@ def normalize_index(index: Any, length: int) -> slice | npt.NDArray[np.intp]:
         if not 0 <= i < length:
             raise IndexError(f"shower index {int(index)} is out of range for {length} showers")
         return slice(i, i + 1)
-    if isinstance(index, slice):
-        start, stop, step = index.indices(length)
-        if step == 1:
-            return slice(start, max(start, stop))
-        return np.arange(start, stop, step, dtype=np.intp)
-    array = np.asarray(index)
-    if array.dtype == bool:
-        if array.shape != (length,):
-            raise IndexError(f"a shower mask needs {length} entries, not {array.shape}")
-        return np.flatnonzero(array)
-    if array.size == 0:
-        return np.empty(0, dtype=np.intp)
-    if array.ndim != 1 or array.dtype.kind not in "iu":
-        raise IndexError(f"showers are selected by a 1-d list of integers, not {array.dtype}")
-    if array.min() < -length or array.max() >= length:
-        raise IndexError(f"shower index out of range for {length} showers")
-    return np.where(array < 0, array + length, array).astype(np.intp)
+    if not isinstance(index, slice):
+        array = np.asarray(index)
+        if array.ndim != 1 and array.size:
+            raise IndexError(f"showers are selected by a 1-d list or mask, not shape {array.shape}")
+    return normalize_rows(index, length)  # slices, masks and index lists as for any rows
 
 
 def offsets_of(num_points: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

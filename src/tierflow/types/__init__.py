@@ -19,7 +19,7 @@ from tierflow.types._array import (
     FixedSizeArray,
     Scalar,
 )
-from tierflow.types._base import DataObject, RowSelection
+from tierflow.types._base import DataObject, RowSelection, normalize_rows
 from tierflow.types._datatype import (
     ArrayType,
     Datatype,
@@ -64,5 +64,6 @@ __all__ = [
     "VectorOfVectors",
     "WaveformTable",
     "axis",
+    "normalize_rows",
     "parse_datatype",
 ]
