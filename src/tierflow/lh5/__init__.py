@@ -14,19 +14,21 @@ from __future__ import annotations
 from tierflow.lh5._core import n_rows, read, read_as
 from tierflow.lh5._iterator import Chunk, LH5Iterator
 from tierflow.lh5._read import load_filter_plugins
-from tierflow.lh5._settings import FILTERS, FastWrite, WriteMode, fast_write
+from tierflow.lh5._settings import FILTERS, FastRead, FastWrite, WriteMode, fast_read, fast_write
 from tierflow.lh5._tools import ls, show
 from tierflow.lh5._write import ObjectExistsError, deferred_chunk_writes, delete, write
 
 __all__ = [
     "FILTERS",
     "Chunk",
+    "FastRead",
     "FastWrite",
     "LH5Iterator",
     "ObjectExistsError",
     "WriteMode",
     "deferred_chunk_writes",
     "delete",
+    "fast_read",
     "fast_write",
     "load_filter_plugins",
     "ls",

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
+from tierflow.lh5._inflate import read_chunked
 from tierflow.types import (
     Array,
     ArrayOfDetectorIDs,
@@ -167,8 +168,10 @@ def _read_rows(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) 
 
 
 def _read_rows_now(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
-    """The read itself, with the low-level API: h5py's selection objects cost more than reading
-    a small column."""
+    """The read itself: shuffle+deflate chunks inflated in threads, or HDF5 through the
+    low-level API (h5py's selection objects cost more than reading a small column)."""
+    if read_chunked(ds, start, count, out):
+        return
     if start == 0 and count == ds.shape[0] == len(out) and out.flags.c_contiguous:
         ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
         return

@@ -20,6 +20,8 @@ __all__ = [
     "FastWrite",
     "WriteMode",
     "dataset_kwargs",
+    "fast_read",
+    "fast_read_settings",
     "fast_write",
     "fast_write_settings",
 ]
@@ -202,14 +204,61 @@ def fast_write(**changes: Any) -> Iterator[FastWrite]:
     ...     fast_write_settings().enabled
     False
     """
-    fields = {f.name for f in dataclasses.fields(FastWrite)}
-    for name in changes:
-        if name not in fields:
-            from tierflow.errors import NotFoundError
-
-            raise NotFoundError(f"no fast-write setting {name!r}", obj=name, candidates=fields)
+    _check_names(FastWrite, changes)
     token = _fast_write.set(dataclasses.replace(fast_write_settings(), **changes))
     try:
         yield _fast_write.get()
     finally:
         _fast_write.reset(token)
+
+
+@dataclasses.dataclass(frozen=True)
+class FastRead:
+    """Settings of the parallel inflate read path (see ``tierflow.lh5._inflate``)."""
+
+    enabled: bool = True
+    """Inflate the chunks of shuffle+deflate datasets in threads instead of through HDF5."""
+    threads: int | None = None
+    """Inflate threads (default: the number of CPUs)."""
+    min_bytes: int = 1 << 16
+    """Smaller reads go through HDF5 as usual."""
+    engine: str = "auto"
+    """The inflate implementation, from ``tierflow.lh5._inflate.INFLATE_ENGINES``; ``"auto"``
+    is the fastest installed (libdeflate, isal, zlib). All give the same values."""
+
+
+_fast_read: contextvars.ContextVar[FastRead] = contextvars.ContextVar("tierflow_fast_read")
+
+
+def fast_read_settings() -> FastRead:
+    """The :class:`FastRead` settings in force here."""
+    return _fast_read.get(FastRead())
+
+
+@contextmanager
+def fast_read(**changes: Any) -> Iterator[FastRead]:
+    """Change the :class:`FastRead` settings inside a ``with`` block.
+
+    Example
+    -------
+    >>> with fast_read(enabled=False):  # every read goes through HDF5's own filters
+    ...     fast_read_settings().enabled
+    False
+    """
+    _check_names(FastRead, changes)
+    token = _fast_read.set(dataclasses.replace(fast_read_settings(), **changes))
+    try:
+        yield _fast_read.get()
+    finally:
+        _fast_read.reset(token)
+
+
+def _check_names(settings: type, changes: dict[str, Any]) -> None:
+    fields = {f.name for f in dataclasses.fields(settings)}
+    for name in changes:
+        if name not in fields:
+            from tierflow.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no {settings.__name__} setting {name!r}", obj=name, candidates=fields
+            )

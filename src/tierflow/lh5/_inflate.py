@@ -1,0 +1,264 @@
+"""Fast reads of shuffle+deflate datasets: the chunks' bytes read in one slab, inflated in threads.
+
+HDF5 decompresses a dataset one chunk at a time on the calling thread, and h5py lets one
+thread into HDF5 at a time, so reading gzip'd columns (every LEGEND file written before Zstd)
+uses one core. For a dataset of a read-only file whose filter pipeline is exactly deflate,
+optionally preceded by shuffle, this module asks HDF5 only where the chunks are
+(``chunk_iter``), reads their bytes with one ``pread`` of the span they cover, and inflates
+and un-shuffles them in the shared thread pool, straight into the output array. The fastest
+installed inflate implementation is used (libdeflate, ISA-L, then zlib): decompression is
+lossless, so every engine gives the same values.
+
+Anything else goes through HDF5: other filters or drivers, files open for writing, chunks
+stored with a filter skipped, missing (never written) chunks, and small reads.
+
+Example
+-------
+>>> with h5py.File("f.h5", "r") as f:  # doctest: +SKIP
+...     out = np.empty(10**6)
+...     read_chunked(f["x"], 0, 10**6, out)  # False: the caller reads through HDF5
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.lh5._chunks import FAST_KINDS, FILTER_DEFLATE, FILTER_SHUFFLE, _pool
+from tierflow.lh5._settings import fast_read_settings
+from tierflow.registry import Registry
+
+__all__ = ["INFLATE_ENGINES", "inflate_engine", "read_chunked", "unshuffle_into"]
+
+Inflate = Callable[[memoryview, int], bytes]
+"""An inflate implementation: (zlib stream, size of the result) → the bytes."""
+
+INFLATE_ENGINES: Registry[Callable[[], Inflate]] = Registry(
+    "inflate engine", entry_point_group="tierflow.inflate_engines"
+)
+"""Name → a function returning the decompressor (it imports its package on demand)."""
+
+
+def _zlib() -> Inflate:
+    return lambda data, size: zlib.decompress(data, bufsize=size)
+
+
+def _libdeflate() -> Inflate:
+    decompress: Inflate = importlib.import_module("deflate").zlib_decompress
+    return decompress
+
+
+def _isal() -> Inflate:
+    module = importlib.import_module("isal.isal_zlib")
+    return lambda data, size: bytes(module.decompress(data, bufsize=size))
+
+
+INFLATE_ENGINES.add("zlib", _zlib)
+INFLATE_ENGINES.add("libdeflate", _libdeflate)
+INFLATE_ENGINES.add("isal", _isal)
+AUTO_ORDER = ("libdeflate", "isal", "zlib")
+"""The engines ``"auto"`` tries, fastest first."""
+
+_engines: dict[str, Inflate] = {}
+
+
+def inflate_engine(name: str = "auto") -> Inflate:
+    """The decompressor called `name` (``"auto"``: the fastest one installed).
+
+    Example
+    -------
+    >>> inflate_engine("zlib")(memoryview(zlib.compress(b"abc")), 3)
+    b'abc'
+    """
+    if name not in _engines:
+        if name != "auto":
+            _engines[name] = INFLATE_ENGINES[name]()
+        else:
+            for candidate in AUTO_ORDER:
+                try:
+                    _engines[name] = INFLATE_ENGINES[candidate]()
+                    break
+                except ImportError:
+                    continue
+    return _engines[name]
+
+
+def unshuffle_into(
+    out: npt.NDArray[np.uint8], data: npt.NDArray[np.uint8], size: int, elements: int
+) -> None:
+    """Undo HDF5's shuffle filter: `data` holds byte ``k`` of each of `elements` elements
+    (of `size` bytes) together, for ``k = 0 .. size-1``; the first ``len(out) // size``
+    elements go to `out`.
+
+    Example
+    -------
+    >>> out = np.empty(4, np.uint8)
+    >>> unshuffle_into(out, np.array([1, 2, 0, 0], np.uint8), 2, 2)
+    >>> out.view("<u2")
+    array([1, 2], dtype=uint16)
+    """
+    count = len(out) // size
+    out.reshape(count, size)[:] = data.reshape(size, elements)[:, :count].T
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """Where the chunks of a row range are in the file."""
+
+    first_rows: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How to turn one chunk's stored bytes into rows."""
+
+    chunk_rows: int
+    row_bytes: int
+    shuffle_size: int
+    inflate: Inflate
+
+    @property
+    def chunk_bytes(self) -> int:
+        return self.chunk_rows * self.row_bytes
+
+
+def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
+    """The chunk layout of `ds` if the fast path can read it."""
+    if ds.chunks is None or ds.ndim == 0 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
+        return None
+    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
+        return None
+    plist = ds.id.get_create_plist()
+    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    codes = [f[0] for f in filters]
+    if codes == [FILTER_DEFLATE]:
+        shuffle = 0
+    elif codes == [FILTER_SHUFFLE, FILTER_DEFLATE]:
+        shuffle = ds.dtype.itemsize
+    else:
+        return None
+    row_bytes = int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize
+    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, inflate)
+
+
+def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chunks | None:
+    """The stored chunks holding rows ``start:stop``, or ``None`` if one is missing or was
+    stored with a filter skipped."""
+    found: list[tuple[int, int, int, int]] = []
+    first, last = start // layout.chunk_rows, (stop - 1) // layout.chunk_rows
+
+    def visit(info: Any) -> None:
+        index = info.chunk_offset[0] // layout.chunk_rows
+        if first <= index <= last:
+            found.append((info.chunk_offset[0], info.byte_offset, info.size, info.filter_mask))
+
+    try:
+        ds.id.chunk_iter(visit)
+    except (AttributeError, NotImplementedError):  # HDF5 before 1.12.3 has no chunk iteration
+        return None
+    if len(found) != last - first + 1 or any(mask for *_, mask in found):
+        return None
+    found.sort()
+    table = np.array([f[:3] for f in found], dtype=np.int64).reshape(-1, 3)
+    return _Chunks(table[:, 0], table[:, 1], table[:, 2])
+
+
+def _decode_chunk(
+    stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8], skip: int
+) -> None:
+    """Inflate one chunk and put its rows from `skip` on into `out` (bytes)."""
+    data = np.frombuffer(layout.inflate(stored, layout.chunk_bytes), np.uint8)
+    if len(data) != layout.chunk_bytes:
+        raise OSError(f"a chunk inflated to {len(data)} bytes, not {layout.chunk_bytes}")
+    begin = skip * layout.row_bytes
+    if layout.shuffle_size:
+        elements = layout.chunk_bytes // layout.shuffle_size
+        if begin == 0:
+            unshuffle_into(out, data, layout.shuffle_size, elements)
+            return
+        whole = np.empty(begin + len(out), np.uint8)
+        unshuffle_into(whole, data, layout.shuffle_size, elements)
+        out[:] = whole[begin:]
+        return
+    out[:] = data[begin : begin + len(out)]
+
+
+def _decode_span(
+    slab: memoryview,
+    base: int,
+    chunks: _Chunks,
+    picks: Sequence[int],
+    layout: _Layout,
+    span: tuple[int, int],
+    out: npt.NDArray[np.uint8],
+) -> None:
+    """Decode chunks `picks` of the rows ``span`` into `out` (the bytes of those rows)."""
+    start, stop = span
+    for k in picks:
+        row0 = int(chunks.first_rows[k])
+        lo, hi = max(row0, start), min(row0 + layout.chunk_rows, stop)
+        where = int(chunks.offsets[k]) - base
+        stored = slab[where : where + int(chunks.sizes[k])]
+        target = out[(lo - start) * layout.row_bytes : (hi - start) * layout.row_bytes]
+        _decode_chunk(stored, layout, target, lo - row0)
+
+
+def _read_slab(ds: h5py.Dataset, chunks: _Chunks) -> tuple[memoryview, int]:
+    """The stored bytes of `chunks` and the file offset they start at: one read of the span
+    they cover (chunks of a column are usually written one after the other)."""
+    base = int(chunks.offsets.min())
+    end = int((chunks.offsets + chunks.sizes).max())
+    handle = ds.file.id.get_vfd_handle()
+    slab = os.pread(handle, end - base, base)
+    if len(slab) != end - base:
+        raise OSError(f"{ds.file.filename}: read {len(slab)} of {end - base} bytes of {ds.name}")
+    return memoryview(slab), base
+
+
+def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> bool:
+    """Read rows ``start:start+count`` of `ds` into ``out[:count]`` without HDF5's filter
+    pipeline; ``False`` (nothing read) when the fast path does not apply."""
+    settings = fast_read_settings()
+    if not settings.enabled or count <= 0 or out.dtype != ds.dtype:
+        return False
+    if ds.file.mode != "r" or ds.file.driver != "sec2" or not out[:count].flags.c_contiguous:
+        return False
+    layout = _layout(ds, inflate_engine(settings.engine))
+    if layout is None or count * layout.row_bytes < settings.min_bytes:
+        return False
+    chunks = _chunks_of(ds, layout, start, start + count)
+    if chunks is None:
+        return False
+    slab, base = _read_slab(ds, chunks)
+    target = out[:count].reshape(-1).view(np.uint8)
+    span = (start, start + count)
+    groups = _split(len(chunks.sizes), settings.threads or os.cpu_count() or 1)
+    pool = _pool(len(groups))
+    futures: list[Future[None]] = [
+        pool.submit(_decode_span, slab, base, chunks, group, layout, span, target)
+        for group in groups[1:]
+    ]
+    _decode_span(slab, base, chunks, groups[0], layout, span, target)
+    for future in futures:
+        future.result()
+    return True
+
+
+def _split(n: int, parts: int) -> list[range]:
+    """`n` chunks in at most `parts` runs of consecutive chunks."""
+    parts = max(1, min(parts, n))
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    return [range(int(a), int(b)) for a, b in itertools.pairwise(bounds)]

@@ -1,0 +1,166 @@
+"""The parallel inflate read path returns exactly what HDF5's own filters return."""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tierflow import lh5
+from tierflow.errors import NotFoundError
+from tierflow.lh5 import _inflate
+from tierflow.lh5._inflate import AUTO_ORDER, inflate_engine, read_chunked, unshuffle_into
+
+PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DTYPES = ["u1", "<i2", ">u4", "i8", "<f4", ">f8", "c8"]
+
+
+def _installed(engine: str) -> bool:
+    module = {"zlib": "zlib", "libdeflate": "deflate", "isal": "isal"}[engine]
+    return importlib.util.find_spec(module) is not None
+
+
+ENGINES = [engine for engine in AUTO_ORDER if _installed(engine)]
+
+
+def _write(path: Path, values: np.ndarray[Any, Any], chunk_rows: int, shuffle: bool) -> None:
+    with h5py.File(path, "w") as f:
+        f.create_dataset(
+            "x", data=values, chunks=(chunk_rows, *values.shape[1:]), compression="gzip",
+            compression_opts=4, shuffle=shuffle, maxshape=(None, *values.shape[1:]),
+        )  # fmt: skip
+
+
+def _both(path: Path, start: int, count: int, engine: str) -> tuple[Any, Any, bool]:
+    with h5py.File(path, "r") as f:
+        ds = f["x"]
+        expected = ds[start : start + count]
+        out = np.full((count + 3, *ds.shape[1:]), 7, dtype=ds.dtype)
+        with lh5.fast_read(engine=engine, min_bytes=0):
+            used = read_chunked(ds, start, count, out)
+    return expected, out, used
+
+
+@PROPERTY
+@given(
+    dtype=st.sampled_from(DTYPES),
+    rows=st.integers(1, 3000),
+    width=st.sampled_from([(), (3,)]),
+    chunk_rows=st.integers(1, 700),
+    shuffle=st.booleans(),
+    cut=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    engine=st.sampled_from(ENGINES),
+)
+def test_fast_reads_equal_hdf5_reads(
+    tmp_path_factory: pytest.TempPathFactory,
+    dtype: str,
+    rows: int,
+    width: tuple[int, ...],
+    chunk_rows: int,
+    shuffle: bool,
+    cut: tuple[float, float],
+    engine: str,
+) -> None:
+    rng = np.random.default_rng(rows)
+    values = (rng.integers(0, 1000, (rows, *width)) * rng.random((rows, *width))).astype(dtype)
+    path = tmp_path_factory.mktemp("fast") / "x.h5"
+    _write(path, values, chunk_rows, shuffle)
+    start = int(cut[0] * (rows - 1))
+    count = max(1, int(cut[1] * (rows - start)))
+    expected, out, used = _both(path, start, count, engine)
+    assert used
+    assert out[:count].tobytes() == expected.tobytes()
+    assert np.all(out[count:] == 7)  # nothing written past the rows asked for
+
+
+def test_lh5_reads_take_the_fast_path_and_agree(tmp_path: Path) -> None:
+    values = np.cumsum(np.random.default_rng(1).normal(size=200_000))
+    lh5.write(_table(values), "t", tmp_path / "f.lh5")
+    calls: list[bool] = []
+    original = _inflate.read_chunked
+
+    def spy(*args: Any) -> bool:
+        calls.append(original(*args))
+        return calls[-1]
+
+    import tierflow.lh5._read as reader
+
+    reader.read_chunked = spy  # type: ignore[assignment]
+    try:
+        fast = lh5.read("t/x", tmp_path / "f.lh5", start_row=1234, n_rows=150_000).nda
+    finally:
+        reader.read_chunked = original  # type: ignore[assignment]
+    with lh5.fast_read(enabled=False):
+        slow = lh5.read("t/x", tmp_path / "f.lh5", start_row=1234, n_rows=150_000).nda
+    assert calls == [True]
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, values[1234 : 1234 + 150_000])
+
+
+def _table(values: np.ndarray[Any, Any]) -> Any:
+    from tierflow.types import Array, Table
+
+    return Table({"x": Array(values)})
+
+
+def test_files_open_for_writing_and_other_filters_use_hdf5(tmp_path: Path) -> None:
+    values = np.arange(100_000, dtype="f8")
+    _write(tmp_path / "g.h5", values, 1000, True)
+    out = np.empty_like(values)
+    with h5py.File(tmp_path / "g.h5", "r+") as f, lh5.fast_read(min_bytes=0):
+        assert not read_chunked(f["x"], 0, len(values), out)
+    with h5py.File(tmp_path / "l.h5", "w") as f:
+        f.create_dataset("x", data=values, chunks=(1000,), compression="lzf")
+    with h5py.File(tmp_path / "l.h5", "r") as f, lh5.fast_read(min_bytes=0):
+        assert not read_chunked(f["x"], 0, len(values), out)
+
+
+def test_missing_chunks_fall_back_to_the_fill_value(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "m.h5", "w") as f:
+        ds = f.create_dataset("x", (10_000,), "i4", chunks=(1000,), compression="gzip")
+        ds[:3000] = 5  # chunks 3-9 never written
+    out = np.empty(10_000, "i4")
+    with h5py.File(tmp_path / "m.h5", "r") as f, lh5.fast_read(min_bytes=0):
+        assert not read_chunked(f["x"], 0, 10_000, out)
+        assert read_chunked(f["x"], 1000, 2000, out)
+    assert np.all(out[:2000] == 5)
+
+
+def test_a_chunk_of_the_wrong_size_is_an_error(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        ds = f.create_dataset("x", (2000,), "f8", chunks=(1000,), compression="gzip")
+        ds[:] = 1.0
+        ds.id.write_direct_chunk((1000,), zlib.compress(b"\0" * 80), 0)  # 10 rows, not 1000
+    out = np.empty(2000)
+    with (
+        h5py.File(tmp_path / "c.h5", "r") as f,
+        lh5.fast_read(min_bytes=0, engine="zlib"),
+        pytest.raises(OSError, match="8000"),
+    ):
+        read_chunked(f["x"], 0, 2000, out)
+
+
+def test_unshuffle_inverts_the_shuffle_filter() -> None:
+    from tierflow.lh5._chunks import shuffle_bytes
+
+    values = np.arange(10, dtype="<u4") * 1_000_003
+    out = np.empty(40, np.uint8)
+    unshuffle_into(out, shuffle_bytes(values, 4), 4, 10)
+    np.testing.assert_array_equal(out.view("<u4"), values)
+
+
+def test_engines_by_name_and_unknown_ones() -> None:
+    data = zlib.compress(b"tierflow" * 100)
+    for engine in [*ENGINES, "auto"]:
+        assert bytes(inflate_engine(engine)(memoryview(data), 800)) == b"tierflow" * 100
+    with pytest.raises(NotFoundError, match="zlib"):
+        inflate_engine("zlibb")
+    with pytest.raises(NotFoundError, match="threads"), lh5.fast_read(thread=2):
+        pass
