@@ -85,6 +85,24 @@ def test_outputs_values_and_attrs(dsp: Path, tmp_path: Path) -> None:
         assert handle["ch1"].attrs["datatype"] == "struct{hit}"
 
 
+@pytest.mark.parametrize(
+    ("preset", "filter_id", "level"), [(None, 32015, 3), ("legend", 32015, 3), ("anchor", 1, 4)]
+)
+def test_hdf5_presets(
+    dsp: Path, tmp_path: Path, preset: str | None, filter_id: int, level: int
+) -> None:
+    out = build_hit(dsp, tmp_path / "hit.lh5", hit_config=CONFIG, hdf5_settings=preset)
+    with h5py.File(out) as handle:
+        plist = handle["ch1/hit/calE"].id.get_create_plist()
+        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    assert [f[0] for f in filters] == [2, filter_id]  # shuffle first
+    assert filters[1][2][-1 if filter_id == 1 else 0] == level
+    default = build_hit(dsp, tmp_path / "default.lh5", hit_config=CONFIG)
+    assert lh5.read("ch1/hit", out) == lh5.read("ch1/hit", default)
+    with pytest.raises(NotFoundError, match="legend"):
+        build_hit(dsp, tmp_path / "x.lh5", hit_config=CONFIG, hdf5_settings="legnd")
+
+
 def test_chunked_equals_one_chunk(dsp: Path, tmp_path: Path) -> None:
     one = build_hit(dsp, tmp_path / "one.lh5", hit_config=CONFIG)
     many = build_hit(dsp, tmp_path / "many.lh5", hit_config=CONFIG, buffer_len=97)

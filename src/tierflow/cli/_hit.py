@@ -34,6 +34,13 @@ class HitCommand:
         )
         parser.add_argument("--n-max", type=int, default=None, help="rows per table at most")
         parser.add_argument("--buffer-len", type=int, default=None, help="rows per chunk")
+        parser.add_argument(
+            "--hdf5",
+            default="legend",
+            choices=["legend", "anchor"],
+            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
+            "shuffle+gzip",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.errors import ConfigError
@@ -58,6 +65,7 @@ class HitCommand:
                 n_max=args.n_max if args.n_max is not None else float("inf"),
                 wo_mode=mode,
                 buffer_len=args.buffer_len,
+                hdf5_settings=args.hdf5,
             )
             print(written)
         return 0

@@ -251,7 +251,7 @@ def build_hit(
     buffer_len: int | None = None,
     *,
     parameter_source: ParameterSource | None = None,
-    hdf5_settings: Mapping[str, Any] | None = None,
+    hdf5_settings: Mapping[str, Any] | str | None = None,
 ) -> Path:
     """Make the hit tier of a dsp file: new columns from expressions, bit-packed flags.
 
@@ -288,7 +288,9 @@ def build_hit(
         (``calib_provenance``, JSON) and each such column names its store parameters
         (``calib_parameters``).
     hdf5_settings
-        Dataset settings for the output (compression, shuffle, chunks); per-column
+        Dataset settings for the output (compression, shuffle, chunks), or a preset name
+        (:class:`~tierflow.lh5.Hdf5Preset`): by default ``"legend"``, shuffle + Zstd as LEGEND's
+        production files; ``"anchor"`` is pygama's shuffle + gzip. Per-column
         ``lgdo_attrs.hdf5_settings`` still win.
 
     Returns
@@ -304,7 +306,7 @@ def build_hit(
     mode = _write_mode(wo_mode)
     target = Path(outfile) if outfile is not None else default_outfile(infile)
     jobs = make_table_jobs(infile, hit_config, lh5_tables, lh5_tables_config, parameter_source)
-    run = _RunOptions(n_max, buffer_len, parameter_source, hdf5_settings)
+    run = _RunOptions(n_max, buffer_len, parameter_source, lh5.preset_settings(hdf5_settings))
     first_mode = WriteMode.CREATE if mode is WriteMode.OVERWRITE_FILE else mode
     with _staged_output(target, mode) as handle:
         with deferred_chunk_writes():  # a chunk is compressed while the next one is read

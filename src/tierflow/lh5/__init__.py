@@ -14,15 +14,27 @@ from __future__ import annotations
 from tierflow.lh5._core import n_rows, read, read_as
 from tierflow.lh5._iterator import Chunk, LH5Iterator
 from tierflow.lh5._read import load_filter_plugins
-from tierflow.lh5._settings import FILTERS, FastRead, FastWrite, WriteMode, fast_read, fast_write
+from tierflow.lh5._settings import (
+    FILTERS,
+    HDF5_PRESETS,
+    FastRead,
+    FastWrite,
+    Hdf5Preset,
+    WriteMode,
+    fast_read,
+    fast_write,
+    preset_settings,
+)
 from tierflow.lh5._tools import ls, show
 from tierflow.lh5._write import ObjectExistsError, deferred_chunk_writes, delete, write
 
 __all__ = [
     "FILTERS",
+    "HDF5_PRESETS",
     "Chunk",
     "FastRead",
     "FastWrite",
+    "Hdf5Preset",
     "LH5Iterator",
     "ObjectExistsError",
     "WriteMode",
@@ -33,6 +45,7 @@ __all__ = [
     "load_filter_plugins",
     "ls",
     "n_rows",
+    "preset_settings",
     "read",
     "read_as",
     "show",
