@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import hdf5plugin
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,11 +31,16 @@ def _installed(engine: str) -> bool:
 ENGINES = [engine for engine in AUTO_ORDER if _installed(engine)]
 
 
-def _write(path: Path, values: np.ndarray[Any, Any], chunk_rows: int, shuffle: bool) -> None:
+CODECS = {"gzip": {"compression": "gzip", "compression_opts": 4}, "zstd": dict(hdf5plugin.Zstd())}
+
+
+def _write(
+    path: Path, values: np.ndarray[Any, Any], chunk_rows: int, shuffle: bool, codec: str = "gzip"
+) -> None:
     with h5py.File(path, "w") as f:
         f.create_dataset(
-            "x", data=values, chunks=(chunk_rows, *values.shape[1:]), compression="gzip",
-            compression_opts=4, shuffle=shuffle, maxshape=(None, *values.shape[1:]),
+            "x", data=values, chunks=(chunk_rows, *values.shape[1:]), shuffle=shuffle,
+            maxshape=(None, *values.shape[1:]), **CODECS[codec],
         )  # fmt: skip
 
 
@@ -57,6 +63,7 @@ def _both(path: Path, start: int, count: int, engine: str) -> tuple[Any, Any, bo
     shuffle=st.booleans(),
     cut=st.tuples(st.floats(0, 1), st.floats(0, 1)),
     engine=st.sampled_from(ENGINES),
+    codec=st.sampled_from(sorted(CODECS)),
 )
 def test_fast_reads_equal_hdf5_reads(
     tmp_path_factory: pytest.TempPathFactory,
@@ -67,11 +74,12 @@ def test_fast_reads_equal_hdf5_reads(
     shuffle: bool,
     cut: tuple[float, float],
     engine: str,
+    codec: str,
 ) -> None:
     rng = np.random.default_rng(rows)
     values = (rng.integers(0, 1000, (rows, *width)) * rng.random((rows, *width))).astype(dtype)
     path = tmp_path_factory.mktemp("fast") / "x.h5"
-    _write(path, values, chunk_rows, shuffle)
+    _write(path, values, chunk_rows, shuffle, codec)
     start = int(cut[0] * (rows - 1))
     count = max(1, int(cut[1] * (rows - start)))
     expected, out, used = _both(path, start, count, engine)

@@ -24,6 +24,7 @@ from tierflow.lh5._chunks import (
     DirectChunkWriter,
     deflate_pipeline,
     shuffle_bytes,
+    zstd_pipeline,
 )
 from tierflow.lh5._settings import fast_write, fast_write_settings
 from tierflow.lh5._write import deferred_chunk_writes
@@ -296,3 +297,16 @@ def test_unknown_or_missing_engines_are_clear_errors(tmp_path: Path) -> None:
             continue
         with pytest.raises(OptionalDependencyError, match=f"pip install {module}"):
             DEFLATE_ENGINES[engine]()
+
+
+def test_zstd_chunks_are_the_bytes_hdf5plugin_stores(tmp_path: Path) -> None:
+    values = np.cumsum(np.random.default_rng(3).normal(size=(50_000, 2)), axis=0)
+    settings = {"compression": "zstd", "shuffle": True, "chunks": (7000, 2)}
+    with two_files() as (fast, normal):
+        lh5.write(Array(values), "x", fast, hdf5_settings=settings)
+        with fast_write(enabled=False):
+            lh5.write(Array(values), "x", normal, hdf5_settings=settings)
+        with h5py.File(fast) as a, h5py.File(normal) as b:
+            assert zstd_pipeline(a["x"]) is not None
+            assert _chunks(a["x"]) == _chunks(b["x"])
+            np.testing.assert_array_equal(a["x"][()], values)

@@ -1,12 +1,14 @@
-"""Fast writes of shuffle+deflate datasets: whole chunks compressed in threads, written raw.
+"""Fast writes of shuffle+deflate and shuffle+Zstd datasets: whole chunks compressed in
+threads, written raw.
 
-HDF5 runs its filters one chunk at a time on the calling thread, so gzip compression is the
-bottleneck of every write. For a chunked dataset whose filter pipeline is exactly deflate,
-optionally preceded by shuffle (the LEGEND default, readable everywhere), the rows are cut
-into whole chunks here; each chunk is shuffled (byte transposition, as HDF5's filter does)
-and compressed with :func:`zlib.compress` at the dataset's level in a thread pool (zlib
-releases the GIL), and the main thread writes the results with ``write_direct_chunk``.
-The stored bytes are those HDF5 itself would have written.
+HDF5 runs its filters one chunk at a time on the calling thread, so compression is the
+bottleneck of every write. For a chunked dataset whose filter pipeline is exactly deflate or
+Zstd (hdf5plugin's filter 32015), optionally preceded by shuffle (the LEGEND layouts), the
+rows are cut into whole chunks here; each chunk is shuffled (byte transposition, as HDF5's
+filter does) and compressed at the dataset's level in a thread pool (zlib and zstandard
+release the GIL), and the main thread writes the results with ``write_direct_chunk``.
+The stored bytes are those HDF5 itself would have written (Zstd: when the ``zstandard``
+package is installed, with the zstd library version of hdf5plugin's).
 
 Anything else goes through the normal path: other filters, chunks that do not span whole
 rows, non-numeric types, small writes, and the rows of an append that fill up a partial
@@ -25,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 import zlib
@@ -47,10 +50,14 @@ __all__ = [
     "DirectChunkWriter",
     "deflate_pipeline",
     "shuffle_bytes",
+    "zstd_pipeline",
 ]
 
 FILTER_DEFLATE = 1
 FILTER_SHUFFLE = 2
+FILTER_ZSTD = 32015
+ZSTD_DEFAULT_LEVEL = 3
+"""hdf5plugin's Zstd level when the dataset names none."""
 FAST_KINDS = frozenset("biufc")
 """Fixed-size numeric types: their chunks are plain bytes in the file's byte order."""
 
@@ -102,16 +109,40 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class DeflatePipeline:
-    """The filters of a dataset the fast path can reproduce."""
+    """The filters of a dataset the fast path can reproduce (deflate or Zstd)."""
 
     level: int
     """Compression level."""
     compress: Compress
-    """The deflate implementation."""
+    """The codec's implementation."""
     shuffle_size: int
     """Element size of the shuffle filter (0: no shuffle)."""
     chunk_rows: int
     """Rows per chunk (a chunk spans whole rows)."""
+
+
+def _pipeline_filters(ds: h5py.Dataset) -> list[tuple[int, tuple[int, ...]]] | None:
+    """(filter id, options) of `ds` if its chunks span whole rows of a fixed-size numeric type."""
+    if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
+        return None
+    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
+        return None
+    plist = ds.id.get_create_plist()
+    return [
+        (int(code), tuple(options))
+        for code, _, options, _ in (plist.get_filter(i) for i in range(plist.get_nfilters()))
+    ]
+
+
+def _shuffle_then(
+    filters: list[tuple[int, tuple[int, ...]]], codec: int, itemsize: int
+) -> tuple[int, tuple[int, ...]] | None:
+    """(shuffle element size or 0, codec options) if `filters` is ``[shuffle,] codec``."""
+    if [f[0] for f in filters] == [codec]:
+        return 0, filters[0][1]
+    if [f[0] for f in filters] == [FILTER_SHUFFLE, codec] and filters[0][1] == (itemsize,):
+        return itemsize, filters[1][1]
+    return None
 
 
 def deflate_pipeline(
@@ -120,22 +151,33 @@ def deflate_pipeline(
     """The deflate settings of `ds` if its pipeline is ``[shuffle,] deflate`` on whole-row
     chunks of a fixed-size numeric type; ``None`` otherwise. `compress` and `level` (default:
     the dataset's) are the implementation and level to write with."""
-    if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
+    filters = _pipeline_filters(ds)
+    found = None if filters is None else _shuffle_then(filters, FILTER_DEFLATE, ds.dtype.itemsize)
+    if found is None:
         return None
-    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
-        return None
-    plist = ds.id.get_create_plist()
-    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
-    codes = [f[0] for f in filters]
-    if codes == [FILTER_DEFLATE]:
-        shuffle = 0
-    elif codes == [FILTER_SHUFFLE, FILTER_DEFLATE] and tuple(filters[0][2]) == (ds.dtype.itemsize,):
-        shuffle = ds.dtype.itemsize
-    else:
-        return None
+    shuffle, options = found
     if level is None:
-        level = filters[-1][2][0] if len(filters[-1][2]) else 6
+        level = options[0] if options else 6
     return DeflatePipeline(int(level), compress, shuffle, int(ds.chunks[0]))
+
+
+def _zstd_compress(data: memoryview, level: int) -> bytes:
+    import zstandard
+
+    compressor = zstandard.ZstdCompressor(level=level)  # one per call: threads share none
+    return compressor.compress(data)
+
+
+def zstd_pipeline(ds: h5py.Dataset) -> DeflatePipeline | None:
+    """The Zstd settings of `ds` if its pipeline is ``[shuffle,] zstd`` (hdf5plugin's filter)
+    on whole-row chunks of a fixed-size numeric type and ``zstandard`` is installed."""
+    filters = _pipeline_filters(ds)
+    found = None if filters is None else _shuffle_then(filters, FILTER_ZSTD, ds.dtype.itemsize)
+    if found is None or importlib.util.find_spec("zstandard") is None:
+        return None
+    shuffle, options = found
+    level = options[0] if options else ZSTD_DEFAULT_LEVEL
+    return DeflatePipeline(int(level), _zstd_compress, shuffle, int(ds.chunks[0]))
 
 
 def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
@@ -204,7 +246,7 @@ class DirectChunkWriter:
         path does not apply and nothing was written."""
         if not self.enabled or data.nbytes < self.min_bytes or data.dtype != ds.dtype:
             return False
-        pipe = deflate_pipeline(ds, self.compress, self.level)
+        pipe = deflate_pipeline(ds, self.compress, self.level) or zstd_pipeline(ds)
         if pipe is None:
             return False
         rows = pipe.chunk_rows

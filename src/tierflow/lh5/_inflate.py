@@ -1,13 +1,14 @@
-"""Fast reads of shuffle+deflate datasets: the chunks' bytes read in one slab, inflated in threads.
+"""Fast reads of shuffle+deflate and shuffle+Zstd datasets: the chunks' bytes read in one
+slab, decompressed in threads.
 
 HDF5 decompresses a dataset one chunk at a time on the calling thread, and h5py lets one
-thread into HDF5 at a time, so reading gzip'd columns (every LEGEND file written before Zstd)
-uses one core. For a dataset of a read-only file whose filter pipeline is exactly deflate,
+thread into HDF5 at a time, so reading compressed columns uses one core. For a dataset of a
+read-only file whose filter pipeline is exactly deflate or Zstd (hdf5plugin's filter),
 optionally preceded by shuffle, this module asks HDF5 only where the chunks are
-(``chunk_iter``), reads their bytes with one ``pread`` of the span they cover, and inflates
-and un-shuffles them in the shared thread pool, straight into the output array. The fastest
-installed inflate implementation is used (libdeflate, ISA-L, then zlib): decompression is
-lossless, so every engine gives the same values.
+(``chunk_iter``), reads their bytes with one ``pread`` of the span they cover, and
+decompresses and un-shuffles them in the shared thread pool, straight into the output array.
+Deflate uses the fastest installed implementation (libdeflate, ISA-L, then zlib), Zstd the
+``zstandard`` package: decompression is lossless, so every engine gives the same values.
 
 Anything else goes through HDF5: other filters or drivers, files open for writing, chunks
 stored with a filter skipped, missing (never written) chunks, and small reads.
@@ -23,6 +24,7 @@ True
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import os
 import zlib
@@ -35,7 +37,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from tierflow.lh5._chunks import FAST_KINDS, FILTER_DEFLATE, FILTER_SHUFFLE, _pool
+from tierflow.lh5._chunks import FAST_KINDS, FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.registry import Registry
 
@@ -135,6 +137,20 @@ class _Layout:
         return self.chunk_rows * self.row_bytes
 
 
+def _zstd_decompress(data: memoryview, size: int) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompress(data, max_output_size=size)
+
+
+def _decompressor(code: int, inflate: Inflate) -> Inflate | None:
+    if code == FILTER_DEFLATE:
+        return inflate
+    if code == FILTER_ZSTD and importlib.util.find_spec("zstandard") is not None:
+        return _zstd_decompress
+    return None
+
+
 def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
     """The chunk layout of `ds` if the fast path can read it."""
     if ds.chunks is None or ds.ndim == 0 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
@@ -142,16 +158,13 @@ def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
     if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
         return None
     plist = ds.id.get_create_plist()
-    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
-    codes = [f[0] for f in filters]
-    if codes == [FILTER_DEFLATE]:
-        shuffle = 0
-    elif codes == [FILTER_SHUFFLE, FILTER_DEFLATE]:
-        shuffle = ds.dtype.itemsize
-    else:
+    codes = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    shuffle = ds.dtype.itemsize if codes[:1] == [FILTER_SHUFFLE] else 0
+    decompress = _decompressor(codes[-1], inflate) if len(codes) == 1 + bool(shuffle) else None
+    if decompress is None:
         return None
     row_bytes = int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize
-    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, inflate)
+    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, decompress)
 
 
 def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chunks | None:
