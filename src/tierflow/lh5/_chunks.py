@@ -48,6 +48,7 @@ __all__ = [
     "DEFLATE_ENGINES",
     "DeflatePipeline",
     "DirectChunkWriter",
+    "chunk_pipeline",
     "deflate_pipeline",
     "shuffle_bytes",
     "zstd_pipeline",
@@ -152,7 +153,31 @@ def deflate_pipeline(
     chunks of a fixed-size numeric type; ``None`` otherwise. `compress` and `level` (default:
     the dataset's) are the implementation and level to write with."""
     filters = _pipeline_filters(ds)
-    found = None if filters is None else _shuffle_then(filters, FILTER_DEFLATE, ds.dtype.itemsize)
+    return None if filters is None else _deflate(ds, filters, compress, level)
+
+
+def zstd_pipeline(ds: h5py.Dataset) -> DeflatePipeline | None:
+    """The Zstd settings of `ds` if its pipeline is ``[shuffle,] zstd`` (hdf5plugin's filter)
+    on whole-row chunks of a fixed-size numeric type and ``zstandard`` is installed."""
+    filters = _pipeline_filters(ds)
+    return None if filters is None else _zstd(ds, filters)
+
+
+def chunk_pipeline(
+    ds: h5py.Dataset, compress: Compress = zlib.compress, level: int | None = None
+) -> DeflatePipeline | None:
+    """:func:`deflate_pipeline` or :func:`zstd_pipeline`, whichever applies."""
+    filters = _pipeline_filters(ds)
+    if filters is None:
+        return None
+    return _deflate(ds, filters, compress, level) or _zstd(ds, filters)
+
+
+def _deflate(
+    ds: h5py.Dataset, filters: list[tuple[int, tuple[int, ...]]], compress: Compress,
+    level: int | None,
+) -> DeflatePipeline | None:  # fmt: skip
+    found = _shuffle_then(filters, FILTER_DEFLATE, ds.dtype.itemsize)
     if found is None:
         return None
     shuffle, options = found
@@ -168,11 +193,8 @@ def _zstd_compress(data: memoryview, level: int) -> bytes:
     return compressor.compress(data)
 
 
-def zstd_pipeline(ds: h5py.Dataset) -> DeflatePipeline | None:
-    """The Zstd settings of `ds` if its pipeline is ``[shuffle,] zstd`` (hdf5plugin's filter)
-    on whole-row chunks of a fixed-size numeric type and ``zstandard`` is installed."""
-    filters = _pipeline_filters(ds)
-    found = None if filters is None else _shuffle_then(filters, FILTER_ZSTD, ds.dtype.itemsize)
+def _zstd(ds: h5py.Dataset, filters: list[tuple[int, tuple[int, ...]]]) -> DeflatePipeline | None:
+    found = _shuffle_then(filters, FILTER_ZSTD, ds.dtype.itemsize)
     if found is None or importlib.util.find_spec("zstandard") is None:
         return None
     shuffle, options = found
@@ -246,7 +268,7 @@ class DirectChunkWriter:
         path does not apply and nothing was written."""
         if not self.enabled or data.nbytes < self.min_bytes or data.dtype != ds.dtype:
             return False
-        pipe = deflate_pipeline(ds, self.compress, self.level) or zstd_pipeline(ds)
+        pipe = chunk_pipeline(ds, self.compress, self.level)
         if pipe is None:
             return False
         rows = pipe.chunk_rows

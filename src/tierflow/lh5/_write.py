@@ -118,7 +118,8 @@ def _write_dataset(
     elif data.dtype.kind in FAST_KINDS and data.size:
         kwargs = dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
         ds = group.create_dataset(name, shape=data.shape, dtype=data.dtype, **kwargs)
-        if not ctx.chunks.write(ds, data, 0):
+        compressed = kwargs.get("compression") is not None
+        if not (compressed and ctx.chunks.write(ds, data, 0)):
             ds[...] = data
     else:
         ds = group.create_dataset(
