@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tierflow import lh5
-from tierflow.errors import ConfigError, NotFoundError
+from tierflow.errors import ConfigError, MismatchError, NotFoundError
 from tierflow.hit import (
     ParameterSource,
     build_hit,
@@ -264,3 +264,42 @@ def test_config_is_not_modified_and_aggregation_dtype() -> None:
     assert config.aggregations[0].bits == ("valid_t0", "high")
     wide = make_hit_config({"aggregations": {"q": {f"bit{i}": "x" for i in range(9)}}})
     assert wide.aggregations[0].dtype == np.uint16
+
+
+def test_jagged_and_2d_flags_are_packed_per_element() -> None:
+    import awkward as ak
+
+    from tierflow.hit import Aggregation
+    from tierflow.hit._process import pack_bits
+
+    per_hit = ak.Array([[True, False], [], [True]])
+    per_row = np.array([False, True, True])
+    packed = pack_bits(Aggregation("q", ("hit", "row")), [per_hit, per_row], 3)
+    assert isinstance(packed, VectorOfVectors)
+    assert packed.view_as("ak").tolist() == [[1, 0], [], [3]]
+    assert packed.attrs["bit_names"] == "hit,row"
+    grid = np.array([[1, 0, 1], [0, 0, 1]], bool)
+    words = pack_bits(Aggregation("q", ("row", "grid")), [np.array([1, 0], bool), grid], 2)
+    np.testing.assert_array_equal(words.nda, [[3, 1, 3], [0, 0, 2]])  # type: ignore[attr-defined]
+    with pytest.raises(MismatchError, match=r"'q'.*a: jagged, b: jagged"):
+        pack_bits(Aggregation("q", ("a", "b")), [per_hit, ak.Array([[True], [], [True]])], 3)
+    with pytest.raises(MismatchError, match=r"different shapes"):
+        pack_bits(Aggregation("q", ("a", "b")), [grid, np.ones((2, 4), bool)], 2)
+
+
+def test_jagged_aggregation_end_to_end(dsp: Path, tmp_path: Path) -> None:
+    config = {
+        "outputs": ["hit_flags"],
+        "operations": {
+            "positive": {"expression": "hits > 0"},
+            "high": {"expression": "A_max > 200"},
+        },
+        "aggregations": {"hit_flags": {"bit0": "positive", "bit1": "high"}},
+    }
+    out = build_hit(dsp, tmp_path / "hit.lh5", hit_config=config)
+    flags = lh5.read("ch1/hit/hit_flags", out)
+    table = _dsp_table(1)
+    high = table["A_max"].nda > 200  # type: ignore[attr-defined]
+    expected = [[1 + 2 * int(high[i])] * (i % 3) for i in range(N)]
+    assert flags.view_as("ak").tolist() == expected  # type: ignore[attr-defined]
+    assert flags.flattened_data.nda.dtype == np.uint8  # type: ignore[attr-defined]

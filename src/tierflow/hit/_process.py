@@ -18,10 +18,12 @@ __all__ = ["pack_bits", "process_chunk"]
 
 
 def pack_bits(aggregation: Aggregation, columns: Sequence[Any], size: int) -> DataObject:
-    """Pack `columns` (bit 0 first) into the bits of one unsigned integer per row.
+    """Pack `columns` (bit 0 first) into the bits of one unsigned integer per row, or per
+    element when a column is jagged or 2-d (per-row flags then apply to each element of the
+    row).
 
     Each column is converted to the unsigned type first, as the anchor does, so ``True`` is
-    1 and non-boolean values are truncated.
+    1 and non-boolean values are truncated. The anchor packs flat columns only.
 
     Example
     -------
@@ -30,14 +32,54 @@ def pack_bits(aggregation: Aggregation, columns: Sequence[Any], size: int) -> Da
     ...           np.array([1, 1, 0], bool)], 3).nda
     array([3, 2, 1], dtype=uint8)
     """
+    attrs = {"bit_names": ",".join(aggregation.bits)}
+    if any(is_awkward(column) for column in columns):
+        return as_data_object(_pack_jagged(aggregation, columns), size, attrs)
+    arrays = [np.asarray(column) for column in columns]
+    ndim = max(1, *(a.ndim for a in arrays))
+    # a per-row flag of a 2-d column applies to each element of its row
+    shaped = [_trailing(a, ndim) for a in arrays]
+    try:
+        shape = np.broadcast_shapes((size,) + (1,) * (ndim - 1), *(a.shape for a in shaped))
+    except ValueError as error:
+        raise _shape_error(aggregation, columns) from error
     dtype = aggregation.dtype
-    packed = np.zeros(size, dtype=dtype)
-    for bit, (name, column) in enumerate(zip(aggregation.bits, columns, strict=True)):
-        if is_awkward(column) or np.ndim(column) > 1:
-            raise MismatchError(f"aggregation {aggregation.name!r}: column {name!r} is not flat")
-        values = np.broadcast_to(np.asarray(column), (size,)).astype(dtype)
-        packed += values * dtype.type(1 << bit)
-    return as_data_object(packed, size, {"bit_names": ",".join(aggregation.bits)})
+    packed = np.zeros(shape, dtype=dtype)
+    for bit, values in enumerate(shaped):
+        packed += values.astype(dtype) * dtype.type(1 << bit)
+    return as_data_object(packed, size, attrs)
+
+
+def _trailing(values: np.ndarray[Any, Any], ndim: int) -> np.ndarray[Any, Any]:
+    """`values` with length-1 axes appended up to `ndim` (scalars stay scalars)."""
+    if values.ndim in (0, ndim):
+        return values
+    reshaped: np.ndarray[Any, Any] = values.reshape(values.shape + (1,) * (ndim - values.ndim))
+    return reshaped
+
+
+def _pack_jagged(aggregation: Aggregation, columns: Sequence[Any]) -> Any:
+    import awkward as ak
+
+    try:
+        arrays = ak.broadcast_arrays(*columns)
+    except ValueError as error:
+        raise _shape_error(aggregation, columns) from error
+    dtype = aggregation.dtype
+    packed = ak.values_astype(arrays[0], dtype)
+    for bit, values in enumerate(arrays[1:], start=1):
+        packed = packed + ak.values_astype(values, dtype) * dtype.type(1 << bit)
+    return packed
+
+
+def _shape_error(aggregation: Aggregation, columns: Sequence[Any]) -> MismatchError:
+    shapes = ", ".join(
+        f"{name}: {'jagged' if is_awkward(c) else np.shape(c)}"
+        for name, c in zip(aggregation.bits, columns, strict=True)
+    )
+    return MismatchError(
+        f"aggregation {aggregation.name!r}: the flag columns have different shapes ({shapes})"
+    )
 
 
 def process_chunk(
