@@ -301,5 +301,5 @@ def test_jagged_aggregation_end_to_end(dsp: Path, tmp_path: Path) -> None:
     table = _dsp_table(1)
     high = table["A_max"].nda > 200  # type: ignore[attr-defined]
     expected = [[1 + 2 * int(high[i])] * (i % 3) for i in range(N)]
-    assert flags.view_as("ak").tolist() == expected  # type: ignore[attr-defined]
-    assert flags.flattened_data.nda.dtype == np.uint8  # type: ignore[attr-defined]
+    assert flags.view_as("ak").tolist() == expected
+    assert flags.flattened_data.nda.dtype == np.uint8
