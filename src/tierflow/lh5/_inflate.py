@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
+import math
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -245,12 +246,16 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     """Read rows ``start:start+count`` of `ds` into ``out[:count]`` without HDF5's filter
     pipeline; ``False`` (nothing read) when the fast path does not apply."""
     settings = fast_read_settings()
-    if not settings.enabled or count <= 0 or out.dtype != ds.dtype:
+    row_bytes = out.itemsize * math.prod(out.shape[1:])
+    if not settings.enabled or count * row_bytes < max(settings.min_bytes, 1):
+        return False  # checked first: small reads must not pay for the checks below
+    if out.dtype != ds.dtype or not out[:count].flags.c_contiguous:
         return False
-    if ds.file.mode != "r" or ds.file.driver != "sec2" or not out[:count].flags.c_contiguous:
+    file = ds.file
+    if file.mode != "r" or file.driver != "sec2":
         return False
     layout = _layout(ds, inflate_engine(settings.engine))
-    if layout is None or count * layout.row_bytes < settings.min_bytes:
+    if layout is None:
         return False
     chunks = _chunks_of(ds, layout, start, start + count)
     if chunks is None:
