@@ -164,6 +164,8 @@ def _fwfm_interpolate(
 
 
 def _line_crossing(c: Array, h: Array, w: Array | None, level: float) -> float:
+    if w is not None and np.count_nonzero(w) < 2:  # a line through fewer points is rank-deficient
+        raise RuntimeError("fwfm: fewer than 2 weighted bins for a line fit")
     try:
         m, b = np.polyfit(c, h, 1, w=w)
     except np.linalg.LinAlgError as error:

@@ -56,6 +56,8 @@ def _width_slopes(hist: Array, centres: Array, var: Array, level: float, n: int 
         with np.errstate(divide="ignore"):
             w = 1 / np.sqrt(var[s])
         w[np.isinf(w)] = 0
+        if np.count_nonzero(w) < 2:  # a line through fewer points is rank-deficient
+            raise ValueError("fewer than 2 weighted bins for a line fit")
         try:
             m, b = np.polyfit(centres[s], hist[s], 1, w=w)
         except (np.linalg.LinAlgError, ValueError, TypeError) as error:
