@@ -1,0 +1,111 @@
+"""Datasets and attributes made with HDF5's low-level API and cached property lists.
+
+h5py's ``create_dataset`` and ``attrs[...] = ...`` build a new creation property list, type
+and dataspace for every object and validate every option again; for the small tables of a
+raw or hit file (tens of columns of a few hundred rows) that is most of the time a write
+takes. Here the property list of each combination of settings, each type and the scalar
+dataspace are made once and reused: HDF5 copies them into every object it creates. The
+objects made are those h5py makes with the same settings (same types, filters, chunks,
+no creation times, names encoded as h5py encodes them); anything this module does not
+build (other filters, fill values, strings) returns ``None`` and goes through h5py.
+
+Example
+-------
+>>> with h5py.File("f.h5", "w") as f:  # doctest: +SKIP
+...     ds = create_dataset(f, "x", np.arange(10.0), {"chunks": (10,), "maxshape": (None,)})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+from h5py import h5a, h5d, h5p, h5s, h5t, h5z
+
+from tierflow.lh5._chunks import FAST_KINDS
+
+__all__ = ["create_dataset", "write_attrs"]
+
+_SETTINGS = frozenset({"chunks", "maxshape", "shuffle", "compression", "compression_opts"})
+_STRING = h5py.string_dtype()
+
+
+@lru_cache(maxsize=256)
+def _dcpl(
+    chunks: tuple[int, ...], shuffle: bool, compression: str | int | None, options: tuple[int, ...]
+) -> h5p.PropDCID | None:
+    """The dataset creation property list of these settings (``None``: not built here)."""
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_chunk(chunks)
+    if shuffle:
+        dcpl.set_shuffle()
+    if compression == "gzip":
+        dcpl.set_deflate(options[0] if options else 4)
+    elif isinstance(compression, int) and not isinstance(compression, bool):
+        if not h5z.filter_avail(compression):
+            return None  # h5py gives the error message
+        dcpl.set_filter(compression, h5z.FLAG_OPTIONAL, options)
+    elif compression is not None:
+        return None
+    dcpl.set_obj_track_times(False)
+    return dcpl
+
+
+@lru_cache(maxsize=256)
+def _type(dtype: np.dtype[Any]) -> h5t.TypeID:
+    return h5t.py_create(dtype, logical=True)
+
+
+def _options(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
+
+
+def create_dataset(
+    group: h5py.Group, name: str, data: npt.NDArray[Any], settings: Mapping[str, Any]
+) -> h5py.Dataset | None:
+    """A new chunked dataset `name` of `group` shaped and typed like `data` (not written), or
+    ``None`` when `settings` (:func:`~tierflow.lh5._settings.dataset_kwargs`) ask for
+    something only h5py builds."""
+    if data.ndim == 0 or data.dtype.kind not in FAST_KINDS or data.dtype.fields is not None:
+        return None
+    if not settings.keys() <= _SETTINGS or settings.get("chunks") is None:
+        return None
+    chunks = tuple(int(c) for c in settings["chunks"])
+    maxshape = settings.get("maxshape") or data.shape
+    if len(chunks) != data.ndim or len(maxshape) != data.ndim:
+        return None
+    compression = settings.get("compression")
+    options = _options(settings.get("compression_opts"))
+    dcpl = _dcpl(chunks, bool(settings.get("shuffle")), compression, options)
+    if dcpl is None:
+        return None
+    limits = tuple(h5s.UNLIMITED if m is None else int(m) for m in maxshape)
+    space = h5s.create_simple(data.shape, limits)
+    # names are UTF-8 bytes on a default link list, as h5py's create_dataset makes them
+    dsid = h5d.create(group.id, name.encode(), _type(data.dtype), space, dcpl=dcpl)
+    return h5py.Dataset(dsid)
+
+
+@lru_cache(maxsize=1)
+def _scalar_space() -> h5s.SpaceID:
+    return h5s.create(h5s.SCALAR)
+
+
+def write_attrs(h5obj: h5py.HLObject, attrs: Mapping[str, Any]) -> None:
+    """Set the attributes of `h5obj`: strings (the most of LEGEND's) made here as h5py makes
+    them (scalar variable-length UTF-8), anything else through h5py."""
+    for key, value in attrs.items():
+        if not isinstance(value, str) or not key.isascii():
+            h5obj.attrs[key] = value
+            continue
+        encoded = key.encode("ascii")
+        if h5a.exists(h5obj.id, encoded):
+            h5a.delete(h5obj.id, encoded)
+        attr = h5a.create(h5obj.id, encoded, _type(_STRING), _scalar_space())
+        attr.write(np.array(value, dtype=_STRING))

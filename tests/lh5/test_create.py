@@ -1,0 +1,87 @@
+"""Datasets and attributes made with the low-level API are the ones h5py makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+
+from tierflow.lh5._create import create_dataset, write_attrs
+from tierflow.lh5._settings import dataset_kwargs
+
+SETTINGS = [
+    {"compression": None},
+    {"compression": "gzip", "compression_opts": 4, "shuffle": True},
+    {"compression": "gzip"},
+    {"compression": "zstd", "compression_opts": 3, "shuffle": True},
+]
+CASES = [
+    (settings, dtype, shape)
+    for settings in SETTINGS
+    for dtype, shape in [("f8", (100,)), ("<u2", (40, 3)), (">i4", (5,))]
+] + [({"compression": "zstd", "chunks": (7, 3)}, "f4", (40, 3))]
+
+
+def _describe(group: h5py.Group, name: str) -> dict[str, Any]:
+    ds = group[name]
+    plist = ds.id.get_create_plist()
+    link = group.id.links.get_info(name.encode())
+    return {
+        "dtype": ds.dtype,
+        "shape": ds.shape,
+        "maxshape": ds.maxshape,
+        "chunks": ds.chunks,
+        "filters": [plist.get_filter(i) for i in range(plist.get_nfilters())],
+        "times": plist.get_obj_track_times(),
+        "cset": link.cset,
+        "attrs": {k: (ds.attrs[k], ds.attrs.get_id(k).get_type().get_class()) for k in ds.attrs},
+    }
+
+
+@pytest.mark.parametrize(("settings", "dtype", "shape"), CASES)
+@pytest.mark.parametrize("name", ["trapEmax", "énergie"])
+def test_like_h5py(
+    tmp_path: Path, settings: dict[str, Any], dtype: str, shape: tuple[int, ...], name: str
+) -> None:
+    data = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+    kwargs = dataset_kwargs(data.shape, data.dtype, settings)
+    attrs = {"datatype": "array<1>{real}", "units": "keV", "n": 3}
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        a, b = f.create_group("a"), f.create_group("b")
+        ours = create_dataset(a, name, data, kwargs)
+        assert ours is not None
+        ours[...] = data
+        write_attrs(ours, attrs)
+        theirs = b.create_dataset(name, data=data, **kwargs)
+        theirs.attrs.update(attrs)
+        assert _describe(a, name) == _describe(b, name)
+        np.testing.assert_array_equal(ours[()], theirs[()])
+
+
+def test_what_it_does_not_build_goes_to_h5py(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        data = np.arange(10.0)
+        assert create_dataset(f, "lzf", data, {"chunks": (10,), "compression": "lzf"}) is None
+        assert create_dataset(f, "fl", data, {"chunks": (10,), "fletcher32": True}) is None
+        assert create_dataset(f, "s", np.array(["a"]), {"chunks": (1,)}) is None
+        assert create_dataset(f, "c", data, {"chunks": None}) is None
+        assert create_dataset(f, "u", data, {"chunks": (10,), "compression": 999}) is None
+        assert list(f) == []
+
+
+def test_attributes_replace_and_keep_other_types(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ds = f.create_dataset("x", data=[1, 2])
+        write_attrs(ds, {"units": "ns", "bits": np.arange(3), "ünits": "mm"})
+        write_attrs(ds, {"units": "keV"})
+        assert ds.attrs["units"] == "keV"
+        assert list(ds.attrs["bits"]) == [0, 1, 2]
+        assert ds.attrs["ünits"] == "mm"
+
+
+def test_zstd_filter_is_registered() -> None:
+    assert h5py.h5z.filter_avail(hdf5plugin.Zstd.filter_id)
