@@ -70,6 +70,7 @@ def test_what_it_does_not_build_goes_to_h5py(tmp_path: Path) -> None:
         assert create_dataset(f, "s", np.array(["a"]), {"chunks": (1,)}) is None
         assert create_dataset(f, "c", data, {"chunks": None}) is None
         assert create_dataset(f, "u", data, {"chunks": (10,), "compression": 999}) is None
+        assert create_dataset(f, "g/x", data, {"chunks": (10,)}) is None
         assert list(f) == []
 
 
@@ -85,3 +86,18 @@ def test_attributes_replace_and_keep_other_types(tmp_path: Path) -> None:
 
 def test_zstd_filter_is_registered() -> None:
     assert h5py.h5z.filter_avail(hdf5plugin.Zstd.filter_id)
+
+
+def test_read_attrs_gives_what_h5py_gives(tmp_path: Path) -> None:
+    from tierflow.lh5._create import read_attrs
+
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ds = f.create_dataset("x", data=[1, 2])
+        ds.attrs.update({"units": "ns", "é": "ü", "n": 3, "v": np.arange(2), "b": np.bytes_("ab")})
+        ds.attrs.create("bad", np.array(b"\xff\xfe", dtype=h5py.string_dtype()))
+        ours = read_attrs(ds)
+        theirs = dict(ds.attrs.items())
+        assert list(ours) == list(theirs)
+        for key, value in theirs.items():
+            assert type(ours[key]) is type(value)
+            np.testing.assert_array_equal(ours[key], value)

@@ -1,4 +1,5 @@
-"""Datasets and attributes made with HDF5's low-level API and cached property lists.
+"""Datasets and attributes made (and attributes read) with HDF5's low-level API and cached
+property lists.
 
 h5py's ``create_dataset`` and ``attrs[...] = ...`` build a new creation property list, type
 and dataspace for every object and validate every option again; for the small tables of a
@@ -28,7 +29,7 @@ from h5py import h5a, h5d, h5p, h5s, h5t, h5z
 
 from tierflow.lh5._chunks import FAST_KINDS
 
-__all__ = ["create_dataset", "write_attrs"]
+__all__ = ["create_dataset", "read_attrs", "write_attrs"]
 
 _SETTINGS = frozenset({"chunks", "maxshape", "shuffle", "compression", "compression_opts"})
 _STRING = h5py.string_dtype()
@@ -74,6 +75,8 @@ def create_dataset(
     something only h5py builds."""
     if data.ndim == 0 or data.dtype.kind not in FAST_KINDS or data.dtype.fields is not None:
         return None
+    if "/" in name:  # h5py makes the groups on the way
+        return None
     if not settings.keys() <= _SETTINGS or settings.get("chunks") is None:
         return None
     chunks = tuple(int(c) for c in settings["chunks"])
@@ -109,3 +112,22 @@ def write_attrs(h5obj: h5py.HLObject, attrs: Mapping[str, Any]) -> None:
             h5a.delete(h5obj.id, encoded)
         attr = h5a.create(h5obj.id, encoded, _type(_STRING), _scalar_space())
         attr.write(np.array(value, dtype=_STRING))
+
+
+def read_attrs(h5obj: h5py.HLObject) -> dict[str, Any]:
+    """The attributes of `h5obj` in h5py's order; scalar variable-length strings (the most of
+    LEGEND's) are read here (h5py's high-level reads cost twice as much), anything else
+    through h5py: the values are h5py's."""
+    oid = h5obj.id
+    found: dict[str, Any] = {}
+    for index in range(h5a.get_num_attrs(oid)):
+        attr = h5a.open(oid, index=index)
+        name = attr.name.decode("utf-8", "surrogateescape")
+        kind = attr.get_type()
+        if attr.shape == () and kind.get_class() == h5t.STRING and kind.is_variable_str():
+            value = np.empty((), dtype=_STRING)
+            attr.read(value)
+            found[name] = bytes(value[()]).decode("utf-8", "surrogateescape")  # as h5py does
+        else:
+            found[name] = h5obj.attrs[name]
+    return found

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
+from tierflow.lh5._create import read_attrs
 from tierflow.lh5._inflate import read_chunked
 from tierflow.types import (
     Array,
@@ -79,7 +80,7 @@ def inspect(h5obj: Any, ctx: ReadContext) -> tuple[Datatype, ReadContext]:
     if known is not None:
         return known[0], replace(ctx, attrs=known[1])
     attrs = {}
-    for key, value in h5obj.attrs.items():
+    for key, value in read_attrs(h5obj).items():
         attrs[key] = value.decode() if isinstance(value, bytes) else value
     node = _node(h5obj, attrs.pop("datatype", None), ctx)
     if ctx.meta is not None:
@@ -246,7 +247,7 @@ def _own_attrs(h5obj: Any, ctx: ReadContext) -> dict[str, Any]:
 
 def _attrs(h5obj: Any) -> dict[str, Any]:
     attrs = {}
-    for key, value in h5obj.attrs.items():
+    for key, value in read_attrs(h5obj).items():
         if key == "datatype":
             continue
         attrs[key] = value.decode() if isinstance(value, bytes) else value
