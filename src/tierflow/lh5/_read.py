@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
-from tierflow.lh5._create import read_attrs
 from tierflow.lh5._inflate import read_chunked
+from tierflow.lh5._lowlevel import open_object, read_attrs
 from tierflow.types import (
     Array,
     ArrayOfDetectorIDs,
@@ -119,14 +119,15 @@ def _element_kind(dtype: np.dtype[Any]) -> ElementKind:
 
 
 def child(group: h5py.Group, name: str, ctx: ReadContext) -> Any:
-    if name not in group:
+    try:
+        return open_object(group, name)
+    except KeyError:
         raise NotFoundError(
             f"{ctx.path!r} has no {name!r}",
             file=ctx.file,
             obj=f"{ctx.path}/{name}",
             candidates=list(group.keys()),
-        )
-    return group[name]
+        ) from None
 
 
 def n_rows_of(h5obj: Any, node: Any, ctx: ReadContext) -> int:
@@ -402,7 +403,7 @@ def read_struct(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any)
         return read_histogram(group, ctx)
     values: dict[str, DataObject] = {}
     for name, sub_fields in _selected(names, ctx.fields, ctx).items():
-        sub, sub_ctx = group[name], ctx.child(name, sub_fields)
+        sub, sub_ctx = open_object(group, name), ctx.child(name, sub_fields)
         old = buffer.get(name) if isinstance(buffer, Struct) and name in buffer else None
         sub_node, sub_ctx = inspect(sub, sub_ctx)
         values[name] = read_node(sub, sub_node, sub_ctx, rows, old)

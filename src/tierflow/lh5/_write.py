@@ -22,7 +22,7 @@ from tierflow.errors import MismatchError, NotFoundError, TierflowError
 from tierflow.files import staged_path
 from tierflow.lh5._chunks import FAST_KINDS, DirectChunkWriter
 from tierflow.lh5._core import FileLike, open_lh5
-from tierflow.lh5._create import create_dataset, write_attrs
+from tierflow.lh5._lowlevel import create_dataset, write_attrs
 from tierflow.lh5._settings import WriteMode, dataset_kwargs
 from tierflow.types import (
     Array,

@@ -10,7 +10,7 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from tierflow.lh5._create import create_dataset, write_attrs
+from tierflow.lh5._lowlevel import create_dataset, open_object, write_attrs
 from tierflow.lh5._settings import dataset_kwargs
 
 SETTINGS = [
@@ -89,7 +89,7 @@ def test_zstd_filter_is_registered() -> None:
 
 
 def test_read_attrs_gives_what_h5py_gives(tmp_path: Path) -> None:
-    from tierflow.lh5._create import read_attrs
+    from tierflow.lh5._lowlevel import read_attrs
 
     with h5py.File(tmp_path / "f.h5", "w") as f:
         ds = f.create_dataset("x", data=[1, 2])
@@ -101,3 +101,17 @@ def test_read_attrs_gives_what_h5py_gives(tmp_path: Path) -> None:
         for key, value in theirs.items():
             assert type(ours[key]) is type(value)
             np.testing.assert_array_equal(ours[key], value)
+
+
+def test_open_object_like_getitem(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f.create_dataset("g/x", data=[1, 2])
+        f["link"] = h5py.SoftLink("/g/x")
+        f["t"] = np.dtype("f8")  # a named type
+        assert isinstance(open_object(f, "g"), h5py.Group)
+        assert open_object(f, "g/x")[1] == 2
+        assert open_object(f["g"], "x").name == "/g/x"
+        assert open_object(f, "link")[0] == 1
+        assert isinstance(open_object(f, "t"), h5py.Datatype)
+        with pytest.raises(KeyError):
+            open_object(f, "nothere")

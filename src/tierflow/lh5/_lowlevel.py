@@ -1,5 +1,5 @@
-"""Datasets and attributes made (and attributes read) with HDF5's low-level API and cached
-property lists.
+"""HDF5's low-level API where h5py's high-level one costs most of a small read or write:
+datasets and attributes made with cached property lists, attributes read, objects opened.
 
 h5py's ``create_dataset`` and ``attrs[...] = ...`` build a new creation property list, type
 and dataspace for every object and validate every option again; for the small tables of a
@@ -25,11 +25,11 @@ from typing import Any
 import h5py
 import numpy as np
 import numpy.typing as npt
-from h5py import h5a, h5d, h5p, h5s, h5t, h5z
+from h5py import h5a, h5d, h5g, h5o, h5p, h5s, h5t, h5z
 
 from tierflow.lh5._chunks import FAST_KINDS
 
-__all__ = ["create_dataset", "read_attrs", "write_attrs"]
+__all__ = ["create_dataset", "open_object", "read_attrs", "write_attrs"]
 
 _SETTINGS = frozenset({"chunks", "maxshape", "shuffle", "compression", "compression_opts"})
 _STRING = h5py.string_dtype()
@@ -131,3 +131,14 @@ def read_attrs(h5obj: h5py.HLObject) -> dict[str, Any]:
         else:
             found[name] = h5obj.attrs[name]
     return found
+
+
+def open_object(group: h5py.Group, name: str) -> h5py.Dataset | h5py.Group:
+    """``group[name]`` without the file object h5py makes for every dataset it opens;
+    ``KeyError`` when there is no such object."""
+    oid = h5o.open(group.id, name.encode())
+    if isinstance(oid, h5d.DatasetID):
+        return h5py.Dataset(oid)
+    if isinstance(oid, h5g.GroupID):
+        return h5py.Group(oid)
+    return group[name]  # a named type: h5py's own wrapper
