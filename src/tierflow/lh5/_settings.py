@@ -7,7 +7,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -255,12 +255,8 @@ def fast_write(**changes: Any) -> Iterator[FastWrite]:
     ...     fast_write_settings().enabled
     False
     """
-    _check_names(FastWrite, changes)
-    token = _fast_write.set(dataclasses.replace(fast_write_settings(), **changes))
-    try:
-        yield _fast_write.get()
-    finally:
-        _fast_write.reset(token)
+    with _scoped(_fast_write, fast_write_settings(), changes) as settings:
+        yield settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,20 +292,28 @@ def fast_read(**changes: Any) -> Iterator[FastRead]:
     ...     fast_read_settings().enabled
     False
     """
-    _check_names(FastRead, changes)
-    token = _fast_read.set(dataclasses.replace(fast_read_settings(), **changes))
-    try:
-        yield _fast_read.get()
-    finally:
-        _fast_read.reset(token)
+    with _scoped(_fast_read, fast_read_settings(), changes) as settings:
+        yield settings
 
 
-def _check_names(settings: type, changes: dict[str, Any]) -> None:
-    fields = {f.name for f in dataclasses.fields(settings)}
+_Settings = TypeVar("_Settings", FastRead, FastWrite)
+
+
+@contextmanager
+def _scoped(
+    var: contextvars.ContextVar[_Settings], current: _Settings, changes: dict[str, Any]
+) -> Iterator[_Settings]:
+    """`current` with `changes` in force in `var` inside the block; unknown names are errors
+    that suggest the known ones."""
+    fields = {f.name for f in dataclasses.fields(current)}
     for name in changes:
         if name not in fields:
             from tierflow.errors import NotFoundError
 
-            raise NotFoundError(
-                f"no {settings.__name__} setting {name!r}", obj=name, candidates=fields
-            )
+            kind = type(current).__name__
+            raise NotFoundError(f"no {kind} setting {name!r}", obj=name, candidates=fields)
+    token = var.set(dataclasses.replace(current, **changes))
+    try:
+        yield var.get()
+    finally:
+        var.reset(token)
