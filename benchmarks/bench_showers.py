@@ -4,6 +4,9 @@ showerdata itself when it is installed (same showers, same run).
 Prints, for each: save time, full load, a 1,000-shower slice, 1,000 random single showers,
 file size and the peak memory of a full load (in a fresh process), and the ratios to showerdata.
 Times are medians of three runs; random reads use a newly opened file and new picks each run.
+The full load and the random reads also show their CPU time (the process's, all threads),
+which other programs on a shared machine sway less than wall time; the load average is
+printed at the start and the end.
 
     python benchmarks/bench_showers.py                  # 20,000 showers, ~41 M points
     python benchmarks/bench_showers.py --showers 2000   # a quick run
@@ -63,30 +66,34 @@ REPEAT = 3
 """Each figure is the median of this many runs (the machine may be shared and loaded)."""
 
 
-def timed(func: Callable[[], Any], repeat: int = REPEAT) -> float:
-    """The median wall time of `repeat` calls."""
-    times = []
+def timed(func: Callable[[], Any], repeat: int = REPEAT) -> tuple[float, float]:
+    """The median wall time of `repeat` calls, and their median CPU time (the process's, all
+    threads; less swayed than wall time by other programs on a shared machine)."""
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         func()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        cpu.append(time.process_time() - start_cpu)
+    return float(np.median(times)), float(np.median(cpu))
 
 
 def random_reads(
     open_file: Callable[[], Any], picks: np.ndarray, n: int, convert: Any = int
-) -> float:
-    """Median seconds per shower of reading `picks` one by one from a newly opened file, over
-    REPEAT rounds of different picks (so that no round finds the last one's chunks cached)."""
-    times = []
+) -> tuple[float, float]:
+    """Median seconds per shower (wall and CPU) of reading `picks` one by one from a newly
+    opened file, over REPEAT rounds of different picks (so that no round finds the last one's
+    chunks cached)."""
+    times, cpu = [], []
     for k in range(REPEAT):
         rolled = (picks + k * 7919) % n
         with open_file() as file:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for i in rolled:
                 file[convert(i)]
             times.append((time.perf_counter() - start) / len(rolled))
-    return float(np.median(times))
+            cpu.append((time.process_time() - start_cpu) / len(rolled))
+    return float(np.median(times)), float(np.median(cpu))
 
 
 PEAK_SCRIPT = """
@@ -119,16 +126,20 @@ def peak_memory_mb(kind: str, path: Path) -> float:
 
 
 def bench_tierflow(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[str, float]:
-    save = timed(lambda: sh.save(data, path, overwrite=True), repeat=1)
-    load = timed(lambda: sh.load(path))
+    save, _ = timed(lambda: sh.save(data, path, overwrite=True), repeat=1)
+    load, load_cpu = timed(lambda: sh.load(path))
     start = len(data) // 2
-    part = timed(lambda: sh.load(path, start, start + SLICE))
-    random = random_reads(lambda: sh.ShowerDataFile(path), picks, len(data), lambda i: i)
+    part, _ = timed(lambda: sh.load(path, start, start + SLICE))
+    random, random_cpu = random_reads(
+        lambda: sh.ShowerDataFile(path), picks, len(data), lambda i: i
+    )
     return {
         "save_s": save,
         "load_s": load,
+        "load_cpu_s": load_cpu,
         "slice_s": part,
         "random_us": random * 1e6,
+        "random_cpu_us": random_cpu * 1e6,
         "size_mb": path.stat().st_size / 1e6,
         "peak_mb": peak_memory_mb("tierflow", path),
     }
@@ -147,19 +158,21 @@ def bench_showerdata(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[st
         shower_ids=data.shower_ids,
         num_points=data.num_points,
     )
-    save = timed(functools.partial(theirs.save, path, overwrite=True), repeat=1)
+    save, _ = timed(functools.partial(theirs.save, path, overwrite=True), repeat=1)
     del theirs  # free the padded copy before loading
-    load = timed(lambda: showerdata.load(path))
+    load, load_cpu = timed(lambda: showerdata.load(path))
     start = len(data) // 2
-    part = timed(lambda: showerdata.load(path, start, start + SLICE))
+    part, _ = timed(lambda: showerdata.load(path, start, start + SLICE))
     few = picks[:THEIR_READS]
-    random_open = random_reads(lambda: showerdata.ShowerDataFile(path), few, len(data))
-    random_load = timed(lambda: [showerdata.load(path, int(i), int(i) + 1) for i in few])
+    random_open, random_cpu = random_reads(lambda: showerdata.ShowerDataFile(path), few, len(data))
+    random_load, _ = timed(lambda: [showerdata.load(path, int(i), int(i) + 1) for i in few])
     return {
         "save_s": save,
         "load_s": load,
+        "load_cpu_s": load_cpu,
         "slice_s": part,
         "random_us": random_open * 1e6,
+        "random_cpu_us": random_cpu * 1e6,
         "random_load_us": random_load / len(few) * 1e6,
         "size_mb": path.stat().st_size / 1e6,
         "peak_mb": peak_memory_mb("showerdata", path),
@@ -184,6 +197,7 @@ def main() -> None:
     data = make_showers(args.showers)
     data_mb = (data.flat.nbytes + 40 * len(data)) / 1e6
     print(f"{len(data)} showers, {len(data.flat) / 1e6:.1f} M points, {data_mb:.0f} MB of data")
+    print("load average at start (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     picks = np.random.default_rng(2).integers(0, len(data), RANDOM_READS)
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         base = Path(folder)
@@ -201,6 +215,7 @@ def main() -> None:
         f"tierflow LH5 {ours['peak_mb'] / data_mb:.2f}, "
         f"tierflow on showerdata's layout {on_theirs['peak_mb'] / data_mb:.2f}"
     )
+    print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(
             json.dumps({"ref": ref, "lh5": ours, "sd": on_theirs})

@@ -53,6 +53,25 @@ def test_frozen_v1_lz4_file_reads_equal(old_showers: sh.Showers) -> None:
     assert 0.0 in zero.flat[:, 3]  # the zero-energy hit is kept
 
 
+def test_frozen_v1_bitshuffle_file_reads_directly_and_equal(old_showers: sh.Showers) -> None:
+    """Files of Bitshuffle's own 2,048-hit blocks (before 512) decode straight from the file."""
+    path = DATA / "v1-bitshuffle.lh5"
+    with h5py.File(path) as handle:
+        hits = handle["showers/hits/energy"]
+        assert hits.chunks == (8192,)
+        assert _filters(hits) == [32008]
+        assert hits.id.get_create_plist().get_filter(0)[2][3] == 0  # the filter's default
+    assert sh.load(path) == old_showers
+    with sh.ShowerDataFile(path) as file:
+        direct = file.store._direct  # type: ignore[attr-defined]
+        assert direct.index.located
+        assert direct.block_rows == 2048
+        assert file[np.int64(4)] == old_showers[4:5]
+        assert file[[6, 1, 1]] == old_showers[[6, 1, 1]]
+        assert file[2:5] == old_showers[2:5]
+        assert 0.0 in file[1].flat[:, 3]  # the zero-energy hit is kept
+
+
 def test_append_to_old_file_keeps_its_filters(old_showers: sh.Showers, tmp_path: Path) -> None:
     path = tmp_path / "old.lh5"
     shutil.copy(DATA / "v1-lz4.lh5", path)

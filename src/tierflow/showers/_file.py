@@ -56,6 +56,8 @@ class ShowerDataFile:
             file_mode = FileMode.APPEND
         self.store = open_store(path, file_mode, name)
         self.mode = file_mode
+        if file_mode is FileMode.READ:
+            self.store.prepare_random_access()
 
     @property
     def layout(self) -> Layout:

@@ -68,6 +68,10 @@ class ShowerStore(Protocol):
 
     def read_particles(self, sel: slice | npt.NDArray[np.intp]) -> IncidentParticles: ...
 
+    def prepare_random_access(self) -> None:
+        """Get ready for many small reads (an index loaded once rather than per read)."""
+        ...
+
     def write(self, sel: slice, showers: Showers) -> None:
         """Write `showers` as rows `sel` of the file."""
         ...

@@ -10,11 +10,15 @@
     /showers/targets/<key>   struct{values,num_points}    attrs: shape
 
 Shower ``i`` owns hits ``sum(num_points[:i]) .. sum(num_points[:i+1])``. Every dataset is
-chunked, resizable and compressed (Bitshuffle + LZ4 through hdf5plugin, 8,192-hit chunks), so
-a file grows by appends; hits are written before events, so an interrupted append leaves a
-readable file with the showers of the events table. Files written before these defaults
-(LZ4 with byte shuffle, 32,768-hit chunks) have the same layout and version and read the same
-way, since HDF5 records each dataset's filters and chunks (``tests/showers/data/v1-lz4.lh5``).
+chunked, resizable and compressed (Bitshuffle + LZ4 through hdf5plugin, 8,192-hit chunks of
+512-hit blocks), so a file grows by appends; hits are written before events, so an interrupted
+append leaves a readable file with the showers of the events table. Files written before these
+defaults (LZ4 with byte shuffle, 32,768-hit chunks; Bitshuffle's own 2,048-hit blocks) have the
+same layout and version and read the same way, since HDF5 records each dataset's filters and
+chunks (``tests/showers/data/v1-lz4.lh5``).
+
+Files open for reading decode their Bitshuffle-LZ4 hits straight from the file's bytes
+(:mod:`tierflow.showers._direct`): any HDF5 reader with hdf5plugin reads them too.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy.typing as npt
 
 from tierflow import lh5
 from tierflow.errors import FormatError, MismatchError, NotFoundError
+from tierflow.showers._direct import DirectColumns, make_direct_columns
 from tierflow.showers._files import (
     LH5_FORMAT_ATTR,
     ClosingStore,
@@ -58,11 +63,16 @@ __all__ = [
 
 LAYOUT_VERSION = 1
 HITS_CHUNK_ROWS = 1 << 13
-"""Hits per chunk: 32 KiB of float32. Measured on 20,000 showers of 100-4,000 points: a random
-shower took the same time with 2,048- to 8,192-hit chunks (the HDF5 read of each column, not
-the decoding, dominates) and 1.3x longer with 32,768; 1,000-shower slices and full loads
-were 2x and 1.5-3x slower with 2,048 (HDF5's cost per chunk), which also kept 80 MB of
-chunk-index memory."""
+"""Hits per chunk: 32 KiB of float32. A random shower is decoded block by block from its
+chunks (:mod:`tierflow.showers._direct`), after walking the block headers before it: on
+20,000 showers of 100-4,000 points that took 0.7 of the time with 8,192-hit chunks than with
+32,768; the places of all chunks are found when a file opens (HDF5's chunk iteration, 1 us a
+chunk: 20 ms for 41 M hits)."""
+BLOCK_ROWS = 512
+"""Hits per Bitshuffle block (its unit of decoding), 2 KiB of float32: a random shower is
+decoded from the blocks that hold it (:mod:`tierflow.showers._direct`), so smaller blocks
+decode less beyond it; 512 took 0.85 of the time of 2,048 (the filter's default) and of 256
+(whose per-block costs dominate), for files 2% larger."""
 EVENTS_CHUNK_ROWS = 1 << 14
 FEATURE_UNITS = {"x": "mm", "y": "mm", "z": "", "energy": "GeV", "time": "ns"}
 EVENT_UNITS = {"energies": "GeV"}
@@ -71,14 +81,18 @@ EVENT_UNITS = {"energies": "GeV"}
 def default_settings() -> dict[str, Any]:
     """The HDF5 filters of new files: Bitshuffle with LZ4 (hdf5plugin, filter 32008).
 
-    Lossless; on clustered showers it gives files 0.44 of showerdata's, against 0.55 for
+    Lossless; on clustered showers it gives files 0.45 of showerdata's, against 0.55 for
     LZ4 with byte shuffle (the default before), and decodes faster (a full load took 0.7
     of the time, a random shower 0.8), because the bit planes of float32 points give LZ4
-    longer matches.
+    longer matches. Blosc's LZ4 with byte shuffle decoded 1.15x faster through HDF5 for
+    files 1.2x larger, and needs another package to be decoded directly: not worth it.
     """
     import hdf5plugin
 
-    return {"compression": dict(hdf5plugin.Bitshuffle(cname="lz4")), "shuffle": False}
+    return {
+        "compression": dict(hdf5plugin.Bitshuffle(nelems=BLOCK_ROWS, cname="lz4")),
+        "shuffle": False,
+    }
 
 
 def _column(data: npt.NDArray[Any], units: str | None, chunk_rows: int) -> Array:
@@ -149,7 +163,9 @@ class LH5Store(ClosingStore):
     """An open file in tierflow's LH5 shower layout.
 
     The per-shower rows (a few bytes per shower) are read once when the file opens; a read
-    then touches only the hits of the showers asked for.
+    then touches only the hits of the showers asked for. Open for reading, the hits are
+    decoded straight from the file (:class:`~tierflow.showers._direct.DirectColumns`) once
+    their chunks are located (:meth:`prepare_random_access`, or a read of 1/8 of them).
     """
 
     layout = Layout.LH5
@@ -162,6 +178,7 @@ class LH5Store(ClosingStore):
         self.handle = open_h5(path, "r" if mode is FileMode.READ else "a")
         self.mode = mode
         self.group = self.handle[name]
+        self._direct: DirectColumns | None = None
         version = int(self.group.attrs.get(LH5_FORMAT_ATTR, -1))
         if version > LAYOUT_VERSION:
             raise FormatError(
@@ -195,6 +212,10 @@ class LH5Store(ClosingStore):
                 file=self.path,
                 obj=f"{self.name}/hits",
             )
+        self._close_direct()
+        if self.mode is FileMode.READ:  # the bytes of the file do not change: read them directly
+            hits_used = int(self.offsets[-1])
+            self._direct = make_direct_columns(self.path, self.handle, self.columns, hits_used)
         self._load_attrs()
 
     @property
@@ -221,20 +242,23 @@ class LH5Store(ClosingStore):
         array, with one read per column; the hits are its transpose (Fortran-ordered), so
         a full load needs no copy and no memory beyond its result.
         """
-        total = int((stops - starts).sum())
+        total = int(stops[0] - starts[0]) if len(starts) == 1 else int((stops - starts).sum())
         columns = np.empty((len(self.columns), total), dtype=np.float32)
-        memory = h5py.h5s.create_simple((max(total, 1),))
-        for j, column in enumerate(self.columns):
-            read_ranges(column, starts, stops, columns[j], self.spaces[j], memory)
+        if self._direct is None or not self._direct.read(starts, stops, columns):
+            memory = h5py.h5s.create_simple((max(total, 1),))
+            for j, column in enumerate(self.columns):
+                read_ranges(column, starts, stops, columns[j], self.spaces[j], memory)
         hits: npt.NDArray[np.float32] = columns.T
         return hits
 
     def read(self, sel: slice | npt.NDArray[np.intp], max_points: int | None = None) -> Showers:
         num_points = self.events["num_points"][sel]
+        offsets = None
         if isinstance(sel, slice):
             flat = self.read_hits(
                 self.offsets[sel.start : sel.start + 1], self.offsets[sel.stop : sel.stop + 1]
             )
+            offsets = self.offsets[sel.start : sel.stop + 1] - self.offsets[sel.start]
         else:
             flat = self._read_picked(sel)
         showers = Showers.trusted(
@@ -245,6 +269,7 @@ class LH5Store(ClosingStore):
             self.events["directions"][sel],
             self.events["shower_ids"][sel],
             self.shape[1],
+            offsets,
         )
         if max_points is not None and max_points >= 0:
             return truncate(showers, max_points)
@@ -302,7 +327,19 @@ class LH5Store(ClosingStore):
             if column.shape[0] > end:
                 column.resize(end, axis=0)
 
+    def prepare_random_access(self) -> None:
+        """Locate the chunks of the hits now (20 ms for 41 M hits) and map the file, so that
+        reads of single showers decode them straight from the file."""
+        if self._direct is not None:
+            self._direct.prepare_random_access()
+
+    def _close_direct(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
+        self._direct = None
+
     def close(self) -> None:
+        self._close_direct()
         self.handle.close()
 
 

@@ -215,6 +215,9 @@ class ShowerdataStore(ClosingStore):
             return int(dataset(self.handle, "energies").shape[0])
         return self.shape[0]
 
+    def prepare_random_access(self) -> None:
+        """Nothing to do: the per-shower rows were read when the file opened."""
+
     def read(self, sel: slice | npt.NDArray[np.intp], max_points: int | None = None) -> Showers:
         _n, width, n_features = self.shape
         stored = self._per_shower("num_points", sel).astype(np.int32)

@@ -273,12 +273,14 @@ class Showers:
         directions: npt.NDArray[np.float32],
         shower_ids: npt.NDArray[np.int32],
         max_points: int,
+        offsets: npt.NDArray[np.int64] | None = None,
     ) -> Showers:
         """Showers from arrays of the right dtypes and shapes, without copies or checks
-        (for readers of files whose consistency was checked when they were opened)."""
+        (for readers of files whose consistency was checked when they were opened; `offsets`,
+        when known, are those of `num_points`)."""
         self = cls.__new__(cls)
         self.flat, self._num_points = flat, num_points.astype(np.int32, copy=False)
-        self.offsets = offsets_of(self._num_points)
+        self.offsets = offsets_of(self._num_points) if offsets is None else offsets
         self.energies, self.pdg, self.directions = energies, pdg, directions
         self.shower_ids, self.max_points = shower_ids, max_points
         return self

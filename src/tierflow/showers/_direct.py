@@ -1,0 +1,456 @@
+"""Hits columns decoded straight from the file's bytes, bypassing HDF5's filter pipeline.
+
+Reading a few rows through HDF5 costs tens of microseconds per column (selection, chunk
+lookup, filter pipeline), more than decoding them. The hits columns of tierflow's shower files
+are Bitshuffle-LZ4 chunks (hdf5plugin filter 32008) made of independent blocks of a few hundred
+hits. :class:`DirectColumns` looks up where the chunks lie in the file (HDF5's chunk iteration,
+~1 us a chunk: when a file is opened for random reads, or at the first large read), and
+decodes only the blocks that hold the rows asked for, all columns in one numba kernel that
+runs without the GIL, with the Bitshuffle library that hdf5plugin ships: the same code
+HDF5's filter runs, so the values are the same.
+
+Small reads decode from a memory map of the file (no copy); large ones read the compressed
+bytes of a batch of chunks at a time into a buffer and decode the batches in two threads, so
+that a full load holds no more than its result and two batches, chunk by chunk through ctypes
+(:func:`decode_chunks`: as fast, and without importing numba). Columns of other filters,
+chunk layouts it does not know, or files open for writing are read through HDF5
+(:func:`make_direct_columns` returns ``None``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import glob
+import mmap
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from tierflow.errors import FormatError
+
+__all__ = [
+    "BITSHUFFLE_FILTER",
+    "ChunkIndex",
+    "DirectColumns",
+    "Workspace",
+    "chunks_of",
+    "decode_chunks",
+    "headers_fit",
+    "make_direct_columns",
+    "split_ranges",
+]
+
+BITSHUFFLE_FILTER = 32008
+LZ4 = 2
+"""The Bitshuffle filter's code for LZ4 compression (its fifth filter parameter)."""
+LARGE_ROWS = 1 << 20
+"""Reads of at least this many hits go in batches, in two threads."""
+BATCH_ROWS = 1 << 18
+"""Hits per batch of a large read: ~2 MB of compressed bytes held by each thread."""
+THREADS = 2
+POPULATE_BYTES = 1 << 30
+"""Files up to this size opened for random reads are mapped with all their pages at once
+(25-55 ms for 300 MB in the page cache), rather than page by page as reads touch them:
+a page fault costs several microseconds here, and a random shower touched ~3 (0.7x the time,
+38 instead of 55 us of CPU a shower on 20,000 showers). Larger files are mapped lazily, so
+that opening one does not read it whole."""
+LOCATE_SHARE = 8
+"""Until the chunks are located, reads of less than 1/8 of the rows go through HDF5: locating
+all of them (1 us a chunk) would cost more than such a read saves."""
+
+
+def _library() -> str | None:
+    """The path of hdf5plugin's Bitshuffle filter library, if there is one."""
+    import hdf5plugin
+
+    found = sorted(glob.glob(os.path.join(hdf5plugin.PLUGIN_PATH, "libh5bshuf.*")))
+    return found[0] if found else None
+
+
+@functools.cache
+def _decompress(library: str) -> Any:
+    """``bshuf_decompress_lz4(in, out, n, itemsize, block) -> bytes read or < 0`` by ctypes
+    (which lets other threads run during the call)."""
+    function = ctypes.CDLL(library).bshuf_decompress_lz4
+    function.restype = ctypes.c_int64
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
+    return function
+
+
+def decode_chunks(
+    decompress: Any,
+    buf: npt.NDArray[np.uint8],
+    chunks: npt.NDArray[np.int64],
+    geometry: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    stops: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float32],
+    scratch: npt.NDArray[np.float32],
+) -> int:
+    """What the numba kernel does, chunk by chunk through ctypes, for large reads (mostly
+    whole chunks, decoded in place; the others through `scratch`): it needs no numba, whose
+    import takes 0.2 s and 65 MB, and a call per 8,192 hits costs little."""
+    rows, block, itemsize, first = (int(v) for v in geometry)
+    if not headers_fit(buf, chunks, rows * itemsize, block * itemsize):
+        return -1
+    base, spare = buf.ctypes.data, scratch.ctypes.data
+    places = (chunks[:, :, 0] + 12).tolist()
+    for j in range(out.shape[0]):
+        column, at = out[j], out[j].ctypes.data
+        written, held = 0, -1  # held: the chunk in `scratch` (ranges of one chunk share it)
+        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+            for c in range(a // rows, -(-b // rows)):
+                lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
+                whole = lo == 0 and hi == rows
+                if whole or c != held:
+                    dest = at + written * itemsize if whole else spare
+                    if decompress(base + places[j][c - first], dest, rows, itemsize, block) < 0:
+                        return -1
+                    held = held if whole else c
+                if not whole:
+                    column[written : written + hi - lo] = scratch[lo:hi]
+                written += hi - lo
+    return 0
+
+
+def headers_fit(
+    buf: npt.NDArray[np.uint8], chunks: npt.NDArray[np.int64], size: int, block_size: int
+) -> bool:
+    """Whether the chunks (``first, last + 1`` bytes in `buf`; -1 for none) lie in `buf`
+    and their headers declare `size` bytes in blocks of `block_size` bytes."""
+    spans = chunks[chunks[..., 0] >= 0]
+    if np.any(spans[:, 1] > len(buf)) or np.any(spans[:, 1] - spans[:, 0] < 12):
+        return False
+    headers = buf[spans[:, :1] + np.arange(12)]
+    sizes = headers[:, :8].copy().view(">u8")
+    blocks = headers[:, 8:].copy().view(">u4")
+    return bool(np.all(sizes == size) and np.all(blocks == block_size))
+
+
+def _kernel(library: str) -> Any:
+    """The decoding kernel (numba, compiled or loaded from its cache on first use)."""
+    from tierflow.showers import _bshuf
+
+    _bshuf.load_library(library)
+    return _bshuf.decode_ranges
+
+
+def _block_rows(ds: h5py.Dataset) -> int | None:
+    """Hits per Bitshuffle block of `ds`, if its only filter is Bitshuffle with LZ4."""
+    plist = ds.id.get_create_plist()
+    if plist.get_nfilters() != 1:
+        return None
+    code, _, options, _ = plist.get_filter(0)
+    if code != BITSHUFFLE_FILTER or len(options) < 5 or options[4] != LZ4:
+        return None
+    return int(options[3]) or (8192 // ds.dtype.itemsize) // 8 * 8
+
+
+def chunks_of(
+    starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64], chunk_rows: int
+) -> npt.NDArray[np.int64]:
+    """The sorted indices of the chunks that hold the rows of the ranges."""
+    keep = stops > starts
+    first, last = starts[keep] // chunk_rows, (stops[keep] - 1) // chunk_rows
+    counts = last - first + 1
+    steps = np.ones(int(counts.sum()), dtype=np.int64)
+    heads = np.cumsum(counts)[:-1]
+    steps[0:1] = first[0:1]
+    steps[heads] = first[1:] - last[:-1]
+    return np.unique(np.cumsum(steps))
+
+
+def split_ranges(
+    starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64], parts: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]]:
+    """The row ranges cut into `parts` runs of about equal hits: for each, its ranges and
+    where its rows go in the output (first and last + 1)."""
+    ends = np.cumsum(stops - starts)
+    begins = ends - (stops - starts)
+    total = int(ends[-1]) if len(ends) else 0
+    out = []
+    for k in range(parts):
+        lo, hi = total * k // parts, total * (k + 1) // parts
+        if hi <= lo:
+            continue
+        first = int(np.searchsorted(ends, lo, side="right"))
+        last = int(np.searchsorted(ends, hi, side="left"))
+        s, e = starts[first : last + 1].copy(), stops[first : last + 1].copy()
+        s[0] += lo - int(begins[first])
+        e[-1] -= int(ends[last]) - hi
+        out.append((s, e, lo, hi))
+    return out
+
+
+def _map_file(fd: int, populate: bool) -> mmap.mmap:
+    """A read-only map of the file `fd`, its pages mapped at once if `populate` (Linux)."""
+    if populate and hasattr(mmap, "MAP_POPULATE"):
+        flags = mmap.MAP_SHARED | mmap.MAP_POPULATE
+        return mmap.mmap(fd, 0, flags=flags, prot=mmap.PROT_READ)
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
+class Workspace:
+    """One thread's memory for decoding: a chunk of scratch, a buffer of compressed bytes."""
+
+    def __init__(self, chunk_rows: int) -> None:
+        self.scratch = np.empty(chunk_rows, dtype=np.float32)
+        self._bytes = np.empty(0, dtype=np.uint8)
+
+    def bytes(self, size: int) -> npt.NDArray[np.uint8]:
+        """A buffer of at least `size` bytes (kept from call to call)."""
+        if len(self._bytes) < size:
+            self._bytes = np.empty(size + size // 4, dtype=np.uint8)
+        return self._bytes
+
+
+class ChunkIndex:
+    """Where each chunk of equally chunked columns lies in their file.
+
+    Parameters
+    ----------
+    columns
+        The datasets (1-d, same chunks).
+    n_rows
+        The rows to locate (the columns may be longer).
+    """
+
+    def __init__(self, columns: list[h5py.Dataset], n_rows: int) -> None:
+        self.columns = columns
+        self.chunk_rows = int(columns[0].chunks[0])
+        self.n_rows = n_rows
+        self.n_chunks = -(-n_rows // self.chunk_rows)
+        self.spans = np.full((len(columns), self.n_chunks, 2), -1, dtype=np.int64)
+        """``(columns, chunks, 2)``: each chunk's first and last byte + 1 in the file."""
+        self.usable: bool | None = None
+        """Whether all chunks were located (None: not tried yet)."""
+
+    def locate(self) -> bool:
+        """Find where every chunk lies in the file (HDF5's chunk iteration, ~1 us a chunk);
+        False if a chunk has no place or was stored without its filter."""
+        if self.usable is None:
+            spans = [self._locate_column(j) for j in range(len(self.columns))]
+            self.usable = all(s is not None for s in spans)
+            if self.usable:
+                self.spans[:] = np.stack([s for s in spans if s is not None])
+        return self.usable
+
+    @property
+    def located(self) -> bool:
+        """Whether the chunks were located."""
+        return self.usable is True
+
+    def _locate_column(self, j: int) -> npt.NDArray[np.int64] | None:
+        """The places of all chunks of column `j`, or None if one has none."""
+        if self.n_chunks == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        found: list[tuple[int, int, int, int]] = []
+        keep = found.append
+        self.columns[j].id.chunk_iter(
+            lambda i: keep((i.chunk_offset[0], i.byte_offset, i.size, i.filter_mask))
+        )
+        table = np.array(found, dtype=np.int64).reshape(-1, 4)
+        index = table[:, 0] // self.chunk_rows
+        table, index = table[index < self.n_chunks], index[index < self.n_chunks]
+        if np.any(table[:, 3] != 0) or len(np.unique(index)) != self.n_chunks:
+            return None
+        spans = np.empty((self.n_chunks, 2), dtype=np.int64)
+        spans[index, 0] = table[:, 1]
+        spans[index, 1] = table[:, 1] + table[:, 2]
+        return spans
+
+
+class DirectColumns:
+    """Equal float columns of one file (same chunks, Bitshuffle-LZ4), decoded directly.
+
+    Made by :func:`make_direct_columns`; ``index.locate()`` finds where each chunk lies,
+    ``read`` fills a ``(columns, rows)`` array.
+
+    Example
+    -------
+    >>> direct = make_direct_columns(path, handle, [hits["x"], hits["y"]], n_hits)  # doctest: +SKIP
+    >>> out = np.empty((2, 10), np.float32)  # doctest: +SKIP
+    >>> direct.read(np.array([10]), np.array([20]), out)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, path: str, columns: list[h5py.Dataset], block_rows: int, n_rows: int, library: str
+    ) -> None:
+        self.path = path
+        self.index = ChunkIndex(columns, n_rows)
+        self.library = library
+        self._kernel: Any = None
+        self.chunk_rows = self.index.chunk_rows
+        self.itemsize = columns[0].dtype.itemsize
+        self.block_rows = block_rows
+        self._map: mmap.mmap | None = None
+        self._bytes: npt.NDArray[np.uint8] | None = None
+        self._whole = self._geometry(0)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        """Each calling thread's workspace for small reads (reads may come from threads)."""
+
+    @property
+    def kernel(self) -> Any:
+        """The numba kernel, loaded on the first read (importing numba takes a while)."""
+        if self._kernel is None:
+            self._kernel = _kernel(self.library)
+        return self._kernel
+
+    def _geometry(self, first_chunk: int) -> npt.NDArray[np.int64]:
+        return np.array([self.chunk_rows, self.block_rows, self.itemsize, first_chunk], np.int64)
+
+    def read(
+        self, starts: npt.NDArray[Any], stops: npt.NDArray[Any], out: npt.NDArray[np.float32]
+    ) -> bool:
+        """Rows ``starts[i]..stops[i]`` (in order, within the first `n_rows`) of every column
+        into ``out[j]``; False (nothing read) when HDF5 should read them: before the chunks
+        were located, for reads of less than 1/LOCATE_SHARE of the rows, or when they cannot
+        be located."""
+        index = self.index
+        if not index.located:
+            if index.usable is False or out.shape[1] * LOCATE_SHARE < index.n_rows:
+                return False
+            if not index.locate():
+                return False
+        if starts.dtype != np.int64 or stops.dtype != np.int64:
+            starts, stops = starts.astype(np.int64), stops.astype(np.int64)
+        if out.shape[1] == 0:
+            return True
+        if out.shape[1] >= LARGE_ROWS:
+            status = self._read_batches(starts, stops, out)
+        else:
+            data = self._bytes if self._bytes is not None else self._file_bytes()
+            args = (data, index.spans, self._whole, starts, stops, out)
+            status = int(self.kernel(*args, self._workspace().scratch))
+        if status < 0:
+            raise FormatError(
+                "a hits chunk does not decode as the Bitshuffle-LZ4 blocks it declares",
+                file=self.path,
+            )
+        return True
+
+    def _file_bytes(self, populate: bool = False) -> npt.NDArray[np.uint8]:
+        """The file's bytes, memory-mapped (made on first use; `populate`: with all its pages
+        mapped at once, where the system can)."""
+        with self._lock:
+            if self._bytes is None:
+                with open(self.path, "rb") as handle:
+                    self._map = _map_file(handle.fileno(), populate)
+                self._bytes = np.frombuffer(self._map, dtype=np.uint8)
+            return self._bytes
+
+    def prepare_random_access(self) -> None:
+        """Locate the chunks, and map a file of up to POPULATE_BYTES with all its pages."""
+        if self.index.locate() and os.path.getsize(self.path) <= POPULATE_BYTES:
+            self._file_bytes(populate=True)
+
+    def _workspace(self) -> Workspace:
+        space: Workspace | None = getattr(self._local, "space", None)
+        if space is None:
+            space = self._local.space = Workspace(self.chunk_rows)
+        return space
+
+    def _read_batches(
+        self, starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64], out: Any
+    ) -> int:
+        """Large reads: batches of about BATCH_ROWS hits, decoded in two threads."""
+        n_batches = -(-out.shape[1] // BATCH_ROWS)
+        batches = split_ranges(starts, stops, n_batches)
+        with open(self.path, "rb", buffering=0) as handle:
+            fd = handle.fileno()
+
+            def work(k: int) -> int:
+                status, space = 0, Workspace(self.chunk_rows)
+                for s, e, lo, hi in batches[k::THREADS]:
+                    status = min(status, self._read_batch(fd, s, e, out[:, lo:hi], space))
+                return status
+
+            with ThreadPoolExecutor(THREADS) as pool:
+                return min(pool.map(work, range(THREADS)))
+
+    def _read_batch(
+        self,
+        fd: int,
+        starts: npt.NDArray[np.int64],
+        stops: npt.NDArray[np.int64],
+        out: Any,
+        space: Workspace,
+    ) -> int:
+        """One batch: its chunks' bytes read column by column into one buffer, then decoded."""
+        chunks = chunks_of(starts, stops, self.chunk_rows)
+        first = int(chunks[0])
+        spans = self.index.spans[:, first : int(chunks[-1]) + 1]
+        local = np.full(spans.shape, -1, dtype=np.int64)
+        pieces = []
+        size = 0
+        for j in range(len(spans)):
+            wanted = spans[j, chunks - first]
+            begin, end = int(wanted[:, 0].min()), int(wanted[:, 1].max())
+            if end - begin > 2 * int((wanted[:, 1] - wanted[:, 0]).sum()) + (1 << 16):
+                return self._read_scattered(starts, stops, out, space, chunks)
+            pieces.append((begin, end, size))
+            local[j, chunks - first] = wanted - begin + size
+            size += end - begin
+        buffer = space.bytes(size)
+        for begin, end, at in pieces:
+            if os.preadv(fd, [buffer[at : at + end - begin].data], begin) != end - begin:
+                return -1
+        geometry = self._geometry(first)
+        return self._decode_chunks(buffer, local, geometry, starts, stops, out, space.scratch)
+
+    def _read_scattered(
+        self,
+        starts: npt.NDArray[np.int64],
+        stops: npt.NDArray[np.int64],
+        out: Any,
+        space: Workspace,
+        chunks: npt.NDArray[np.int64],
+    ) -> int:
+        """A batch whose `chunks` lie far apart in the file: decoded from the memory map."""
+        first, last = int(chunks[0]), int(chunks[-1])
+        spans = np.full((len(self.index.columns), last + 1 - first, 2), -1, dtype=np.int64)
+        spans[:, chunks - first] = self.index.spans[:, chunks]
+        args = (self._file_bytes(), spans, self._geometry(first), starts, stops, out)
+        return self._decode_chunks(*args, space.scratch)
+
+    def _decode_chunks(self, *args: Any) -> int:
+        return decode_chunks(_decompress(self.library), *args)
+
+    def close(self) -> None:
+        """Release the memory map (now, or once the last view of it is gone)."""
+        self._bytes = None
+        if self._map is not None:
+            with contextlib.suppress(BufferError):  # a view is alive: closed when collected
+                self._map.close()
+
+
+def make_direct_columns(
+    path: str, handle: h5py.File, columns: list[h5py.Dataset], n_rows: int
+) -> DirectColumns | None:
+    """Direct reads of the first `n_rows` of `columns`, or None when they cannot be read that
+    way (other filters or chunks, a user block, no Bitshuffle library)."""
+    if not columns or handle.userblock_size != 0 or not hasattr(columns[0].id, "chunk_iter"):
+        return None
+    first = columns[0]
+    block = _block_rows(first)
+    if block is None or first.chunks is None or first.dtype != np.float32:
+        return None
+    for column in columns:
+        if column.chunks != first.chunks or column.dtype != first.dtype:
+            return None
+        if _block_rows(column) != block:
+            return None
+    if first.chunks[0] % block or block % 8:
+        return None
+    library = _library()
+    if library is None:
+        return None
+    return DirectColumns(path, columns, block, n_rows, library)
