@@ -223,3 +223,27 @@ def test_framing_across_any_split(lengths: list[int], extended: list[bool], cut:
 
 def test_orca_streamer_rejects_other_streams() -> None:
     assert not OrcaStreamer.is_stream(b"\xff\x35\x65\xc4FlashCamV1" + bytes(8))
+
+
+plist_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8)
+plist_scalars = (
+    plist_text
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.booleans()
+    | st.binary(max_size=8)
+)
+plist_values = st.recursive(
+    plist_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(plist_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.dictionaries(plist_text, plist_values, max_size=5))
+def test_fast_plist_reader_equals_plistlib(value: dict[str, Any]) -> None:
+    from tierflow.raw.formats.orca._header import loads_plist
+
+    xml = plistlib.dumps(value, fmt=plistlib.FMT_XML)
+    assert loads_plist(xml) == plistlib.loads(xml, fmt=plistlib.FMT_XML)

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tierflow.errors import ConfigError
-from tierflow.raw._decoder import RowBlock
+from tierflow.raw._decoder import Jagged, RowBlock
 
 __all__ = ["RawBuffer", "RawBufferLibrary", "RawBufferList", "expand_rblist_dict"]
 
@@ -49,6 +50,13 @@ class RawBuffer:
         Name of the table in the output.
     proc_spec
         Per-buffer processing (see :mod:`tierflow.raw._proc`).
+    size
+        Rows at which the buffer is full (the streamer sets ``buffer_size``).
+    max_bytes
+        Decoded bytes at which the buffer is full. Each flush is one LH5 append, whose
+        fixed cost is high (about 1 ms per dataset), so flushes should be large; the rows
+        are copied into columns reused from one flush to the next, so the memory held is
+        about this much per busy buffer.
 
     Example
     -------
@@ -62,10 +70,10 @@ class RawBuffer:
     out_name: str = ""
     proc_spec: dict[str, Any] | None = None
     size: int = 8192
-    max_bytes: int = 8 << 20
-    blocks: list[RowBlock] = field(default_factory=list, repr=False)
+    max_bytes: int = 10 << 20
     loc: int = 0
     nbytes: int = 0
+    _store: _Store | None = field(default=None, repr=False)
 
     @property
     def out_file(self) -> str:
@@ -79,9 +87,12 @@ class RawBuffer:
         return group or "/"
 
     def add(self, block: RowBlock) -> None:
-        """Queue decoded rows."""
+        """Queue decoded rows (copied into the buffer's columns: `block` can be freed)."""
         if len(block):
-            self.blocks.append(block)
+            if self._store is None or (self._store.rows == 0 and not self._store.takes(block)):
+                per_row = max(1, block.nbytes // len(block))
+                self._store = _Store(block, min(self.size, self.max_bytes // per_row) + len(block))
+            self._store.append(block)
             self.loc += len(block)
             self.nbytes += block.nbytes
 
@@ -90,39 +101,108 @@ class RawBuffer:
         return self.loc >= self.size or self.nbytes >= self.max_bytes
 
     def drain(self, n_max: int | None = None) -> RowBlock | None:
-        """All queued rows (at most `n_max`) as one block; the buffer is empty after."""
-        parts = self.drain_parts(n_max, merge_bytes=None)
-        return RowBlock.concat(parts) if parts else None
+        """All queued rows (at most `n_max`) as one block of its own; the buffer is empty after."""
+        parts = self.drain_parts(n_max)
+        return _copy(parts[0]) if parts else None
 
     def drain_parts(
         self, n_max: int | None = None, merge_bytes: int | None = None
     ) -> list[RowBlock]:
-        """The queued rows (at most `n_max`) as blocks to write one after the other.
+        """The queued rows (at most `n_max`) to write; the buffer is empty after.
 
-        Consecutive blocks are merged up to `merge_bytes` (all of them when ``None``):
-        fewer, larger writes are faster; smaller merges need less memory.
+        The rows are views of the buffer's columns, valid until the next :meth:`add`:
+        write them first. A buffer drained because it was full keeps its columns for the
+        next rows (no new allocation, no copy at drain); others release them. `merge_bytes`
+        is accepted for compatibility: the rows are one block already.
         """
-        blocks, self.blocks, self.loc, self.nbytes = self.blocks, [], 0, 0
-        if n_max is not None:
-            kept, left = [], n_max
-            for b in blocks:
-                if left <= 0:
-                    break
-                kept.append(b if len(b) <= left else b.take(np.arange(left)))
-                left -= len(kept[-1])
-            blocks = kept
-        out: list[RowBlock] = []
-        group: list[RowBlock] = []
-        size = 0
-        for b in blocks:
-            if group and merge_bytes is not None and size + b.nbytes > merge_bytes:
-                out.append(RowBlock.concat(group))
-                group, size = [], 0
-            group.append(b)
-            size += b.nbytes
-        if group:
-            out.append(RowBlock.concat(group))
-        return out
+        store, full = self._store, self.is_full()
+        self.loc, self.nbytes = 0, 0
+        if store is None or store.rows == 0:
+            return []
+        out = store.view(store.rows if n_max is None else min(n_max, store.rows))
+        store.rows = 0
+        if not full:
+            self._store = None
+        return [out] if len(out) else []
+
+
+class _Store:
+    """The queued rows of one buffer: columns with room to grow, reused after a flush."""
+
+    def __init__(self, first: RowBlock, rows: int) -> None:
+        # room for `rows` rows up front (untouched pages cost no memory): no regrowth
+        self.rows = 0
+        self.keys = np.empty(rows, first.keys.dtype)
+        self.cols: dict[str, Any] = {
+            name: Jagged(np.empty(0, c.flat.dtype), np.empty(rows, np.int64))
+            if isinstance(c, Jagged)
+            else np.empty((rows, *c.shape[1:]), c.dtype)
+            for name, c in first.columns.items()
+        }
+        self.flat = dict.fromkeys(self.cols, 0)
+
+    def takes(self, block: RowBlock) -> bool:
+        """Whether `block` has the columns (names, kinds, row shapes) of these."""
+        if block.columns.keys() != self.cols.keys():
+            return False
+        return all(
+            isinstance(c, Jagged) == isinstance(self.cols[n], Jagged)
+            and (isinstance(c, Jagged) or c.shape[1:] == self.cols[n].shape[1:])
+            for n, c in block.columns.items()
+        )
+
+    def append(self, block: RowBlock) -> None:
+        if not self.takes(block):
+            raise ValueError(
+                f"rows with columns {sorted(block.columns)} can't join rows with "
+                f"{sorted(self.cols)} in one buffer"
+            )
+        end = self.rows + len(block)
+        self.keys = _room(self.keys, end, block.keys.dtype, self.rows)
+        self.keys[self.rows : end] = block.keys
+        for name, col in block.columns.items():
+            dest = self.cols[name]
+            if isinstance(col, Jagged):
+                stop = self.flat[name] + col.flat.size
+                flat = _room(dest.flat, stop, col.flat.dtype, self.flat[name])
+                lens = _room(dest.lengths, end, np.dtype(np.int64), self.rows)
+                flat[self.flat[name] : stop] = col.flat
+                lens[self.rows : end] = col.lengths
+                self.cols[name], self.flat[name] = Jagged(flat, lens), stop
+            else:
+                dest = self.cols[name] = _room(dest, end, col.dtype, self.rows)
+                dest[self.rows : end] = col
+        self.rows = end
+
+    def view(self, n: int) -> RowBlock:
+        """The first `n` rows (views); jagged content is reset for the next rows."""
+        cols: dict[str, Any] = {}
+        for name, c in self.cols.items():
+            if isinstance(c, Jagged):
+                lens = c.lengths[:n]
+                cols[name] = Jagged(c.flat[: int(lens.sum())], lens)
+                self.flat[name] = 0
+            else:
+                cols[name] = c[:n]
+        return RowBlock(self.keys[:n], cols)
+
+
+def _room(arr: npt.NDArray[Any], rows: int, dtype: np.dtype[Any], used: int) -> npt.NDArray[Any]:
+    """`arr`, or a larger copy of its first `used` rows, with room for `rows` rows of `dtype`."""
+    want = np.result_type(arr.dtype, dtype) if arr.dtype != dtype else arr.dtype
+    if rows <= arr.shape[0] and want == arr.dtype:
+        return arr
+    out = np.empty((max(rows, arr.shape[0] * 3 // 2), *arr.shape[1:]), want)
+    out[:used] = arr[:used]
+    return out
+
+
+def _copy(block: RowBlock) -> RowBlock:
+    cols = {
+        k: Jagged(v.flat.copy(), v.lengths.copy()) if isinstance(v, Jagged) else v.copy()
+        for k, v in block.columns.items()
+    }
+    return RowBlock(block.keys.copy(), cols)
 
 
 class RawBufferList(list[RawBuffer]):

@@ -30,11 +30,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-READ_BLOCK = 4 << 20
+READ_BLOCK = 2 << 20
 """Bytes read from the source at a time (larger blocks give no more speed, only memory)."""
 MAX_QUEUED_BYTES = 32 << 20
 """Decoded bytes held over all buffers at most: past this, the largest buffers count as full
-(one buffer per channel must not hold each its own 8 MB)."""
+(one buffer per channel must not hold each its own 10 MB)."""
 
 
 class DecodeWarning(UserWarning):
@@ -185,8 +185,12 @@ class DataStreamer(abc.ABC):
             final = got == 0
             consumed, blocks = self.process(buf, offset, final)
             self.n_bytes_read = offset + consumed
-            yield from blocks
-            carry, offset = buf[consumed:], offset + consumed
+            blocks.reverse()
+            while blocks:  # hand each block over: once written, nothing here holds it
+                yield blocks.pop()
+            # a copy: a view would keep the whole read block alive
+            carry, offset = buf[consumed:].copy(), offset + consumed
+            del buf
             if final:
                 break
         if carry.size:
@@ -322,9 +326,6 @@ class DataStreamer(abc.ABC):
     def read_chunk(self) -> list[RawBuffer]:
         """Decode until the chunk mode says to hand buffers back; empty when the stream ends."""
         assert self._blocks is not None, "open_stream first"
-        for rb in self.rb_lib.all_buffers():
-            if rb.loc == 0:
-                rb.blocks.clear()
         for dec_name, block in self._blocks:
             self.route(dec_name, block)
             full = [rb for rb in self.rb_lib.all_buffers() if rb.is_full()]

@@ -1,4 +1,5 @@
-"""FlashCam FCIO: the tmio-framed records of FlashCam digitisers (config, status, events).
+"""FlashCam FCIO: the tmio-framed records of FlashCam digitisers (config, status, events,
+reconstructed events, FSP trigger records).
 
 Example
 -------
@@ -17,12 +18,14 @@ from tierflow.raw.formats.fcio._decoders import (
     make_key,
 )
 from tierflow.raw.formats.fcio._fsp import FSPConfigDecoder, FSPEventDecoder, FSPStatusDecoder
+from tierflow.raw.formats.fcio._recevent import FCRecEventDecoder
 from tierflow.raw.formats.fcio._streamer import FCStreamer, Tag
 
 __all__ = [
     "FCConfigDecoder",
     "FCEventDecoder",
     "FCEventHeaderDecoder",
+    "FCRecEventDecoder",
     "FCStatusDecoder",
     "FCStreamer",
     "FSPConfigDecoder",

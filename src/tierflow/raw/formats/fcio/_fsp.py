@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind, RowBlock
+from tierflow.types import Array, DataObject, Scalar, Struct
 
 __all__ = [
     "FSPConfigDecoder",
@@ -21,6 +22,7 @@ __all__ = [
     "decode_fsp_config",
     "decode_fsp_events",
     "decode_fsp_status",
+    "make_fsp_config_struct",
 ]
 
 MAX_CHANNELS = 2400
@@ -187,6 +189,41 @@ def decode_fsp_config(
     for name in hwm:  # sized by the HWM trace map, which comes later in the record
         row[name] = Jagged(row[name].flat[:n_hwm], np.array([min(n_hwm, row[name].flat.size)]))
     return RowBlock(np.array([key], dtype=object), row)
+
+
+def make_fsp_config_struct(block: RowBlock) -> Struct:
+    """The first row of an FSP config block laid out as the anchor's plain-FCIO header.
+
+    legend-daq2lh5 writes the FSP config of an FCIO file as a ``struct`` (fields sorted by
+    name, no ``packet_id``): numbers as scalars, vectors as arrays, and each trace-map label
+    list cut to the traces that map names.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> blk = RowBlock(np.array(["swtid_1/config"], dtype=object),
+    ...                {"packet_id": np.array([0], np.uint32),
+    ...                 "buffer_max_states": np.array([101], np.int32)})
+    >>> s = make_fsp_config_struct(blk)
+    >>> str(s.datatype), int(s["buffer_max_states"].value)
+    ('struct{buffer_max_states}', 101)
+    """
+    values = {v.name: v for v in _config_values(1)}
+    fields: dict[str, DataObject] = {}
+    for name in sorted(block.columns):
+        if name == "packet_id" or name not in values:
+            continue
+        col, dtype = block.columns[name], values[name].dtype
+        if isinstance(col, Jagged):
+            n = int(col.lengths[0])
+            fields[name] = Array(np.asarray(col.flat[:n], dtype=dtype))
+        elif values[name].kind is Kind.EQUAL_SIZED:  # labels: as many as mapped traces
+            mapped = block.columns[name.replace("_label", "_indices")]
+            n = int(mapped.lengths[0]) if isinstance(mapped, Jagged) else 0
+            fields[name] = Array(np.asarray(col[0, :n], dtype=dtype))
+        else:
+            fields[name] = Scalar(np.asarray(col[0], dtype=dtype)[()])
+    return Struct(fields)
 
 
 _EVENT_FLAGS = {

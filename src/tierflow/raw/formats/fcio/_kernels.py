@@ -21,20 +21,30 @@ def _i32(buf: Any, pos: int) -> int:
 
 
 @jit
+def _grow(a: Any) -> Any:  # pragma: no cover - numba
+    out = np.empty(2 * a.size, a.dtype)
+    out[: a.size] = a
+    return out
+
+
+@jit
 def frame_records(buf: Any, final: bool) -> Any:  # pragma: no cover - numba
     """Frame tmio records: (tag, record start, record end, first frame, n frames) and frames.
 
     A record ends where the next tag starts; without `final`, the last record is complete
-    only when the next tag header is in `buf`. Returns also the bytes consumed.
+    only when the next tag header is in `buf`. Returns also the bytes consumed. The index
+    arrays grow as needed (sized for the worst case, 4-byte frames, they would take 12 times
+    the bytes framed) and are returned trimmed.
     """
     n = buf.size
-    cap = n // 4 + 1
-    tags = np.empty(cap, np.int64)
-    rstart = np.empty(cap, np.int64)
-    rend = np.empty(cap, np.int64)
-    ffirst = np.empty(cap, np.int64)
-    fstart = np.empty(cap, np.int64)
-    fsize = np.empty(cap, np.int64)
+    rcap = n // 1024 + 16
+    fcap = n // 256 + 16
+    tags = np.empty(rcap, np.int64)
+    rstart = np.empty(rcap, np.int64)
+    rend = np.empty(rcap, np.int64)
+    ffirst = np.empty(rcap, np.int64)
+    fstart = np.empty(fcap, np.int64)
+    fsize = np.empty(fcap, np.int64)
     nrec = 0
     nfr = 0
     pos = 0
@@ -55,6 +65,8 @@ def frame_records(buf: Any, final: bool) -> Any:  # pragma: no cover - numba
                 pos += 4 + PROTOCOL_SIZE
                 consumed = pos
                 continue
+            if nrec == tags.size:
+                tags, rstart, rend, ffirst = _grow(tags), _grow(rstart), _grow(rend), _grow(ffirst)
             tags[nrec] = -h
             rstart[nrec] = pos
             ffirst[nrec] = nfr
@@ -69,6 +81,8 @@ def frame_records(buf: Any, final: bool) -> Any:  # pragma: no cover - numba
                     continue
                 broke = True
                 break
+            if nfr == fstart.size:
+                fstart, fsize = _grow(fstart), _grow(fsize)
             fstart[nfr] = pos + 4
             fsize[nfr] = h
             nfr += 1
@@ -85,13 +99,13 @@ def frame_records(buf: Any, final: bool) -> Any:  # pragma: no cover - numba
         last = ffirst[i + 1] if i + 1 < nrec else nfr
         nf[i] = last - ffirst[i]
     return (
-        tags[:nrec],
-        rstart[:nrec],
-        rend[:nrec],
-        ffirst[:nrec],
+        tags[:nrec].copy(),
+        rstart[:nrec].copy(),
+        rend[:nrec].copy(),
+        ffirst[:nrec].copy(),
         nf,
-        fstart[:nfr],
-        fsize[:nfr],
+        fstart[:nfr].copy(),
+        fsize[:nfr].copy(),
         consumed,
     )
 

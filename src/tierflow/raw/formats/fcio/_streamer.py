@@ -1,7 +1,16 @@
-"""The FlashCam FCIO streamer: tmio records framed in bulk, events decoded by numba kernels."""
+"""The FlashCam FCIO streamer: tmio records framed in bulk, events decoded by numba kernels.
+
+A config record after the start of the stream (FlashCam may send one when the readout
+settings change) is decoded like the first: its row goes to the ``FCConfigDecoder`` buffer,
+and the records after it decode with its settings (trace map, baseline precision,
+integrator length). Changing the samples per trace or the ADC bits while events are written
+is an error naming the byte (one waveform table has one length and period); an FSP config
+sent with it is not written (``FSPConfig`` is the anchor's one struct), with a warning.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,7 +19,7 @@ import numpy.typing as npt
 from tierflow.errors import FormatError
 from tierflow.raw._decoder import DataDecoder, Jagged, RowBlock
 from tierflow.raw._source import ByteSource
-from tierflow.raw._streamer import DataStreamer
+from tierflow.raw._streamer import DataStreamer, DecodeWarning
 from tierflow.raw.formats.fcio._decoders import (
     FCConfigDecoder,
     FCEventDecoder,
@@ -30,6 +39,13 @@ from tierflow.raw.formats.fcio._fsp import (
     decode_fsp_config,
     decode_fsp_events,
     decode_fsp_status,
+    make_fsp_config_struct,
+)
+from tierflow.raw.formats.fcio._recevent import (
+    RECEVENT_FRAMES,
+    FCRecEventDecoder,
+    decode_recevent_headers,
+    recevent_key,
 )
 from tierflow.types import DataObject
 
@@ -92,7 +108,7 @@ class FCStreamer(DataStreamer):
             fsp = FSPConfigDecoder(self.config["streamid"])
             frames = slice(ffirst[0], ffirst[0] + nf[0])
             block = decode_fsp_config(buf, fstart[frames], fsize[frames], fsp.key, 0)
-            out.append((fsp.name, fsp.make_table(block, fsp.key)))
+            out.append((fsp.name, make_fsp_config_struct(block)))
         return out
 
     def _config_block(self, packet_id: int) -> RowBlock:
@@ -118,6 +134,7 @@ class FCStreamer(DataStreamer):
             "rr": np.zeros(n, np.int64),
             "rf": np.zeros(n, np.int64),
             "status": np.zeros((0, 295), np.int64),
+            "rec_prev": np.zeros(30, np.int64),
         }
 
     def load_config(self, buf: npt.NDArray[np.uint8], name: str = "FCIO") -> None:
@@ -145,6 +162,7 @@ class FCStreamer(DataStreamer):
             FSPConfigDecoder(c["streamid"], MAX_LABELS),
             FSPEventDecoder(c["streamid"]),
             FSPStatusDecoder(c["streamid"]),
+            FCRecEventDecoder(c["streamid"]),
         ]
 
     # -- packets --------------------------------------------------------------------------
@@ -153,7 +171,8 @@ class FCStreamer(DataStreamer):
     ) -> tuple[int, list[tuple[str, RowBlock]]]:
         from tierflow.raw.formats.fcio._kernels import frame_records
 
-        tags, rstart, rend, ffirst, nf, fstart, fsize, consumed = frame_records(buf, final)
+        fr = frame_records(buf, final)
+        tags, consumed = fr[0], fr[-1]
         is_fsp = np.isin(tags, Tag.FSP)
         ids = np.zeros(tags.size, np.int64)
         ids[~is_fsp] = self.next_packet_ids(int((~is_fsp).sum()))
@@ -161,34 +180,157 @@ class FCStreamer(DataStreamer):
             nxt = np.minimum(np.arange(tags.size) + 1, tags.size - 1)
             for _ in range(2):
                 ids = np.where(is_fsp, ids[nxt], ids)
+            # FSP records at the end precede a record of the next block: the next id
+            ids[is_fsp & (ids == 0)] = self.packet_id + 1
+        out: list[tuple[str, RowBlock]] = []
+        lo = 0
+        for c in np.flatnonzero(tags == Tag.CONFIG).tolist():  # settings change here
+            fsp_first = c > 0 and tags[c - 1] == Tag.FSP[0]
+            out += self._records(buf, lo, c - int(fsp_first), ids, fr, offset)
+            out += self._config_update(buf, c, fsp_first, ids, fr, offset)
+            lo = c + 1
+        out += self._records(buf, lo, tags.size, ids, fr, offset)
+        return int(consumed), out
+
+    def _records(
+        self,
+        buf: npt.NDArray[np.uint8],
+        lo: int,
+        hi: int,
+        ids: npt.NDArray[np.int64],
+        fr: tuple[Any, ...],
+        offset: int,
+    ) -> list[tuple[str, RowBlock]]:
+        """Decode records ``lo:hi`` (none of them a config) with the current config."""
+        if hi <= lo:
+            return []
+        tags, rstart, rend, ffirst, nf, fstart, fsize, _ = fr
+        seg = np.full(tags.size, -1, np.int64)
+        seg[lo:hi] = tags[lo:hi]
         out: list[tuple[str, RowBlock]] = []
         for kind in (Tag.EVENT, Tag.SPARSE_EVENT):
-            sel = np.flatnonzero(tags == kind)
+            sel = np.flatnonzero(seg == kind)
             if sel.size:
                 out += self._events(
                     buf, sel, kind, ids, rstart, rend, ffirst, nf, fstart, fsize, offset
                 )
-        sel = np.flatnonzero(tags == Tag.EVENT_HEADER)
+        sel = np.flatnonzero(seg == Tag.EVENT_HEADER)
         if sel.size:
             out += self._event_headers(
                 buf, sel, ids, rstart, rend, ffirst, nf, fstart, fsize, offset
             )
-        for i in np.flatnonzero(tags == Tag.STATUS):
+        out += self._recevents(buf, np.flatnonzero(seg == Tag.RECEVENT), ids, fr, offset)
+        for i in np.flatnonzero(seg == Tag.STATUS):
             out.append(self._status(buf, ffirst[i], nf[i], fstart, fsize, ids[i]))
-        out += self._fsp(buf, tags, ids, ffirst, nf, fstart, fsize)
-        handled = (Tag.EVENT, Tag.SPARSE_EVENT, Tag.EVENT_HEADER, Tag.STATUS, *Tag.FSP)
-        for i in np.flatnonzero(~np.isin(tags, handled)):
-            why = (
-                "a config record after the start"
-                if tags[i] == Tag.CONFIG
-                else f"unsupported record tag {tags[i]}"
-            )
+        out += self._fsp(buf, seg, tags, ids, ffirst, nf, fstart, fsize)
+        handled = (
+            Tag.EVENT,
+            Tag.SPARSE_EVENT,
+            Tag.EVENT_HEADER,
+            Tag.STATUS,
+            Tag.RECEVENT,
+            *Tag.FSP,
+        )
+        for i in np.flatnonzero((seg >= 0) & ~np.isin(seg, handled)):
             out.append(
                 self.warn_garbage(
-                    offset + int(rstart[i]), int(tags[i]), buf[rstart[i] : rend[i]], why
+                    offset + int(rstart[i]),
+                    int(tags[i]),
+                    buf[rstart[i] : rend[i]],
+                    f"unsupported record tag {tags[i]}",
                 )
             )
-        return int(consumed), out
+        return out
+
+    def _config_update(
+        self,
+        buf: npt.NDArray[np.uint8],
+        c: int,
+        fsp_first: bool,
+        ids: npt.NDArray[np.int64],
+        fr: tuple[Any, ...],
+        offset: int,
+    ) -> list[tuple[str, RowBlock]]:
+        """A config record after the start: new settings from here on, and its row."""
+        _, rstart, rend, ffirst, nf, fstart, fsize, _ = fr
+        name = self.source.name if self.source is not None else "FCIO"
+        where = f"{name}: config at byte {offset + int(rstart[c])}"
+        frames = slice(ffirst[c], ffirst[c] + nf[c])
+        try:
+            new = _parse_config(buf, fstart[frames], fsize[frames])
+        except FormatError as err:  # a damaged record: the settings stay as they were
+            pos = offset + int(rstart[c])
+            return [self.warn_garbage(pos, Tag.CONFIG, buf[rstart[c] : rend[c]], str(err))]
+        self.apply_config(new, where)
+        if fsp_first:
+            warnings.warn(
+                f"{where}: its FSP config is not written (FSPConfig holds the first one, as "
+                "the anchor writes it)",
+                DecodeWarning,
+                stacklevel=3,
+            )
+        return [(FCConfigDecoder.name, self._config_block(int(ids[c])))]
+
+    def apply_config(self, new: dict[str, Any], where: str = "FCIO") -> None:
+        """Decode the records that follow with the settings of config `new`.
+
+        Raises :class:`~tierflow.errors.FormatError` when waveforms being written would
+        change length; warns when channels appear that no buffer takes.
+        """
+        old = self.config
+        routes = self._routes.get(FCEventDecoder.name, [])
+        if new["nsamples"] != old["nsamples"] and routes:
+            raise FormatError(
+                f"{where} changes the samples per trace from {old['nsamples']} to "
+                f"{new['nsamples']}; one waveform table holds one length: split the file there"
+            )
+        if (new["adcbits"] == 12) != (old["adcbits"] == 12) and routes:
+            raise FormatError(
+                f"{where} changes the ADC bits from {old['adcbits']} to {new['adcbits']} (the "
+                "sampling period with them); one waveform table holds one: split the file there"
+            )
+        lost = _unrouted(new, routes)
+        if lost:
+            warnings.warn(
+                f"{where} adds channels {lost[:8]} that no buffer takes; their rows are dropped",
+                DecodeWarning,
+                stacklevel=4,
+            )
+        prev = self._state["prev"]
+        self.config = new
+        if new["nadcs"] + new["ntriggers"] != old["nadcs"] + old["ntriggers"]:
+            self._init_state()  # dead-time bookkeeping is per trace
+            self._state["prev"] = prev
+
+    def _recevents(
+        self,
+        buf: npt.NDArray[np.uint8],
+        sel: npt.NDArray[np.intp],
+        ids: npt.NDArray[np.int64],
+        fr: tuple[Any, ...],
+        offset: int,
+    ) -> list[tuple[str, RowBlock]]:
+        _, rstart, rend, ffirst, nf, fstart, fsize, _ = fr
+        out = [
+            self.warn_garbage(
+                offset + int(rstart[i]),
+                Tag.RECEVENT,
+                buf[rstart[i] : rend[i]],
+                f"{nf[i]} frames, fewer than {RECEVENT_FRAMES}",
+            )
+            for i in sel[nf[sel] < RECEVENT_FRAMES]
+        ]
+        sel = sel[nf[sel] >= RECEVENT_FRAMES]
+        if not sel.size:
+            return out
+        hdr, pulses = decode_recevent_headers(
+            buf, ffirst[sel], fstart, fsize, self._state["rec_prev"]
+        )
+        fpga = 1_000_000_000 * hdr[:, 12] + 4 * hdr[:, 13]
+        cols = self._header_columns(hdr, ids[sel], fpga)
+        keys = np.full(sel.size, recevent_key(self.config["streamid"]), dtype=object)
+        out.append((FCRecEventDecoder.name, RowBlock(keys, {**cols, **pulses})))
+        return out
 
     def _events(
         self,
@@ -288,19 +430,27 @@ class FCStreamer(DataStreamer):
         )
 
     def _fsp(
-        self, buf: Any, tags: Any, ids: Any, ffirst: Any, nf: Any, fstart: Any, fsize: Any
+        self,
+        buf: Any,
+        seg: Any,
+        tags: Any,
+        ids: Any,
+        ffirst: Any,
+        nf: Any,
+        fstart: Any,
+        fsize: Any,
     ) -> list[tuple[str, RowBlock]]:
-        """FSP event and status records (FSP config records after the start are ignored)."""
+        """FSP event and status records of the segment `seg` (tags, -1 outside it)."""
         sid = self.config["streamid"] & 0xFFFF
         out: list[tuple[str, RowBlock]] = []
-        sel = np.flatnonzero(tags == Tag.FSP[1])
+        sel = np.flatnonzero(seg == Tag.FSP[1])
         if sel.size:
             nxt = tags[np.minimum(sel + 1, tags.size - 1)]
             what = np.where(nxt == Tag.EVENT_HEADER, "evt_hdr", "event")
             keys = np.array([f"swtid_{sid}/{w}" for w in what], dtype=object)
             block = decode_fsp_events(buf, ffirst[sel], nf[sel], fstart, fsize, keys, ids[sel])
             out.append((FSPEventDecoder.name, block))
-        for i in np.flatnonzero((tags == Tag.FSP[2]) & (nf >= 1)):
+        for i in np.flatnonzero((seg == Tag.FSP[2]) & (nf >= 1)):
             block = decode_fsp_status(
                 buf, fstart[ffirst[i]], fsize[ffirst[i]], f"swtid_{sid}/status", int(ids[i])
             )
@@ -509,6 +659,15 @@ class FCStreamer(DataStreamer):
         }
         keys = np.array([status_key(c["streamid"], int(r)) for r in cards[:, 0]], dtype=object)
         return FCStatusDecoder.name, RowBlock(keys, cols)
+
+
+def _unrouted(config: dict[str, Any], routes: list[tuple[Any, set[Any] | None]]) -> list[int]:
+    """Channel keys of `config` that none of the event buffers `routes` takes."""
+    if not routes or any(keys is None for _, keys in routes):
+        return []
+    taken: set[Any] = set().union(*(keys for _, keys in routes if keys is not None))
+    tmap = config["tracemap"]
+    return sorted(set(make_key(config["streamid"], tmap >> 16, tmap & 0xFFFF).tolist()) - taken)
 
 
 def _jag(arr: npt.NDArray[Any], start: int, ends: npt.NDArray[np.int64], cap: int = 3) -> Jagged:

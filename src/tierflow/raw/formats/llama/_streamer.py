@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tierflow.errors import FormatError
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Kind, RowBlock
@@ -210,8 +211,8 @@ class LLAMAStreamer(DataStreamer):
         ids = dict(zip(order, self.next_packet_ids(len(order)), strict=False))
         for fch, where in starts.items():
             size = self.configs[fch]["event_length"] * 4
-            idx = np.asarray(where)[:, None] + np.arange(size)[None, :]
-            words = buf[idx].view("<u4")
+            # whole events gathered as rows of a strided view (no per-byte index array)
+            words = sliding_window_view(buf[: where[-1] + size], size)[where].view("<u4")
             pids = np.array([ids[(fch, p)] for p in where])
             out.append((LLAMAEventDecoder.name, self._decode(fch, words, pids)))
         if bad >= 0:  # the rest cannot be framed: keep it as one garbage record

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import plistlib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -12,7 +15,7 @@ import numpy.typing as npt
 
 from tierflow.errors import FormatError
 
-__all__ = ["OrcaHeader", "data_id_of", "parse_header_packet"]
+__all__ = ["OrcaHeader", "data_id_of", "loads_plist", "parse_header_packet"]
 
 
 def data_id_of(raw_id: int) -> int:
@@ -82,6 +85,61 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+class _UnsupportedError(Exception):
+    """A plist element the fast reader leaves to :mod:`plistlib`."""
+
+
+def _integer(text: str) -> int:
+    text = text.strip()
+    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+
+
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    "string": str,
+    "integer": _integer,
+    "real": float,
+    "true": lambda _: True,
+    "false": lambda _: False,
+    "data": lambda text: base64.b64decode(text.encode("ascii")),
+}
+"""plist scalar tags → value from the element text, as :mod:`plistlib` reads them."""
+
+
+def _plist_value(elem: ET.Element) -> Any:
+    tag = elem.tag
+    if tag == "dict":
+        items = list(elem)
+        if any(k.tag != "key" for k in items[::2]) or len(items) % 2:
+            raise _UnsupportedError("a dict without key/value pairs")
+        return {k.text or "": _plist_value(v) for k, v in zip(items[::2], items[1::2], strict=True)}
+    if tag == "array":
+        return [_plist_value(child) for child in elem]
+    try:
+        return _SCALARS[tag](elem.text or "")
+    except KeyError:
+        raise _UnsupportedError(tag) from None
+
+
+def loads_plist(xml: bytes) -> Any:
+    """An XML property list, read with the C XML parser (ORCA headers are ~1 MB of XML).
+
+    Gives what :func:`plistlib.loads` gives; anything it does not know (dates, malformed
+    dicts) is read by :mod:`plistlib` itself.
+
+    Example
+    -------
+    >>> loads_plist(b"<plist><dict><key>a</key><integer>0x10</integer></dict></plist>")
+    {'a': 16}
+    """
+    try:
+        root = ET.fromstring(xml)
+        if root.tag != "plist" or len(root) != 1:
+            raise _UnsupportedError("not one plist value")
+        return _plist_value(root[0])
+    except (_UnsupportedError, ET.ParseError, ValueError):
+        return plistlib.loads(xml, fmt=plistlib.FMT_XML)
+
+
 def parse_header_packet(words: npt.NDArray[np.uint32], name: str = "stream") -> OrcaHeader:
     """The header of the first packet: word 1 is the XML length in bytes, the XML follows."""
     if words.size < 2:
@@ -89,6 +147,6 @@ def parse_header_packet(words: npt.NDArray[np.uint32], name: str = "stream") -> 
     n_bytes = int(words[1])
     xml = words[2:].tobytes()[:n_bytes]
     try:
-        return OrcaHeader(plistlib.loads(xml, fmt=plistlib.FMT_XML))
+        return OrcaHeader(loads_plist(xml))
     except (plistlib.InvalidFileException, ValueError, ExpatError) as err:
         raise FormatError(f"{name}: the ORCA XML header does not parse ({err})", file=name) from err
