@@ -115,3 +115,20 @@ def test_open_object_like_getitem(tmp_path: Path) -> None:
         assert isinstance(open_object(f, "t"), h5py.Datatype)
         with pytest.raises(KeyError):
             open_object(f, "nothere")
+
+
+def test_append_rows_converts_like_h5py(tmp_path: Path) -> None:
+    from tierflow.lh5._lowlevel import append_rows, read_attr
+
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ds = f.create_dataset("x", data=np.zeros((2, 3)), maxshape=(None, 3), chunks=(4, 3))
+        ds.resize(5, axis=0)
+        append_rows(ds, np.arange(9, dtype="f4").reshape(3, 3), 2)
+        np.testing.assert_array_equal(ds[2:], np.arange(9).reshape(3, 3))
+        names = f.create_dataset("s", data=["a"], dtype=h5py.string_dtype(), maxshape=(None,))
+        names.resize(3, axis=0)
+        append_rows(names, np.array(["bé", "c"], dtype=h5py.string_dtype()), 1)
+        assert list(names.asstr()[()]) == ["a", "bé", "c"]
+        ds.attrs["datatype"] = "array<1>{real}"
+        assert read_attr(ds, "datatype") == "array<1>{real}"
+        assert read_attr(ds, "units") is None

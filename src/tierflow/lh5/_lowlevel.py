@@ -29,7 +29,15 @@ from h5py import h5a, h5d, h5g, h5o, h5p, h5s, h5t, h5z
 
 from tierflow.lh5._chunks import FAST_KINDS
 
-__all__ = ["create_dataset", "open_object", "read_attrs", "write_attrs"]
+__all__ = [
+    "append_rows",
+    "create_dataset",
+    "open_if_present",
+    "open_object",
+    "read_attr",
+    "read_attrs",
+    "write_attrs",
+]
 
 _SETTINGS = frozenset({"chunks", "maxshape", "shuffle", "compression", "compression_opts"})
 _STRING = h5py.string_dtype()
@@ -123,14 +131,25 @@ def read_attrs(h5obj: h5py.HLObject) -> dict[str, Any]:
     for index in range(h5a.get_num_attrs(oid)):
         attr = h5a.open(oid, index=index)
         name = attr.name.decode("utf-8", "surrogateescape")
-        kind = attr.get_type()
-        if attr.shape == () and kind.get_class() == h5t.STRING and kind.is_variable_str():
-            value = np.empty((), dtype=_STRING)
-            attr.read(value)
-            found[name] = bytes(value[()]).decode("utf-8", "surrogateescape")  # as h5py does
-        else:
-            found[name] = h5obj.attrs[name]
+        found[name] = _attr_value(h5obj, attr, name)
     return found
+
+
+def read_attr(h5obj: h5py.HLObject, name: str) -> Any:
+    """The attribute `name` of `h5obj` as h5py reads it, or ``None`` when there is none."""
+    encoded = name.encode()
+    if not h5a.exists(h5obj.id, encoded):
+        return None
+    return _attr_value(h5obj, h5a.open(h5obj.id, encoded), name)
+
+
+def _attr_value(h5obj: h5py.HLObject, attr: h5a.AttrID, name: str) -> Any:
+    kind = attr.get_type()
+    if attr.shape == () and kind.get_class() == h5t.STRING and kind.is_variable_str():
+        value = np.empty((), dtype=_STRING)
+        attr.read(value)
+        return bytes(value[()]).decode("utf-8", "surrogateescape")  # as h5py does
+    return h5obj.attrs[name]
 
 
 def open_object(group: h5py.Group, name: str) -> h5py.Dataset | h5py.Group:
@@ -142,3 +161,21 @@ def open_object(group: h5py.Group, name: str) -> h5py.Dataset | h5py.Group:
     if isinstance(oid, h5g.GroupID):
         return h5py.Group(oid)
     return group[name]  # a named type: h5py's own wrapper
+
+
+def open_if_present(group: h5py.Group, name: str) -> h5py.Dataset | h5py.Group | None:
+    """:func:`open_object`, or ``None`` when `group` has no `name`."""
+    try:
+        return open_object(group, name)
+    except KeyError:
+        return None
+
+
+def append_rows(ds: h5py.Dataset, data: npt.NDArray[Any], start: int) -> None:
+    """Write `data` as rows ``start ..`` of `ds` (already resized to hold them)."""
+    if data.dtype.kind not in FAST_KINDS or ds.id.dtype.kind not in FAST_KINDS:
+        ds[start : start + len(data)] = data  # strings: h5py converts them
+        return
+    file_space = ds.id.get_space()
+    file_space.select_hyperslab((start,) + (0,) * (data.ndim - 1), data.shape)
+    ds.id.write(h5s.create_simple(data.shape), file_space, np.ascontiguousarray(data))

@@ -22,7 +22,13 @@ from tierflow.errors import MismatchError, NotFoundError, TierflowError
 from tierflow.files import staged_path
 from tierflow.lh5._chunks import FAST_KINDS, DirectChunkWriter
 from tierflow.lh5._core import FileLike, open_lh5
-from tierflow.lh5._lowlevel import create_dataset, write_attrs
+from tierflow.lh5._lowlevel import (
+    append_rows,
+    create_dataset,
+    open_if_present,
+    read_attr,
+    write_attrs,
+)
 from tierflow.lh5._settings import WriteMode, dataset_kwargs
 from tierflow.types import (
     Array,
@@ -85,28 +91,35 @@ def _as_disk_data(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return data
 
 
-def _check_appendable(ds: Any, data: np.ndarray[Any, Any], ctx: WriteContext) -> None:
+def _check_appendable(ds: Any, data: np.ndarray[Any, Any], ctx: WriteContext) -> tuple[int, ...]:
+    """The shape on disk, after checking that `data` can be appended as rows."""
     if not isinstance(ds, h5py.Dataset):
-        on_disk = ds.attrs.get("datatype", "a group")
+        on_disk = read_attr(ds, "datatype") or "a group"
         raise ctx.fail(MismatchError, f"cannot append an array to {on_disk} on disk")
-    if ds.ndim == 0 or ds.maxshape[0] is not None:
+    space = ds.id.get_space()
+    shape: tuple[int, ...] = space.shape or ()
+    limits: tuple[int, ...] = space.get_simple_extent_dims(True) or ()
+    if not shape or limits[0] != h5s.UNLIMITED:
         raise ctx.fail(
             MismatchError, "the dataset on disk is not resizable: it cannot be appended to"
         )
-    if ds.shape[1:] != data.shape[1:]:
+    if shape[1:] != data.shape[1:]:
         raise ctx.fail(
-            MismatchError, f"rows of shape {data.shape[1:]} do not fit {ds.shape[1:]} on disk"
+            MismatchError, f"rows of shape {data.shape[1:]} do not fit {shape[1:]} on disk"
         )
-    if (ds.dtype.kind in "SOU") != (data.dtype.kind in "SOU"):
-        raise ctx.fail(MismatchError, f"cannot append {data.dtype} values to {ds.dtype} on disk")
+    dtype = ds.id.dtype
+    if (dtype.kind in "SOU") != (data.dtype.kind in "SOU"):
+        raise ctx.fail(MismatchError, f"cannot append {data.dtype} values to {dtype} on disk")
+    return tuple(shape)
 
 
 def _write_dataset(
     group: h5py.Group, name: str, data: Any, obj: DataObject, ctx: WriteContext
 ) -> None:
     data = _as_disk_data(np.asarray(data))
-    if ctx.mode is WriteMode.APPEND and _has(group, name):
-        _append_rows(group[name], data, obj, ctx)
+    existing = open_if_present(group, name) if ctx.mode is WriteMode.APPEND else None
+    if existing is not None:
+        _append_rows(existing, data, obj, ctx)
         return
     _clear(group, name, ctx)
     ds = _new_dataset(group, name, data, obj, ctx)
@@ -118,13 +131,13 @@ def _has(group: h5py.Group, name: str) -> bool:
     return name.encode() in group.id
 
 
-def _append_rows(ds: h5py.Dataset, data: Any, obj: DataObject, ctx: WriteContext) -> None:
-    _check_appendable(ds, data, ctx)
+def _append_rows(ds: Any, data: Any, obj: DataObject, ctx: WriteContext) -> None:
+    shape = _check_appendable(ds, data, ctx)
     _check_datatype(ds, obj, ctx)
-    old = ds.shape[0]
-    ds.resize(old + len(data), axis=0)
+    old = shape[0]
+    ds.id.set_extent((old + len(data), *shape[1:]))
     if len(data) and not ctx.chunks.write(ds, data, old):
-        ds[old:] = data
+        append_rows(ds, data, old)
 
 
 def _new_dataset(
@@ -145,7 +158,7 @@ def _new_dataset(
 
 
 def _check_datatype(h5obj: Any, obj: DataObject, ctx: WriteContext) -> None:
-    on_disk = h5obj.attrs.get("datatype")
+    on_disk = read_attr(h5obj, "datatype")
     if isinstance(on_disk, bytes):
         on_disk = on_disk.decode()
     if on_disk is not None and on_disk != str(obj.datatype):
