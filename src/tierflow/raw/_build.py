@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import os
@@ -16,6 +15,7 @@ import h5py
 
 from tierflow import lh5
 from tierflow.errors import ConfigError, FormatError, NotFoundError
+from tierflow.lh5 import HDF5_PRESETS, Hdf5Preset, preset_settings
 from tierflow.raw._buffer import RawBuffer, RawBufferLibrary
 from tierflow.raw._proc import process_buffer
 from tierflow.raw._source import make_source
@@ -23,41 +23,11 @@ from tierflow.raw._streamer import ChunkMode, DataStreamer, HeaderBuffer
 from tierflow.raw.formats import STREAMERS, load_streamer
 
 __all__ = ["HDF5_PRESETS", "Hdf5Preset", "build_raw", "detect_stream_type", "make_streamer"]
+# the presets are lh5's (shared by the tiers), re-exported where raw users found them
 
 log = logging.getLogger(__name__)
 
 CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
-
-
-class Hdf5Preset(str, enum.Enum):
-    """Named HDF5 dataset settings for raw-tier outputs."""
-
-    LEGEND = "legend"
-    """Shuffle + Zstd level 3, as LEGEND's production raw files (from p14): the default.
-    About 8x faster to write than gzip and slightly smaller."""
-    ANCHOR = "anchor"
-    """Shuffle + gzip level 4: exactly the anchor's (legend-daq2lh5) layout."""
-
-
-HDF5_PRESETS: dict[Hdf5Preset, dict[str, Any]] = {
-    Hdf5Preset.LEGEND: {"compression": "zstd", "compression_opts": 3, "shuffle": True},
-    Hdf5Preset.ANCHOR: {"compression": "gzip", "compression_opts": 4, "shuffle": True},
-}
-
-
-def _hdf5_settings(settings: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
-    if settings is None:
-        return HDF5_PRESETS[Hdf5Preset.LEGEND]
-    if isinstance(settings, str):
-        try:
-            return HDF5_PRESETS[Hdf5Preset(settings)]
-        except ValueError:
-            raise NotFoundError(
-                f"unknown HDF5 preset {settings!r}",
-                obj=settings,
-                candidates=[p.value for p in Hdf5Preset],
-            ) from None
-    return settings
 
 
 def detect_stream_type(stream: Any) -> str:
@@ -237,7 +207,7 @@ def build_raw(
         chunk_mode=ChunkMode.ONLY_FULL,
         out_stream=out_stream,
     )
-    outputs = _Outputs(overwrite, _hdf5_settings(hdf5_settings))
+    outputs = _Outputs(overwrite, preset_settings(hdf5_settings))
     ok = False
     try:
         outputs.check(
