@@ -132,3 +132,26 @@ def test_append_rows_converts_like_h5py(tmp_path: Path) -> None:
         ds.attrs["datatype"] = "array<1>{real}"
         assert read_attr(ds, "datatype") == "array<1>{real}"
         assert read_attr(ds, "units") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.float64(2.5), np.int32(-3), np.uint8(7), np.array("énergie", dtype=h5py.string_dtype())],
+)
+def test_scalars_like_h5py(tmp_path: Path, value: Any) -> None:
+    from tierflow.lh5._lowlevel import create_scalar
+
+    data = np.asarray(value)
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ours = create_scalar(f, "ours", data)
+        assert ours is not None
+        theirs = f.create_dataset("theirs", data=data)
+        assert ours.dtype == theirs.dtype
+        assert ours.shape == theirs.shape == ()
+        assert ours[()] == theirs[()]
+        assert (
+            ours.id.get_create_plist().get_obj_track_times()
+            == theirs.id.get_create_plist().get_obj_track_times()
+        )
+        assert ours.id.get_type().get_class() == theirs.id.get_type().get_class()
+        assert create_scalar(f, "fixed", np.array(b"ab")) is None

@@ -32,6 +32,7 @@ from tierflow.lh5._chunks import FAST_KINDS
 __all__ = [
     "append_rows",
     "create_dataset",
+    "create_scalar",
     "open_if_present",
     "open_object",
     "read_attr",
@@ -41,6 +42,7 @@ __all__ = [
 
 _SETTINGS = frozenset({"chunks", "maxshape", "shuffle", "compression", "compression_opts"})
 _STRING = h5py.string_dtype()
+_UTF8 = h5py.check_string_dtype(_STRING)
 
 
 @lru_cache(maxsize=256)
@@ -62,6 +64,27 @@ def _dcpl(
         return None
     dcpl.set_obj_track_times(False)
     return dcpl
+
+
+@lru_cache(maxsize=1)
+def _scalar_dcpl() -> h5p.PropDCID:
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_obj_track_times(False)
+    return dcpl
+
+
+def create_scalar(group: h5py.Group, name: str, value: npt.NDArray[Any]) -> h5py.Dataset | None:
+    """A new scalar dataset holding `value` (a 0-d array: a number or a variable-length
+    string), or ``None`` for what only h5py builds."""
+    if value.ndim != 0 or "/" in name or value.dtype.fields is not None:
+        return None
+    if value.dtype.kind not in FAST_KINDS and h5py.check_string_dtype(value.dtype) != _UTF8:
+        return None
+    dsid = h5d.create(
+        group.id, name.encode(), _type(value.dtype), _scalar_space(), dcpl=_scalar_dcpl()
+    )
+    dsid.write(h5s.ALL, h5s.ALL, value)
+    return h5py.Dataset(dsid)
 
 
 @lru_cache(maxsize=256)

@@ -25,6 +25,7 @@ from tierflow.lh5._core import FileLike, open_lh5
 from tierflow.lh5._lowlevel import (
     append_rows,
     create_dataset,
+    create_scalar,
     open_if_present,
     read_attr,
     write_attrs,
@@ -144,7 +145,7 @@ def _new_dataset(
     group: h5py.Group, name: str, data: Any, obj: DataObject, ctx: WriteContext
 ) -> h5py.Dataset:
     if data.ndim == 0:
-        return group.create_dataset(name, data=data)
+        return create_scalar(group, name, data) or group.create_dataset(name, data=data)
     kwargs = dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
     if data.dtype.kind not in FAST_KINDS or not data.size:
         return group.create_dataset(name, data=data, **kwargs)
