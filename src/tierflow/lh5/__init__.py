@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tierflow.lh5._core import n_rows, read, read_as
 from tierflow.lh5._iterator import Chunk, LH5Iterator
-from tierflow.lh5._read import load_filter_plugins
+from tierflow.lh5._read import load_filter_plugins, read_rows
 from tierflow.lh5._settings import (
     FILTERS,
     HDF5_PRESETS,
@@ -48,6 +48,7 @@ __all__ = [
     "preset_settings",
     "read",
     "read_as",
+    "read_rows",
     "show",
     "write",
 ]
