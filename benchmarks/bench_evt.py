@@ -1,8 +1,13 @@
 """Throughput of build_tcm and build_evt (tierflow), against pygama when it is importable.
 
-Run: ``python benchmarks/bench_evt.py [--events N]``. Prints hits/s for build_tcm on a
-synthetic input of N events over 60 tables, and events/s for build_evt with the anchor's
-basic config on the shared test files and on that input replicated to N events.
+Run: ``python benchmarks/bench_evt.py [--events N] [--spms-events M] [--parts P,...]
+[--repeat R] [--anchor-repeat A]`` (``--events 100000 --parts tcm,basic`` is quick).
+Prints hits/s for build_tcm on a synthetic input of N events over 60 tables, and events/s
+for build_evt with the anchor's basic config on that input replicated to N events, with the
+anchor's SiPM config on the shared test file and on a synthetic SiPM input of M events.
+Each figure is the median of R runs (wall time; CPU time in brackets); the anchor runs
+``--anchor-repeat`` times in the same process, alternating with tierflow, and the ratio is
+of the medians of wall times.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 from tierflow import lh5
 from tierflow.evt import TCM, build_evt, build_tcm
 from tierflow.testing import find_shared
-from tierflow.types import Array, Table
+from tierflow.types import Array, Table, VectorOfVectors
 
 BASIC = {
     "channels": {"geds_on": ["ch1084803", "ch1084804", "ch1121600"]},
@@ -39,15 +44,37 @@ BASIC = {
 }  # fmt: skip
 
 
-CPU: dict[str, float] = {}
-"""CPU seconds of the last timed call (the machine may be shared: wall time then overstates)."""
-
-
 def _timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """(wall, cpu) seconds of one call."""
     start, cpu = time.perf_counter(), time.process_time()
     func(*args, **kwargs)
-    CPU["last"] = time.process_time() - cpu
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+REPEAT = {"mine": 3, "anchor": 1}
+"""Runs per measurement (set from the command line)."""
+
+
+def _compare(mine, anchor) -> tuple[float, float, float | None]:  # type: ignore[no-untyped-def]
+    """Median wall and CPU seconds of `mine`, and median wall seconds of `anchor` (None
+    without it), after one warm-up run of each, the two alternating while both have runs
+    left."""
+    walls, cpus, anchors = [], [], []
+    mine()  # warm both: numba compiles, lazy imports, file caches
+    if anchor is not None:
+        anchor()
+    for i in range(max(REPEAT["mine"], REPEAT["anchor"] if anchor is not None else 0)):
+        if i < REPEAT["mine"]:
+            wall, cpu = _timed(mine)
+            walls.append(wall)
+            cpus.append(cpu)
+        if anchor is not None and i < REPEAT["anchor"]:
+            anchors.append(_timed(anchor)[0])
+    return (
+        float(np.median(walls)),
+        float(np.median(cpus)),
+        float(np.median(anchors)) if anchors else None,
+    )
 
 
 def make_raw(path: Path, n_events: int, n_tables: int = 60) -> int:
@@ -85,50 +112,111 @@ def anchor_available() -> bool:
 def bench_tcm(folder: Path, n_events: int) -> None:
     raw = folder / "raw.lh5"
     n_hits = make_raw(raw, n_events)
-    build_tcm([(raw, "ch*/raw")], "timestamp")  # compile
-    elapsed = _timed(build_tcm, [(raw, "ch*/raw")], "timestamp", coin_windows=1e-5)
-    line = f"build_tcm   {n_hits:>9} hits   {n_hits / elapsed:14,.0f} hits/s"
-    line += f" (cpu {n_hits / CPU['last']:12,.0f})"
+    anchor = None
     if anchor_available():
         from pygama.evt import build_tcm as anchor_tcm
 
-        t_anchor = _timed(anchor_tcm, [(str(raw), "ch*/raw")], "timestamp", coin_windows=1e-5)
-        line += f"   pygama {n_hits / t_anchor:12,.0f} hits/s   ratio {t_anchor / elapsed:6.1f}x"
-    print(line)
+        def anchor() -> None:
+            anchor_tcm([(str(raw), "ch*/raw")], "timestamp", coin_windows=1e-5)
+
+    wall, cpu, t_anchor = _compare(
+        lambda: build_tcm([(raw, "ch*/raw")], "timestamp", coin_windows=1e-5), anchor
+    )
+    line = f"build_tcm   {n_hits:>9} hits   {n_hits / wall:14,.0f} hits/s"
+    line += f" (cpu {n_hits / cpu:12,.0f})"
+    if t_anchor is not None:
+        line += f"   pygama {n_hits / t_anchor:12,.0f} hits/s   ratio {t_anchor / wall:6.1f}x"
+    print(line, flush=True)
 
 
 def bench_evt(name: str, datainfo: dict[str, tuple[str, ...]], config: object, n: int) -> None:
-    build_evt(datainfo, config)  # compile and warm
-    elapsed = _timed(build_evt, datainfo, config)
-    line = f"build_evt {name:<14} {n:>8} events {n / elapsed:12,.0f} events/s"
-    line += f" (cpu {n / CPU['last']:10,.0f})"
+    anchor = None
     if anchor_available():
         from pygama.evt import build_evt as anchor_evt
 
         anchor_info = {k: tuple(v) for k, v in datainfo.items()}
-        t_anchor = _timed(anchor_evt, anchor_info, config)
-        line += f"   pygama {n / t_anchor:10,.0f} events/s   ratio {t_anchor / elapsed:6.1f}x"
-    print(line)
+
+        def anchor() -> None:
+            anchor_evt(anchor_info, config)
+
+    wall, cpu, t_anchor = _compare(lambda: build_evt(datainfo, config), anchor)
+    line = f"build_evt {name:<14} {n:>8} events {n / wall:12,.0f} events/s"
+    line += f" (cpu {n / cpu:10,.0f})"
+    if t_anchor is not None:
+        line += f"   pygama {n / t_anchor:10,.0f} events/s   ratio {t_anchor / wall:6.1f}x"
+    print(line, flush=True)
+
+
+def _spms_channels(config: Path) -> list[int]:
+    import yaml
+
+    channels = yaml.safe_load(config.read_text())["channels"]["spms_on"]
+    return [int(c.removeprefix("ch")) for c in channels]
+
+
+def make_spms_inputs(folder: Path, n_events: int, keys: list[int]) -> dict[str, tuple[str, ...]]:
+    """SiPM hits for the anchor's SiPM config: each channel in 10 % of the events, with
+    Poisson(1.5) pulses per hit (energy, trigger position, validity flag)."""
+    rng = np.random.default_rng(3)
+    hit_file, tcm_file = folder / "spms_hit.lh5", folder / "spms_tcm.lh5"
+    events, tables, rows = [], [], []
+    for key in keys:
+        ev = np.flatnonzero(rng.random(n_events) < 0.1)
+        counts = rng.poisson(1.5, len(ev))
+        offsets = np.cumsum(counts)
+        total = int(offsets[-1]) if len(offsets) else 0
+        jagged = {"energy_in_pe": rng.exponential(1.5, total),
+                  "trigger_pos": rng.uniform(0, 12_000, total),
+                  "is_valid_hit": rng.random(total) < 0.8}  # fmt: skip
+        cols = {name: VectorOfVectors(flattened_data=Array(v), cumulative_length=Array(offsets))
+                for name, v in jagged.items()}  # fmt: skip
+        cols["timestamp"] = Array(ev * 1e-3)
+        cols["has_any_noise"] = Array(rng.random(len(ev)) < 0.1)
+        lh5.write(Table(cols, size=len(ev)), f"ch{key}/hit", hit_file)
+        events.append(ev)
+        tables.append(np.full(len(ev), key))
+        rows.append(np.arange(len(ev)))
+    event = np.concatenate(events)
+    order = np.lexsort((np.concatenate(tables), event))
+    ends = np.cumsum(np.bincount(event, minlength=n_events))
+    tcm = TCM(np.concatenate(tables)[order], np.concatenate(rows)[order], ends)
+    lh5.write(tcm.to_table(), "hardware_tcm_1", tcm_file)
+    return {"tcm": (str(tcm_file), "hardware_tcm_1"), "hit": (str(hit_file), "hit", "ch{}")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--spms-events", type=int, default=100_000,
+                        help="synthetic SiPM events (the anchor takes ~1 ms each)")  # fmt: skip
+    parser.add_argument("--parts", default="tcm,basic,spms-test,spms",
+                        help="comma-separated: tcm, basic, spms-test, spms")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=3, help="runs of tierflow")
+    parser.add_argument("--anchor-repeat", type=int, default=1, help="runs of the anchor")
     args = parser.parse_args()
+    REPEAT.update(mine=args.repeat, anchor=args.anchor_repeat)
+    parts = set(args.parts.split(","))
+    shared = find_shared(Path(__file__).resolve().parents[1])
+    configs = None if shared is None else shared / "reference" / "legend" / "configs"
+    spms_config = None if configs is None else configs / "pygama-spms-p13-evt-config.yaml"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        bench_tcm(folder, args.events)
-        bench_evt("basic/synth", make_evt_inputs(folder, args.events), BASIC, args.events)
-        shared = find_shared(Path(__file__).resolve().parents[1])
-        if shared is not None:
-            ref = shared / "reference" / "legend" / "configs"
+        if "tcm" in parts:
+            bench_tcm(folder, args.events)
+        if "basic" in parts:
+            info = make_evt_inputs(folder, args.events)
+            bench_evt("basic/synth", info, BASIC, args.events)
+        if "spms-test" in parts and shared is not None and spms_config is not None:
             base = shared / "testdata/legend/lh5/l200-truncated/generated/tier"
             stem = "ant/p13/r001/l200-p13-r001-ant-20241210T225016Z"
             info = {"tcm": (str(base / f"tcm/{stem}-tier_tcm.lh5"), "hardware_tcm_1"),
                     "dsp": (str(base / f"dsp/{stem}-tier_dsp.lh5"), "dsp", "ch{}"),
                     "hit": (str(base / f"hit/{stem}-tier_hit.lh5"), "hit", "ch{}")}  # fmt: skip
-            config = str(ref / "pygama-spms-p13-evt-config.yaml")
-            bench_evt("spms/test", info, config, lh5.n_rows("hardware_tcm_1", info["tcm"][0]))
+            n = lh5.n_rows("hardware_tcm_1", info["tcm"][0])
+            bench_evt("spms/test", info, str(spms_config), n)
+        if "spms" in parts and spms_config is not None:
+            info = make_spms_inputs(folder, args.spms_events, _spms_channels(spms_config))
+            bench_evt("spms/synth", info, str(spms_config), args.spms_events)
 
 
 if __name__ == "__main__":

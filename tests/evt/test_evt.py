@@ -171,3 +171,21 @@ def test_tcm_past_the_end_is_reported(legend_lh5: Path, tmp_path: Path) -> None:
     info = _datainfo(legend_lh5, PROD, PHY) | {"tcm": (path, "hardware_tcm_1")}
     with pytest.raises(MismatchError, match="row 1000000"):
         build_evt(info, _config(expression="hit.cuspEmax_ctc_cal"))
+
+
+def test_concat_tables_joins_chunks_column_by_column() -> None:
+    from tierflow.evt._build import concat_tables
+    from tierflow.types import Array, VectorOfVectors
+
+    def chunk(start: int, rows: list[list[float]]) -> Table:
+        inner = Table({"vv": VectorOfVectors(rows, attrs={"units": "pe"})}, size=len(rows))
+        return Table({"x": Array(np.arange(start, start + len(rows), dtype=np.uint16)),
+                      "spms": inner}, size=len(rows))  # fmt: skip
+
+    got = concat_tables([chunk(0, [[1.0], []]), chunk(2, []), chunk(5, [[2.0, 3.0]])])
+    assert len(got) == 3
+    assert got["x"].nda.tolist() == [0, 1, 5]
+    assert got["x"].nda.dtype == np.uint16
+    vv = got["spms"]["vv"]
+    assert ak.to_list(vv.view_as("ak")) == [[1.0], [], [2.0, 3.0]]
+    assert vv.attrs["units"] == "pe"

@@ -182,14 +182,47 @@ def test_apply_xtalk_correction_in_build_evt(tmp_path: Path) -> None:
     assert len(got_list) == len(want)
     for g, w in zip(got_list, want, strict=True):
         assert g == pytest.approx(w, rel=1e-12)
-    index = build_evt(info, _function_config(call.format("tcm_index")))
-    assert isinstance(index, Table)
-    assert ak.to_list(index["out"].view_as("ak")) == [
-        [2.0, 1.0, 0.0],
-        [5.0, 4.0],
-        [6.0],
-        [10.0, 9.0],
-    ]
+
+
+def _xtalk_call(folder: Path, return_mode: str, extra: str = "") -> str:
+    return (
+        f"pygama.evt.modules.geds.apply_xtalk_correction(<...>, return_mode='{return_mode}', "
+        "uncal_energy_expr='hit.cuspEmax', cal_energy_expr='hit.cuspEmax_ctc_cal', "
+        "multiplicity_expr='xtalk_corr_energy > 20', xtalk_threshold=25, "
+        f"xtalk_matrix_filename='{folder / 'xtc.lh5'}'{extra})"
+    )
+
+
+def test_xtalk_tcm_index_follows_the_anchor(tmp_path: Path) -> None:
+    """pygama 2.6.2 places each hit's map position in the row of its *table row*, while
+    energies and the hit filter are per event: event 3 keeps ch1121600's hit (energy 200
+    above) but gets NaN, because that hit is row 2 of its table (its position 10 went to
+    event 2, where the filter drops it). The anchor printed exactly this list on these
+    inputs. ``index_rows='event'`` gives each kept hit its own position."""
+    info = _inputs(tmp_path)
+    _write_matrix(tmp_path / "xtc.lh5")
+    anchor = build_evt(info, _function_config(_xtalk_call(tmp_path, "tcm_index")))
+    assert isinstance(anchor, Table)
+    got = ak.to_list(anchor["out"].view_as("ak"))
+    assert got[:3] == [[2.0, 1.0, 0.0], [5.0, 4.0], [6.0]]
+    assert math.isnan(got[3][0])
+    assert got[3][1] == 9.0
+    call = _xtalk_call(tmp_path, "tcm_index", ", index_rows='event'")
+    by_event = build_evt(info, _function_config(call))
+    assert isinstance(by_event, Table)
+    want = [[2.0, 1.0, 0.0], [5.0, 4.0], [6.0], [10.0, 9.0]]
+    assert ak.to_list(by_event["out"].view_as("ak")) == want
+    # in chunks of two events positions count from the chunk start
+    chunked = build_evt(info, _function_config(call), buffer_len=2)
+    assert isinstance(chunked, Table)
+    assert ak.to_list(chunked["out"].view_as("ak")) == [
+        [2.0, 1.0, 0.0], [5.0, 4.0], [0.0], [4.0, 3.0],
+    ]  # fmt: skip
+    # the anchor's layout cannot hold table rows past the chunk (pygama: IndexError)
+    with pytest.raises(MismatchError, match="index_rows='event'"):
+        build_evt(info, _function_config(_xtalk_call(tmp_path, "tcm_index")), buffer_len=2)
+    with pytest.raises(NotFoundError, match="did you mean 'event'"):
+        build_evt(info, _function_config(_xtalk_call(tmp_path, "energy", ", index_rows='evnt'")))
 
 
 def test_xtalk_correction_and_calibration(tmp_path: Path) -> None:

@@ -129,6 +129,8 @@ def test_plain_readers_are_used_for_numbers(hit_file: Path) -> None:
         cache.take("ch11/hit/flag", np.array([1, 2]))
         assert cache.entries["ch11/hit/e"].plain is not None
         assert cache.entries["ch11/hit/ok"].jagged is not None
-        assert cache.entries["ch11/hit/flag"].plain is None  # booleans go through lh5
-        flags = cache.take("ch11/hit/flag", np.array([0, 5]))
+        assert cache.entries["ch11/hit/flag"].plain is not None  # booleans too
+        flags = cache.take("ch11/hit/flag", np.array([0, 5, 7]))
         assert flags.nda.dtype == np.bool_
+        want = lh5.read("ch11/hit/flag", handle).nda[[0, 5, 7]]
+        assert flags.nda.tolist() == want.tolist()

@@ -170,3 +170,40 @@ def test_build_tcm_reads_zstd_inputs_in_a_fresh_process(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-1] == "3"
+
+
+def test_write_modes_take_the_anchors_names(tmp_path: Path) -> None:
+    """The modes go through WriteMode.parse: ``of`` replaces the file, ``o`` an object."""
+    raw = tmp_path / "raw.lh5"
+    _write_tables(raw, [np.array([0.0, 1.0]), np.array([0.0, 7.0])])
+    out = tmp_path / "tcm.lh5"
+    build_tcm([(raw, "ch*/raw")], "timestamp", out_file=out, out_name="a")
+    build_tcm([(raw, "ch*/raw")], "timestamp", out_file=out, out_name="b", wo_mode="a")
+    assert sorted(lh5.ls(out)) == ["a", "b"]
+    build_tcm([(raw, "ch*/raw")], "timestamp", out_file=out, out_name="b", wo_mode="o",
+              coin_windows=10)  # fmt: skip
+    assert len(read_tcm(out, "b")) == 1
+    build_tcm([(raw, "ch*/raw")], "timestamp", out_file=out, out_name="c", wo_mode="of")
+    assert lh5.ls(out) == ["c"]
+    with pytest.raises(NotFoundError, match="did you mean 'overwrite_file'"):
+        build_tcm([(raw, "ch*/raw")], "timestamp", out_file=out, wo_mode="overwrite_fil")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    runs=st.lists(st.lists(st.integers(0, 40), min_size=0, max_size=60), min_size=1, max_size=9),
+    block=st.sampled_from([1, 16, 40, 8192]),
+    as_float=st.booleans(),
+)
+def test_blocked_merge_is_a_stable_sort(runs: list[list[int]], block: int, as_float: bool) -> None:
+    """The cache-blocked k-way merge equals numpy's stable argsort, whatever the block
+    size (small blocks cut the runs into many value ranges, ties across the cuts)."""
+    from tierflow.evt._kernels import merge_runs
+
+    dtype = np.float64 if as_float else np.int64
+    values = np.concatenate([np.sort(np.asarray(r, dtype=dtype)) for r in runs])
+    bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
+    order, merged = merge_runs(values, bounds, block)
+    want = np.argsort(values, kind="stable")
+    assert order.tolist() == want.tolist()
+    assert merged.tolist() == values[want].tolist()

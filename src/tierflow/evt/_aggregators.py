@@ -86,7 +86,21 @@ def _at_events(obj: DataObject, events: npt.NDArray[np.int64]) -> Any:
 def evaluate_at_channel(
     chunk: EventChunk, hits: HitSelection, text: str, parameters: Mapping[str, Any]
 ) -> npt.NDArray[Any]:
-    """The value of expression `text` for each hit in `hits`, as a 1-d numpy array."""
+    """The value of expression `text` for each hit in `hits`, as a 1-d numpy array (the
+    same array for the same expression on the same channel of a chunk: do not change it)."""
+    memo_key = None if parameters else ("evaluate_at_channel", text, hits.key)
+    if memo_key is not None and memo_key in chunk.memo:
+        cached: npt.NDArray[Any] = chunk.memo[memo_key]
+        return cached
+    result = _evaluate(chunk, hits, text, parameters)
+    if memo_key is not None:
+        chunk.memo[memo_key] = result
+    return result
+
+
+def _evaluate(
+    chunk: EventChunk, hits: HitSelection, text: str, parameters: Mapping[str, Any]
+) -> npt.NDArray[Any]:
     value = compile_expr(text).evaluate(HitNamespace(chunk, hits, parameters))
     if is_awkward(value):
         import awkward as ak
@@ -179,12 +193,22 @@ def _scalar(chunk: EventChunk, op: Operation, reduce: str) -> DataObject:
                 res = res.astype(np.int64)
             if out.dtype == np.bool_:
                 out = out.astype(np.int64)
-            np.add.at(out, hits.events[mask], res[mask])
+            _add_at(out, hits.events[mask], res[mask])
         else:
             _reduce_bool(out, res.astype(np.bool_)[mask], hits.events[mask], reduce)
     if out is None:
         out = make_full(chunk.n_events, op.initial, np.float64)
     return Array(out)
+
+
+def _add_at(out: npt.NDArray[Any], events: npt.NDArray[np.int64], values: npt.NDArray[Any]) -> None:
+    """``np.add.at(out, events, values)`` (same order of additions), compiled."""
+    from tierflow.evt._kernels import segment_add
+
+    if out.dtype.kind not in "iuf" or not np.can_cast(values.dtype, out.dtype, "safe"):
+        np.add.at(out, events, values)  # numpy's casting rules and errors
+        return
+    segment_add(values.astype(out.dtype, copy=False), events, out)
 
 
 def _reduce_bool(
@@ -201,24 +225,23 @@ def _target_positions(
     """For each (event, wanted) pair the flat map position of the hit it means, or -1: the
     hit at index `wanted` of that event (`by_index`) or the event's first hit of table key
     `wanted`."""
-    tcm = chunk.tcm
-    n_hits = len(tcm.table_key)
+    n_hits = len(chunk.tcm.table_key)
     if by_index:
         idx = np.asarray(wanted, dtype=np.int64)
         ok = (idx >= 0) & (idx < n_hits)
         ok[ok] &= chunk.event_of_hit[idx[ok]] == events[ok]
         return np.where(ok, idx, -1)
-    stride = np.int64(int(tcm.table_key.max(initial=0)) + 1)
-    codes = chunk.event_of_hit * stride + tcm.table_key
-    order = np.argsort(codes, kind="stable")
     keys = np.asarray(wanted).astype(np.int64, copy=False)
-    query = events * stride + keys
-    at = np.searchsorted(codes[order], query)
-    at_ok = np.minimum(at, max(n_hits - 1, 0))
-    found = (at < n_hits) & (keys >= 0) & (keys < stride)
-    if n_hits:
-        found &= codes[order][at_ok] == query
-    return np.where(found, order[at_ok] if n_hits else -1, -1)
+    out = np.full(len(keys), -1, dtype=np.int64)
+    for key in chunk.present_keys:
+        sel = np.flatnonzero(keys == key)
+        if len(sel) == 0:
+            continue
+        hits = chunk.hits(key)  # its events are sorted: the first match is the first hit
+        at = np.minimum(np.searchsorted(hits.events, events[sel]), len(hits) - 1)
+        hit = hits.events[at] == events[sel]
+        out[sel[hit]] = hits.positions[at[hit]]
+    return out
 
 
 def _keep_at(chunk: EventChunk, op: Operation, by_index: bool, config: EvtConfig) -> DataObject:
@@ -272,15 +295,19 @@ def _anchor_keep_at_ch(chunk: EventChunk, op: Operation, ids: npt.NDArray[Any]) 
 def _values_at(
     chunk: EventChunk, op: Operation, targets: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[Any], Any]:
+    """The expression's value at each target hit (flat map position; -1: none), evaluated
+    on the channels that own a target; the initial value elsewhere."""
     out = np.full(len(targets), op.initial, dtype=np.array(op.initial).dtype)
     dtype = None
+    found = targets >= 0
+    owner = np.where(found, chunk.tcm.table_key[np.where(found, targets, 0)], -1)
     for _, hits, skip in _channels(chunk, op):
-        inside = np.isin(targets, hits.positions) if len(hits) else np.zeros(len(targets), bool)
-        if skip or not inside.any():
+        inside = owner == hits.key
+        if skip or len(hits) == 0 or not inside.any():
             continue
         res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
         dtype = res.dtype if dtype is None else dtype
-        out[inside] = res[np.searchsorted(hits.positions, targets[inside])]
+        out[inside] = res[chunk.rank_in_channel[targets[inside]]]
     return out, dtype
 
 

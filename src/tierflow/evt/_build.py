@@ -30,13 +30,13 @@ from tierflow.evt._config import (
     make_evt_config,
 )
 from tierflow.evt._data import SPECIAL_TIERS, EventChunk, TierInfo, iter_tcm, make_datainfo
-from tierflow.evt._io import parse_write_mode, staged_output
+from tierflow.evt._io import staged_output
 from tierflow.evt._slabs import SlabCache
 from tierflow.expr import as_data_object, compile_expr
 from tierflow.lh5 import WriteMode
 from tierflow.types import Array, DataObject, Table, VectorOfVectors
 
-__all__ = ["build_evt", "nest_outputs"]
+__all__ = ["build_evt", "concat_tables", "nest_outputs"]
 
 
 def _evaluate_event_level(chunk: EventChunk, op: Operation) -> DataObject:
@@ -78,14 +78,13 @@ def _source_attrs(
 
 
 def _run_operation(
-    chunk: EventChunk, op: Operation, config: EvtConfig, keys: list[int]
+    chunk: EventChunk, op: Operation, config: EvtConfig, attrs: dict[str, Any]
 ) -> DataObject:
+    """Column `op` of the chunk; `attrs` are those of the lower-tier field it reads."""
     if op.mode is None:
         obj = _evaluate_event_level(chunk, op)
-        attrs: dict[str, Any] = {}
     else:
         obj = AGGREGATORS[op.mode](chunk, op, config)
-        attrs = _source_attrs(config, op, chunk, keys)
     if op.dtype is not None:
         obj = _cast(obj, op.dtype)
     obj.attrs.update(attrs)
@@ -161,19 +160,14 @@ def build_evt(
     parsed = config if isinstance(config, EvtConfig) else make_evt_config(config)
     parsed = dataclasses.replace(parsed, keep_at_ch=_keep_at_ch(keep_at_ch))
     tiers = make_datainfo(datainfo)
-    mode = parse_write_mode(wo_mode)
+    mode = WriteMode.parse(wo_mode)
     out = tiers.get("evt")
     with ExitStack() as stack:
         handles = _open_tiers(tiers, stack)
         chunks = _evt_chunks(parsed, tiers, handles, buffer_len)
         if out is None or out.file is None:
             tables = list(chunks)
-            if not tables:
-                return Table(size=0)
-            result: Table = tables[0]
-            for table in tables[1:]:
-                result.extend(table)
-            return result
+            return concat_tables(tables) if tables else Table(size=0)
         handle = stack.enter_context(staged_output(out.file, mode))
         first = WriteMode.OVERWRITE if mode is WriteMode.OVERWRITE_FILE else mode
         for i, table in enumerate(chunks):
@@ -201,6 +195,7 @@ def _evt_chunks(
     tcm_info = tiers["tcm"]
     keys: list[int] | None = None
     slabs: dict[str, SlabCache] = {}  # shared by the chunks: each storage chunk read once
+    attrs: dict[str, dict[str, Any]] = {}  # by operation, found in the first chunk
     for tcm in iter_tcm(str(tcm_info.file), tcm_info.group or "hardware_tcm_1", buffer_len):
         chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
         if keys is None:
@@ -208,8 +203,48 @@ def _evt_chunks(
                 k for c in flatten_channels(config.channels) if (k := chunk.key_of(c)) is not None
             ]
         for op in config.operations:
-            chunk.evt[op.name] = _run_operation(chunk, op, config, keys)
+            if op.name not in attrs:
+                attrs[op.name] = _source_attrs(config, op, chunk, keys)
+            chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
         yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
+
+
+def concat_tables(tables: Sequence[Table]) -> Table:
+    """The rows of `tables` (same columns) one after another, each column allocated once.
+
+    Example
+    -------
+    >>> a = Table({"x": Array(np.array([1, 2]))})
+    >>> concat_tables([a, Table({"x": Array(np.array([3]))})])["x"].nda
+    array([1, 2, 3])
+    """
+    first = tables[0]
+    columns = {name: _concat([t[name] for t in tables]) for name in first}
+    return Table(columns, size=sum(len(t) for t in tables), attrs=dict(first.attrs))
+
+
+def _concat(objs: Sequence[Any]) -> Any:
+    first = objs[0]
+    if isinstance(first, Table):
+        return concat_tables(objs)
+    if isinstance(first, VectorOfVectors):
+        flat = _concat([o.flattened_data for o in objs])
+        bases = np.cumsum([0] + [len(o.flattened_data) for o in objs[:-1]])
+        offsets = np.concatenate(
+            [o.cumulative_length.nda + b for o, b in zip(objs, bases, strict=True)]
+        )
+        dtype = first.cumulative_length.nda.dtype
+        if len(offsets) and offsets[-1] <= np.iinfo(dtype).max:
+            offsets = offsets.astype(dtype, copy=False)
+        return VectorOfVectors(flattened_data=flat, cumulative_length=offsets, attrs=first.attrs)
+    if type(first) is Array:
+        dtype = first.nda.dtype  # as appending to the first chunk's buffer would
+        data = np.concatenate([o.nda for o in objs], dtype=dtype, casting="unsafe")
+        return Array(data, attrs=dict(first.attrs))
+    result = first
+    for obj in objs[1:]:
+        result.extend(obj)
+    return result
 
 
 def n_events(tcm_file: str, name: str = "hardware_tcm_1") -> int:

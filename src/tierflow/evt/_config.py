@@ -70,7 +70,8 @@ def load_mapping(source: ConfigLike) -> dict[str, Any]:
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
-        loaded = yaml.safe_load(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+        loaded = yaml.load(text, Loader=loader)
     else:
         loaded = json.loads(text)
     if not isinstance(loaded, dict):

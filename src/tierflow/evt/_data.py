@@ -20,7 +20,7 @@ import numpy.typing as npt
 from tierflow.errors import ConfigError, MismatchError, NotFoundError, closest
 from tierflow.evt._slabs import SlabCache
 from tierflow.evt._tcm import TCM
-from tierflow.types import Array, DataObject, VectorOfVectors
+from tierflow.types import Array, DataObject
 
 __all__ = ["EventChunk", "HitSelection", "TierInfo", "make_datainfo"]
 
@@ -99,6 +99,9 @@ class EventChunk:
     slabs: dict[str, SlabCache] = field(default_factory=dict)
     """Slab caches by tier; pass the same dict to every chunk of a run to share them."""
     _cache: dict[tuple[str, int, str], Any] = field(default_factory=dict)
+    _objects: dict[tuple[str, int, str], Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """Results that event functions share within the chunk (keyed by the function)."""
     _selections: dict[int, HitSelection] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -110,6 +113,16 @@ class EventChunk:
         starts = np.concatenate([[0], bounds]) if len(keys) else np.zeros(0, dtype=np.int64)
         stops = np.concatenate([bounds, [len(keys)]]) if len(keys) else starts
         self._groups = {int(keys[a]): order[a:b] for a, b in zip(starts, stops, strict=True)}
+        rank = np.arange(len(keys), dtype=np.int64)
+        rank -= np.repeat(starts, stops - starts)
+        self.rank_in_channel = np.empty(len(keys), dtype=np.int64)
+        """For each flat map position, its index among its channel's hits of the chunk."""
+        self.rank_in_channel[order] = rank
+
+    @property
+    def present_keys(self) -> list[int]:
+        """The table keys of the channels with hits in the chunk, ascending."""
+        return list(self._groups)
 
     @property
     def hit_fmt(self) -> str:
@@ -139,8 +152,16 @@ class EventChunk:
         """Column `name` of tier `tier` for the hits of channel `key` (numpy or awkward)."""
         cache_key = (tier, key, name)
         if cache_key not in self._cache:
-            self._cache[cache_key] = self._read(tier, key, name)
+            self._cache[cache_key] = _as_view(self.column_object(tier, key, name))
         return self._cache[cache_key]
+
+    def column_object(self, tier: str, key: int, name: str) -> Any:
+        """Column `name` of tier `tier` for the hits of channel `key`, as an lh5 object
+        (``Array``, ``VectorOfVectors``, ...)."""
+        cache_key = (tier, key, name)
+        if cache_key not in self._objects:
+            self._objects[cache_key] = self._read(tier, key, name)
+        return self._objects[cache_key]
 
     def _read(self, tier: str, key: int, name: str) -> Any:
         info = self.tier(tier)
@@ -194,7 +215,7 @@ def _check_path(handle: h5py.File, info: TierInfo, key: int, name: str) -> None:
 
 
 def _take_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: Any) -> Any:
-    """The rows `rows` of the object at `path`: as numpy for flat arrays, awkward otherwise."""
+    """The rows `rows` of the object at `path` (an lh5 object)."""
     size = slabs.size(path)
     if len(rows) and (rows.max() >= size or rows.min() < 0):
         bad = int(rows.max()) if rows.max() >= size else int(rows.min())
@@ -203,9 +224,11 @@ def _take_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: A
             file=file,
             obj=path,
         )
-    obj = slabs.take(path, rows)
-    if isinstance(obj, VectorOfVectors):
-        return obj.view_as("ak")
+    return slabs.take(path, rows)
+
+
+def _as_view(obj: Any) -> Any:
+    """numpy for arrays, awkward otherwise."""
     if isinstance(obj, Array):
         return obj.nda
     return obj.view_as("ak")

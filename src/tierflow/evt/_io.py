@@ -1,4 +1,4 @@
-"""Output staging and write modes shared by build_tcm and build_evt."""
+"""Output staging shared by build_tcm and build_evt (write modes: :meth:`WriteMode.parse`)."""
 
 from __future__ import annotations
 
@@ -9,42 +9,10 @@ from pathlib import Path
 
 import h5py
 
-from tierflow.errors import NotFoundError
 from tierflow.files import staged_path
 from tierflow.lh5 import WriteMode
 
-__all__ = ["parse_write_mode", "staged_output"]
-
-_MODE_ALIASES = {
-    "write_safe": WriteMode.CREATE,
-    "w": WriteMode.CREATE,
-    "o": WriteMode.OVERWRITE,
-    "u": WriteMode.OVERWRITE,
-    "of": WriteMode.OVERWRITE_FILE,
-    "a": WriteMode.APPEND,
-}
-"""The anchor's names for the write modes."""
-
-
-def parse_write_mode(mode: WriteMode | str) -> WriteMode:
-    """A :class:`WriteMode` from itself, its value or one of the anchor's names.
-
-    Example
-    -------
-    >>> parse_write_mode("of")
-    <WriteMode.OVERWRITE_FILE: 'overwrite_file'>
-    """
-    if isinstance(mode, WriteMode):
-        return mode
-    if mode in _MODE_ALIASES:
-        return _MODE_ALIASES[mode]
-    try:
-        return WriteMode(mode)
-    except ValueError:
-        names = [m.value for m in WriteMode] + list(_MODE_ALIASES)
-        raise NotFoundError(
-            f"unknown write mode {mode!r}", obj=str(mode), candidates=names
-        ) from None
+__all__ = ["staged_output"]
 
 
 @contextmanager

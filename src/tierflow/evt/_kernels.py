@@ -15,9 +15,11 @@ import numpy as np
 
 __all__ = [
     "first_or_last_at",
+    "gather_pairs",
     "kernel",
     "mark_new_events",
     "merge_runs",
+    "segment_add",
     "segment_reduce_all",
     "segment_reduce_any",
 ]
@@ -58,21 +60,138 @@ def mark_new_events(
 
 
 @kernel
-def merge_runs(values: Any, bounds: Any) -> Any:
+def merge_runs(values: Any, bounds: Any, block: int = 8192) -> Any:
     """The stable order that sorts `values`, made of sorted runs ``values[bounds[i]:bounds[i+1]]``,
-    and the sorted values: runs are merged pairwise, bottom up (ties keep the earlier run
-    first)."""
+    and the sorted values (ties keep the earlier run first).
+
+    Cache-blocked: splitter values from a sorted sample cut every run into value ranges of
+    about `block` hits in all; each range is gathered into a small buffer (in cache), sorted
+    there by buckets (:func:`_bucket_sort`) or, for skewed values, by merging its pieces
+    pairwise, then written out, so the big arrays are read and written once.
+    """
     n = values.shape[0]
-    order = np.arange(n)
-    if bounds.shape[0] <= 2:
-        return order, values
-    vals = values.copy()
-    other_vals = np.empty_like(vals)
-    other_order = np.empty_like(order)
-    runs = bounds.copy()
-    while runs.shape[0] > 2:
-        n_runs = runs.shape[0] - 1
-        merged = np.empty((n_runs + 1) // 2 + 1, dtype=runs.dtype)
+    n_runs = bounds.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    out = np.empty_like(values)
+    if n == 0 or n_runs < 1:
+        return order, out
+    cuts = _cut_runs(values, bounds, _splitters(values, block))
+    largest = 0
+    for j in range(cuts.shape[1] - 1):
+        largest = max(largest, np.sum(cuts[:, j + 1] - cuts[:, j]))
+    vals, idx = np.empty(largest, dtype=values.dtype), np.empty(largest, dtype=np.int64)
+    other_vals, other_idx = np.empty_like(vals), np.empty_like(idx)
+    runs = np.empty(n_runs + 1, dtype=np.int64)
+    buckets, counts = np.empty(largest, dtype=np.int64), np.empty(largest + 1, dtype=np.int64)
+    done = 0
+    for j in range(cuts.shape[1] - 1):
+        m, n_pieces = 0, 0
+        for r in range(n_runs):
+            if cuts[r, j + 1] > cuts[r, j]:
+                runs[n_pieces] = m
+                n_pieces += 1
+                for t in range(cuts[r, j], cuts[r, j + 1]):
+                    vals[m] = values[t]
+                    idx[m] = t
+                    m += 1
+        runs[n_pieces] = m
+        if _bucket_sort(vals, idx, m, other_vals, other_idx, buckets, counts) or _merge_pieces(
+            vals, idx, other_vals, other_idx, runs, n_pieces
+        ):
+            out[done : done + m] = other_vals[:m]
+            order[done : done + m] = other_idx[:m]
+        else:
+            out[done : done + m] = vals[:m]
+            order[done : done + m] = idx[:m]
+        done += m
+    return order, out
+
+
+@kernel
+def _bucket_sort(
+    vals: Any, idx: Any, m: int, out_vals: Any, out_idx: Any, buckets: Any, counts: Any
+) -> bool:
+    """Stable sort of ``vals[:m]`` (with `idx`) into the `out` buffers by a counting sort
+    on ``m`` equal-width value buckets, then insertion sort inside the buckets; False
+    (nothing done) for NaN or when a bucket holds more than 64 values (a skewed block:
+    merging is then cheaper)."""
+    lo, hi = vals[0], vals[0]
+    for i in range(m):
+        v = vals[i]
+        if v != v:
+            return False
+        lo = min(lo, v)
+        hi = max(hi, v)
+    if lo == hi:
+        out_vals[:m] = vals[:m]
+        out_idx[:m] = idx[:m]
+        return True
+    scale = (m - 1) / (np.float64(hi) - np.float64(lo))
+    if not np.isfinite(scale):  # a range too narrow for float64: merge instead
+        return False
+    counts[: m + 1] = 0
+    for i in range(m):
+        b = min(np.int64((np.float64(vals[i]) - np.float64(lo)) * scale), m - 1)
+        buckets[i] = b
+        counts[b + 1] += 1
+    for b in range(m):
+        if counts[b + 1] > 64:
+            return False
+        counts[b + 1] += counts[b]
+    for i in range(m):
+        at = counts[buckets[i]]
+        counts[buckets[i]] = at + 1
+        out_vals[at] = vals[i]
+        out_idx[at] = idx[i]
+    for i in range(1, m):  # values never cross a bucket boundary: this stays local
+        v, k = out_vals[i], out_idx[i]
+        j = i - 1
+        while j >= 0 and out_vals[j] > v:
+            out_vals[j + 1] = out_vals[j]
+            out_idx[j + 1] = out_idx[j]
+            j -= 1
+        out_vals[j + 1] = v
+        out_idx[j + 1] = k
+    return True
+
+
+@kernel
+def _splitters(values: Any, block: int) -> Any:
+    """Distinct values about `block` apart in sorted order, from a sorted sample."""
+    stride = max(1, block // 16)
+    picks = np.sort(values[::stride])[16::16]
+    out = np.empty(picks.shape[0], dtype=values.dtype)
+    n = 0
+    for value in picks:
+        if n == 0 or value != out[n - 1]:
+            out[n] = value
+            n += 1
+    return out[:n]
+
+
+@kernel
+def _cut_runs(values: Any, bounds: Any, splitters: Any) -> Any:
+    """``cuts[r, j]``: where run ``r`` reaches value range ``j`` (values >= splitter j-1)."""
+    n_runs, n_split = bounds.shape[0] - 1, splitters.shape[0]
+    cuts = np.empty((n_runs, n_split + 2), dtype=np.int64)
+    for r in range(n_runs):
+        cuts[r, 0] = bounds[r]
+        cuts[r, n_split + 1] = bounds[r + 1]
+        cuts[r, 1 : n_split + 1] = bounds[r] + np.searchsorted(
+            values[bounds[r] : bounds[r + 1]], splitters
+        )
+    return cuts
+
+
+@kernel
+def _merge_pieces(
+    vals: Any, idx: Any, other_vals: Any, other_idx: Any, runs: Any, n_runs: int
+) -> bool:
+    """Merge the sorted pieces ``[runs[i], runs[i+1])`` of `vals` (and `idx`) pairwise,
+    bottom up, ping-ponging with the `other` buffers; True if the result ends there."""
+    swapped = False
+    while n_runs > 1:
+        n_out = 0
         for r in range(0, n_runs, 2):
             lo, mid = runs[r], runs[r + 1]
             hi = runs[r + 2] if r + 2 <= n_runs else mid
@@ -80,26 +199,39 @@ def merge_runs(values: Any, bounds: Any) -> Any:
             while i < mid and j < hi:  # branchless: the compiler selects instead of jumping
                 right = vals[j] < vals[i]
                 other_vals[k] = vals[j] if right else vals[i]
-                other_order[k] = order[j] if right else order[i]
+                other_idx[k] = idx[j] if right else idx[i]
                 j += right
                 i += 1 - right
                 k += 1
-            while i < mid:
-                other_vals[k] = vals[i]
-                other_order[k] = order[i]
-                i += 1
-                k += 1
-            while j < hi:
-                other_vals[k] = vals[j]
-                other_order[k] = order[j]
-                j += 1
-                k += 1
-            merged[r // 2] = lo
-        merged[-1] = n
-        runs = merged
+            other_vals[k : k + mid - i] = vals[i:mid]
+            other_idx[k : k + mid - i] = idx[i:mid]
+            k += mid - i
+            other_vals[k : k + hi - j] = vals[j:hi]
+            other_idx[k : k + hi - j] = idx[j:hi]
+            runs[n_out] = lo
+            n_out += 1
+        runs[n_out] = runs[n_runs]
+        n_runs = n_out
         vals, other_vals = other_vals, vals
-        order, other_order = other_order, order
-    return order, vals
+        idx, other_idx = other_idx, idx
+        swapped = not swapped
+    return swapped
+
+
+@kernel
+def gather_pairs(order: Any, a: Any, b: Any, out_a: Any, out_b: Any) -> None:
+    """``out_a[:] = a[order]`` and ``out_b[:] = b[order]`` in one pass."""
+    for i in range(order.shape[0]):
+        j = order[i]
+        out_a[i] = a[j]
+        out_b[i] = b[j]
+
+
+@kernel
+def segment_add(values: Any, segment: Any, out: Any) -> None:
+    """``out[segment[i]] += values[i]``, in order (``np.add.at``)."""
+    for i in range(values.shape[0]):
+        out[segment[i]] += values[i]
 
 
 @kernel

@@ -3,10 +3,11 @@
 Each table is read in chunks (straight from its HDF5 datasets). A round takes, from every
 table, the buffered hits strictly before the *horizon* — the smallest last buffered value of
 the tables that still have rows on disk — so nothing that comes later can sort between them.
-Those runs, concatenated in table-key order, are merged by one stable sort (numpy's timsort
-merges the sorted runs in C, ties keep table-key order), and a numba pass
-(:func:`._kernels.mark_new_events`) flags where events start, carrying the open event's
-first and last coincidence values from round to round. Complete events leave as
+Those runs, concatenated in table-key order, are merged stably (ties keep table-key
+order) by :func:`._kernels.merge_runs` — cut into cache-sized value ranges, each sorted by
+buckets or merged pairwise in cache; several coincidence columns use numpy's lexsort — and
+a numba pass (:func:`._kernels.mark_new_events`) flags where events start, carrying the
+open event's first and last coincidence values from round to round. Complete events leave as
 :class:`TCM` chunks; the open event waits for the next round.
 """
 
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from tierflow import lh5
 from tierflow.errors import FormatError, NotFoundError
+from tierflow.evt._slabs import read_slice
 from tierflow.evt._tcm import TCM
 from tierflow.evt._tcm import _Source as Source
 
@@ -60,6 +62,8 @@ class _Buffer:
 
 def _column(source: Source, name: str, start: int, stop: int) -> npt.NDArray[Any]:
     node = source.handle[source.name].get(name)
+    if isinstance(node, h5py.Dataset) and node.ndim == 1:
+        return read_slice(node, start, stop)  # deflate inflated by lh5's fast reader
     if isinstance(node, h5py.Dataset):
         return np.asarray(node[start:stop])
     if node is None:
@@ -158,14 +162,29 @@ class _Carry:
     new: npt.NDArray[np.bool_]
     fields: dict[str, npt.NDArray[Any]]
 
-    def add(self, keys: Any, rows: Any, new: Any, fields: dict[str, Any]) -> None:
-        if len(self.keys) == 0:
-            self.keys, self.rows, self.new, self.fields = keys, rows, new, fields
-            return
-        self.keys = np.concatenate([self.keys, keys])
-        self.rows = np.concatenate([self.rows, rows])
+    def add(
+        self,
+        perm: npt.NDArray[np.int64],
+        keys: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.int64],
+        new: npt.NDArray[np.bool_],
+        fields: dict[str, Any],
+    ) -> None:
+        """Append the hits ``keys[perm]``, ``rows[perm]`` (one compiled pass, after the
+        carried ones), with their event-start flags `new`."""
+        from tierflow.evt._kernels import gather_pairs
+
+        n_old = len(self.keys)
+        out_keys = np.empty(n_old + len(perm), dtype=np.int64)
+        out_rows = np.empty_like(out_keys)
+        out_keys[:n_old], out_rows[:n_old] = self.keys, self.rows
+        gather_pairs(perm, keys, rows, out_keys[n_old:], out_rows[n_old:])
+        self.keys, self.rows = out_keys, out_rows
         self.new = np.concatenate([self.new, new])
-        self.fields = {k: np.concatenate([v, fields[k]]) for k, v in self.fields.items()}
+        taken = {k: v[perm] for k, v in fields.items()}
+        if n_old:
+            taken = {k: np.concatenate([self.fields[k], v]) for k, v in taken.items()}
+        self.fields = taken
 
     def take(self, final: bool) -> TCM | None:
         """The complete events (all when `final`); the open one stays."""
@@ -243,11 +262,10 @@ def merge_sources(
         lengths = [len(b) for b in taken]
         cols = [np.concatenate([b.cols[c] for b in taken]) for c in range(len(coin_cols))]
         perm, sorted_cols = _merge_order(cols, lengths)
-        keys = np.repeat(np.asarray(table_keys, dtype=np.int64), lengths)[perm]
-        rows = np.concatenate([b.rows for b in taken])[perm]
-        fields = {f: np.concatenate([b.fields[f] for b in taken])[perm] for f in out_fields}
-        new = clusterer.mark(sorted_cols)
-        carry.add(keys, rows, new, fields)
+        keys = np.repeat(np.asarray(table_keys, dtype=np.int64), lengths)
+        rows = np.concatenate([b.rows for b in taken])
+        fields = {f: np.concatenate([b.fields[f] for b in taken]) for f in out_fields}
+        carry.add(perm, keys, rows, clusterer.mark(sorted_cols), fields)
         tcm = carry.take(final=False)
         if tcm is not None:
             yield tcm

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from tierflow import lh5
 from tierflow.types import Array, VectorOfVectors
 
-__all__ = ["SlabCache"]
+__all__ = ["SlabCache", "read_slice"]
 
 _DEFAULT_CHUNK = 2**16
 """Rows per slab when the storage does not say (contiguous datasets)."""
@@ -38,8 +38,9 @@ class _Entry:
     size: int
     chunk: int
     cacheable: bool
-    plain: h5py.Dataset | None = None
-    """The dataset, when it holds plain numbers (``array<1>{real}``: read without lh5)."""
+    plain: tuple[h5py.Dataset, bool] | None = None
+    """The dataset and whether it holds booleans, when it holds plain numbers or booleans
+    (``array<1>{real}``, ``array<1>{bool}``: read without lh5)."""
     jagged: tuple[h5py.Dataset, h5py.Dataset, bool] | None = None
     """Offsets, values and whether they are booleans, for plain jagged arrays."""
     lo: int = 0
@@ -47,28 +48,49 @@ class _Entry:
     """The slab (an lh5 object with ``take``), or None before the first read."""
 
 
-def _storage_chunk(node: h5py.Dataset | h5py.Group) -> int:
-    ds = node if isinstance(node, h5py.Dataset) else node.get("cumulative_length")
-    if isinstance(ds, h5py.Dataset) and ds.chunks:
+@dataclass(frozen=True)
+class _Node:
+    """An object's HDF5 node and, for a group, its jagged-array datasets (each looked up
+    once: HDF5 lookups cost more than reading a small slab)."""
+
+    node: h5py.Dataset | h5py.Group
+    offsets: h5py.Dataset | None = None
+    flat: h5py.Dataset | None = None
+
+    @classmethod
+    def of(cls, node: h5py.Dataset | h5py.Group) -> _Node:
+        if isinstance(node, h5py.Dataset):
+            return cls(node)
+        offsets, flat = node.get("cumulative_length"), node.get("flattened_data")
+        return cls(
+            node,
+            offsets if isinstance(offsets, h5py.Dataset) else None,
+            flat if isinstance(flat, h5py.Dataset) else None,
+        )
+
+
+def _storage_chunk(parts: _Node) -> int:
+    ds = parts.node if isinstance(parts.node, h5py.Dataset) else parts.offsets
+    if ds is not None and ds.chunks:
         return int(ds.chunks[0])
     return _DEFAULT_CHUNK
 
 
-def _n_rows(node: h5py.Dataset | h5py.Group, path: str, handle: h5py.File) -> int:
+def _n_rows(parts: _Node, path: str, handle: h5py.File) -> int:
     """Rows of a dataset or jagged array, from its shape (no attribute parsing)."""
+    node = parts.node
     if isinstance(node, h5py.Dataset) and node.ndim >= 1:
         return int(node.shape[0])
-    offsets = node.get("cumulative_length") if isinstance(node, h5py.Group) else None
-    if isinstance(offsets, h5py.Dataset) and "flattened_data" in node:
-        return int(offsets.shape[0])
+    if parts.offsets is not None and parts.flat is not None:
+        return int(parts.offsets.shape[0])
     return int(lh5.n_rows(path, handle))
 
 
-def _is_cacheable(node: h5py.Dataset | h5py.Group, size: int) -> bool:
-    if isinstance(node, h5py.Dataset):
-        return node.ndim == 1 and node.dtype.kind in "biuf"
-    flat = node.get("flattened_data")
-    if not isinstance(flat, h5py.Dataset) or "cumulative_length" not in node:
+def _is_cacheable(parts: _Node, size: int) -> bool:
+    if isinstance(parts.node, h5py.Dataset):
+        return parts.node.ndim == 1 and parts.node.dtype.kind in "biuf"
+    flat = parts.flat
+    if flat is None or parts.offsets is None:
         return False
     small = flat.shape[0] <= _MAX_FLAT_PER_ROW * max(size, 1)
     return flat.ndim == 1 and flat.dtype.kind in "biuf" and small
@@ -101,17 +123,19 @@ class SlabCache:
         if entry.obj is None or lo < entry.lo or hi > entry.lo + len(entry.obj):
             self._fill(entry, lo, hi)
         assert entry.obj is not None
+        if type(entry.obj) is Array:  # rows are checked above: skip take's checks
+            return Array(entry.obj.nda[rows - entry.lo])
         return entry.obj.take(rows - entry.lo)
 
     def add(self, path: str, node: h5py.Dataset | h5py.Group | None = None) -> None:
         """Start caching the object at `path` (`node`: the object, if already looked up)."""
         if path in self.entries:
             return
-        node = self.handle[path] if node is None else node
-        size = _n_rows(node, path, self.handle)
-        entry = _Entry(path, size, _storage_chunk(node), _is_cacheable(node, size))
+        parts = _Node.of(self.handle[path] if node is None else node)
+        size = _n_rows(parts, path, self.handle)
+        entry = _Entry(path, size, _storage_chunk(parts), _is_cacheable(parts, size))
         if entry.cacheable:
-            _find_plain(entry, node)
+            _find_plain(entry, parts)
         self.entries[path] = entry
 
     def _entry(self, path: str) -> _Entry:
@@ -126,7 +150,8 @@ class SlabCache:
         entry.obj = None  # free the old slab before reading the next
         entry.lo = start
         if entry.plain is not None:
-            entry.obj = Array(_read_slice(entry.plain, start, stop))
+            values = read_slice(entry.plain[0], start, stop)
+            entry.obj = Array(values.astype(np.bool_) if entry.plain[1] else values)
             return
         if entry.jagged is not None:
             entry.obj = _read_jagged(*entry.jagged, start, stop)
@@ -134,19 +159,21 @@ class SlabCache:
         entry.obj = lh5.read(entry.path, self.handle, start_row=start, n_rows=stop - start)
 
 
-def _find_plain(entry: _Entry, node: h5py.Dataset | h5py.Group) -> None:
-    """Note the datasets of `node` when they can be read without lh5 (plain numbers)."""
+def _find_plain(entry: _Entry, parts: _Node) -> None:
+    """Note the datasets of `parts` when they can be read without lh5 (plain numbers)."""
+    node = parts.node
     kind = _text(node.attrs.get("datatype"))
     if isinstance(node, h5py.Dataset):
-        entry.plain = node if kind == "array<1>{real}" and node.dtype.kind in "iuf" else None
+        if kind in _PLAIN_FLAT and node.dtype.kind in "iuf":
+            entry.plain = (node, kind == "array<1>{bool}")
         return
-    if kind not in _PLAIN_JAGGED:
+    if kind not in _PLAIN_JAGGED or parts.offsets is None or parts.flat is None:
         return
-    offsets, values = node["cumulative_length"], node["flattened_data"]
-    if offsets.dtype.kind in "iu" and values.dtype.kind in "iuf":
-        entry.jagged = (offsets, values, kind == "array<1>{array<1>{bool}}")
+    if parts.offsets.dtype.kind in "iu" and parts.flat.dtype.kind in "iuf":
+        entry.jagged = (parts.offsets, parts.flat, kind == "array<1>{array<1>{bool}}")
 
 
+_PLAIN_FLAT = ("array<1>{real}", "array<1>{bool}")
 _PLAIN_JAGGED = ("array<1>{array<1>{real}}", "array<1>{array<1>{bool}}")
 
 
@@ -154,11 +181,10 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _read_slice(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
-    data = np.empty(stop - start, dtype=ds.dtype)
-    if stop > start:
-        ds.read_direct(data, np.s_[start:stop])
-    return data
+def read_slice(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
+    """Rows ``start:stop`` of a 1-d dataset (lh5's fastest path: chunks decompressed in
+    threads)."""
+    return lh5.read_rows(ds, start, stop)
 
 
 def _read_jagged(
@@ -166,10 +192,10 @@ def _read_jagged(
 ) -> VectorOfVectors:
     """Rows ``start:stop`` (at least one) of a jagged array, offsets from 0."""
     first = max(start - 1, 0)
-    ends = _read_slice(offsets_ds, first, stop).astype(np.int64, copy=False)
+    ends = read_slice(offsets_ds, first, stop).astype(np.int64, copy=False)
     base = int(ends[0]) if start > 0 else 0
     ends = ends[start - first :] - base
-    values = _read_slice(values_ds, base, base + int(ends[-1]))
+    values = read_slice(values_ds, base, base + int(ends[-1]))
     if is_bool:
         values = values.astype(np.bool_)
     return VectorOfVectors(flattened_data=Array(values), cumulative_length=Array(ends))

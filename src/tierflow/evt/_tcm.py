@@ -1,7 +1,7 @@
 """``build_tcm``: group the hits of many tables into events by coincidence of their columns.
 
 Each input table is read in chunks; a streaming k-way merge (:mod:`._merge`: sorted runs
-merged by numpy's timsort, event starts flagged by a numba pass) interleaves the tables in
+merged in cache-sized blocks, event starts flagged by a numba pass) interleaves the tables in
 the order of the coincidence columns, so memory stays bounded and events that straddle
 chunk boundaries come out whole.
 """
@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from tierflow import lh5
 from tierflow.errors import ConfigError, FormatError, MismatchError, NotFoundError
-from tierflow.evt._io import parse_write_mode, staged_output
+from tierflow.evt._io import staged_output
 from tierflow.lh5 import WriteMode
 from tierflow.types import Array, Table, VectorOfVectors
 
@@ -139,6 +139,9 @@ def _read_layout(
 ) -> TCM:
     group = handle[name]
     if isinstance(group[key], h5py.Group):  # jagged columns
+        plain = _read_plain_jagged(group[key], group[row], start, count)
+        if plain is not None:
+            return plain
         table = lh5.read(name, handle, start_row=start, n_rows=count, fields=[key, row])
         keys, rows = table[key], table[row]
         offsets = np.asarray(keys.cumulative_length.nda, dtype=np.int64)
@@ -156,6 +159,34 @@ def _read_layout(
         np.asarray(group[key][lo:hi], dtype=np.int64),
         np.asarray(group[row][lo:hi], dtype=np.int64),
         flat_offsets[start:stop] - lo,
+    )
+
+
+def _read_plain_jagged(
+    keys: h5py.Group, rows: h5py.Group, start: int, count: int | None
+) -> TCM | None:
+    """The map's rows ``start:start+count`` straight from the datasets of two jagged columns
+    of plain integers sharing their offsets (read once); None for any other layout."""
+    from tierflow.evt._slabs import read_slice
+
+    parts = [keys.get("cumulative_length"), keys.get("flattened_data"), rows.get("flattened_data")]
+    if not all(isinstance(p, h5py.Dataset) and p.ndim == 1 and p.dtype.kind in "iu" for p in parts):
+        return None
+    offsets_ds, keys_ds, rows_ds = parts
+    total = int(offsets_ds.shape[0])
+    stop = total if count is None else min(total, start + count)
+    if stop <= start:
+        empty = np.zeros(0, dtype=np.int64)
+        return TCM(empty, empty, empty)
+    first = max(start - 1, 0)
+    ends = read_slice(offsets_ds, first, stop).astype(np.int64, copy=False)
+    lo = int(ends[0]) if start > 0 else 0
+    ends = ends[start - first :]
+    hi = int(ends[-1])
+    return TCM(
+        read_slice(keys_ds, lo, hi).astype(np.int64, copy=False),
+        read_slice(rows_ds, lo, hi).astype(np.int64, copy=False),
+        ends - lo,
     )
 
 
@@ -327,7 +358,7 @@ def build_tcm(
     cols = [str(c) for c in _as_list(coin_cols)]
     fields = [] if out_fields is None else [str(f) for f in _as_list(out_fields)]
     windows, from_first = _make_windows(cols, coin_windows, window_refs)
-    mode = parse_write_mode(wo_mode)
+    mode = WriteMode.parse(wo_mode)
     with ExitStack() as stack:
         sources, names = _list_sources(input_tables, hash_func, stack)
         if buffer_len is None:

@@ -26,6 +26,7 @@ from tierflow.evt._config import load_mapping
 from tierflow.evt._data import EventChunk
 from tierflow.evt._functions import register_evt_function
 from tierflow.evt.modules.xtalk import (
+    IndexRows,
     XtalkMatrix,
     correct_energy,
     filter_hits,
@@ -94,6 +95,15 @@ def apply_recovery_cut(
     return Array(recovery_mask(times, times[np.asarray(flag.nda) == 1], time_window))
 
 
+def _index_rows(value: str) -> IndexRows:
+    try:
+        return IndexRows(value)
+    except ValueError:
+        raise NotFoundError(
+            f"unknown index_rows {value!r}", obj=value, candidates=[m.value for m in IndexRows]
+        ) from None
+
+
 def _return_mode(value: str) -> ReturnMode:
     try:
         return ReturnMode(value)
@@ -147,9 +157,15 @@ def apply_xtalk_correction(
     xtalk_rawid_obj: str = "xtc/rawid_index",
     xtalk_matrix_obj: str = "xtc/xtalk_matrix_negative",
     positive_xtalk_matrix_obj: str = "xtc/xtalk_matrix_positive",
+    index_rows: str = "row_in_table",
 ) -> VectorOfVectors:
     """Cross-talk corrected energies (or their map positions) of the hits of each event that
     pass `multiplicity_expr` (which may use ``xtalk_corr_energy``), channels in matrix order.
+
+    With ``return_mode='tcm_index'`` the positions are laid out as the anchor does
+    (``index_rows='row_in_table'``, see :class:`.xtalk.IndexRows`: a hit's position sits in the
+    row of its table row, not of its event); ``index_rows='event'`` gives each kept hit its
+    own position.
 
     Example
     -------
@@ -158,11 +174,11 @@ def apply_xtalk_correction(
     >>> #     multiplicity_expr='xtalk_corr_energy > 25', xtalk_threshold=25,
     >>> #     xtalk_matrix_filename='xtc.lh5')
     """
-    mode = _return_mode(return_mode)
+    mode, rows = _return_mode(return_mode), _index_rows(index_rows)
     matrix, corrected = _xtalk(chunk, channels, locals())
     mask = filter_hits(chunk, multiplicity_expr, corrected, matrix.rawids)
     if mode is ReturnMode.TCM_INDEX:
-        return _jagged(index_array(chunk, matrix.rawids), mask)
+        return _jagged(index_array(chunk, matrix.rawids, rows), mask)
     return _jagged(corrected, mask)
 
 
@@ -183,6 +199,7 @@ def apply_xtalk_correction_and_calibrate(
     positive_xtalk_matrix_obj: str = "xtc/xtalk_matrix_positive",
     uncal_var: str = "dsp.cuspEmax",
     recal_var: str = "hit.cuspEmax_ctc_cal",
+    index_rows: str = "row_in_table",
 ) -> VectorOfVectors:
     """As :func:`apply_xtalk_correction`, then recalibrated: each channel's hit operations
     (from `cal_par_files`) that lead to `recal_var` run again with `uncal_var` replaced by
@@ -193,7 +210,7 @@ def apply_xtalk_correction_and_calibrate(
     >>> # pygama.evt.modules.geds.apply_xtalk_correction_and_calibrate(<...>,
     >>> #     return_mode='energy', ..., cal_par_files=['hit-pars.yaml'])
     """
-    mode = _return_mode(return_mode)
+    mode, rows = _return_mode(return_mode), _index_rows(index_rows)
     matrix, corrected = _xtalk(chunk, channels, locals())
     pars = load_par_files(cal_par_files)
     calibrated = calibrate_energy(
@@ -201,7 +218,7 @@ def apply_xtalk_correction_and_calibrate(
     )
     mask = filter_hits(chunk, multiplicity_expr, calibrated, matrix.rawids)
     if mode is ReturnMode.TCM_INDEX:
-        return _jagged(index_array(chunk, matrix.rawids), mask)
+        return _jagged(index_array(chunk, matrix.rawids, rows), mask)
     return _jagged(calibrated, mask)
 
 

@@ -74,12 +74,105 @@ def _pulses(
     chunk: EventChunk, channels: Sequence[str], observable: str
 ) -> tuple[Any, dict[str, Any]]:
     """Per event and SiPM hit, the pulses' `observable` (``tier.field``, tier ``hit`` by
-    default), NaN dropped; and the field's attributes."""
+    default), NaN dropped, floats as float64 and integers as int64; and the field's
+    attributes."""
     import awkward as ak
 
+    memo_key = ("spms._pulses", observable, tuple(channels))
+    if memo_key in chunk.memo:  # masks and gathers of one chunk read the same pulses
+        return chunk.memo[memo_key]  # type: ignore[no-any-return]
     tier, _, field = observable.rpartition(".")
     tier = tier or "hit"
     positions, keys = _selected(chunk, channels)
+    attrs = chunk.attrs_of(tier, keys, field)
+    per_hit = _flat_pulses(chunk, keys, tier, field)
+    if per_hit is None:
+        per_hit = _awkward_pulses(chunk, keys, tier, field)
+    result = ak.unflatten(per_hit, _counts(chunk, positions)), attrs
+    chunk.memo[memo_key] = result
+    return result
+
+
+def _flat_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -> Any:
+    """:func:`_pulses` per hit in map order, built from flat numpy buffers; None when a
+    channel's column is not a flat or plain jagged array of numbers (or kinds differ)."""
+    import awkward as ak
+
+    first: dict[int, int] = {}  # where each channel's hits start in the concatenation
+    counts, values = [], []
+    n_hits = 0
+    for key in dict.fromkeys(keys):
+        hits = chunk.hits(key)
+        if len(hits) == 0:
+            continue
+        got = _channel_pulses(chunk.column_object(tier, key, field))
+        if got is None:
+            return None
+        first[key] = n_hits
+        n_hits += len(hits)
+        counts.append(got[0])
+        values.append(got[1])
+    if not values or len({v.dtype for v in values}) > 1:
+        return None
+    count, flat = _reorder(np.concatenate(counts), np.concatenate(values), _map_order(chunk, first))
+    return ak.unflatten(flat, count)
+
+
+def _map_order(chunk: EventChunk, first: Mapping[int, int]) -> npt.NDArray[np.int64]:
+    """For the hits of the channels `first` (key → start of its hits in a concatenation
+    channel by channel), in map order, their index in that concatenation."""
+    positions = np.flatnonzero(np.isin(chunk.tcm.table_key, list(first)))
+    keys = np.fromiter(first, dtype=np.int64, count=len(first))
+    starts = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    by_key = np.argsort(keys)
+    channel = by_key[np.searchsorted(keys[by_key], chunk.tcm.table_key[positions])]
+    order: npt.NDArray[np.int64] = starts[channel] + chunk.rank_in_channel[positions]
+    return order
+
+
+def _reorder(
+    counts: npt.NDArray[np.int64], flat: npt.NDArray[Any], order: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """The lists (`counts` values each, one after another in `flat`) taken in `order`."""
+    starts = np.cumsum(counts) - counts
+    counts = counts[order]
+    new_starts = np.cumsum(counts) - counts
+    take = np.repeat(starts[order] - new_starts, counts) + np.arange(int(counts.sum()))
+    return counts, flat[take]
+
+
+def _channel_pulses(
+    obj: Any,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """Pulses per hit (counts) and their values, NaN dropped, widened to float64/int64."""
+    if isinstance(obj, VectorOfVectors):
+        inner = obj.flattened_data
+        if not isinstance(inner, Array) or inner.nda.ndim != 1:
+            return None
+        flat = inner.nda
+        counts = np.diff(obj.cumulative_length.nda, prepend=0).astype(np.int64)
+    elif type(obj) is Array and obj.nda.ndim == 1:
+        flat, counts = obj.nda, np.ones(len(obj), dtype=np.int64)
+    else:
+        return None
+    if flat.dtype.kind not in "biuf":
+        return None
+    if flat.dtype.kind == "f":
+        flat = flat.astype(np.float64, copy=False)
+        keep = ~np.isnan(flat)
+        if not keep.all():
+            hit = np.repeat(np.arange(len(counts)), counts)
+            counts = np.bincount(hit[keep], minlength=len(counts)).astype(np.int64)
+            flat = flat[keep]
+    elif flat.dtype.kind in "iu":
+        flat = flat.astype(np.int64)
+    return counts, flat
+
+
+def _awkward_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -> Any:
+    """:func:`_pulses` per hit in map order, through awkward (any column layout)."""
+    import awkward as ak
+
     parts, where = [], []
     for key in keys:
         hits = chunk.hits(key)
@@ -87,15 +180,14 @@ def _pulses(
             continue
         data = ak.Array(chunk.column(tier, key, field))
         if data.ndim == 1:
-            data = ak.unflatten(data, 1)
+            data = ak.from_regular(ak.unflatten(data, 1))
         parts.append(ak.drop_none(ak.nan_to_none(data), axis=-1))
         where.append(hits.positions)
     if parts:
         per_hit = ak.concatenate(parts)[np.argsort(np.concatenate(where), kind="stable")]
     else:
         per_hit = ak.Array(np.zeros((0, 0)))
-    attrs = chunk.attrs_of(tier, keys, field)
-    return ak.unflatten(_widen(per_hit), _counts(chunk, positions)), attrs
+    return _widen(per_hit)
 
 
 def _to_vov(array: Any, attrs: Mapping[str, Any] | None = None) -> DataObject:

@@ -18,6 +18,7 @@ array([[1000.,  -10.]])
 
 from __future__ import annotations
 
+import enum
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from tierflow.evt._data import EventChunk
 from tierflow.expr import compile_expr
 
 __all__ = [
+    "IndexRows",
     "XtalkMatrix",
     "correct_energy",
     "filter_hits",
@@ -164,10 +166,45 @@ def filter_hits(
     return mask
 
 
-def index_array(chunk: EventChunk, rawids: Sequence[int]) -> FloatArray:
-    """The map position (``tcm.index``) of each event's hit in each channel (NaN: none)."""
+class IndexRows(str, enum.Enum):
+    """Which row of the events x channels array of map positions a hit fills (the
+    ``tcm_index`` return mode of the cross-talk functions)."""
+
+    ROW_IN_TABLE = "row_in_table"
+    """The anchor's (pygama 2.x) layout, kept for parity: the hit at row ``r`` of its
+    channel's table fills row ``r``, although the energies and the hit filter are laid out by
+    event. Unless each channel's rows are the event numbers, positions land in other events
+    (a kept hit may get NaN), and a row past the chunk's events is an error (the anchor
+    raises ``IndexError``)."""
+    EVENT = "event"
+    """The hit fills the row of its event, like the energies: each kept hit gets its own
+    map position."""
+
+
+def index_array(
+    chunk: EventChunk, rawids: Sequence[int], rows: IndexRows = IndexRows.ROW_IN_TABLE
+) -> FloatArray:
+    """The map position (``tcm.index``) of each channel's hits, events x channels (NaN:
+    none), placed by `rows`.
+
+    Example
+    -------
+    >>> index_array(chunk, [1084803], IndexRows.EVENT)  # doctest: +SKIP
+    array([[0.], [3.], [nan]])
+    """
     out = np.full((chunk.n_events, len(rawids)), np.nan)
     for column, key in enumerate(rawids):
         hits = chunk.hits(key)
-        out[hits.events, column] = hits.positions
+        if rows is IndexRows.EVENT:
+            out[hits.events, column] = hits.positions
+            continue
+        if len(hits) and int(hits.rows.max()) >= chunk.n_events:
+            raise MismatchError(
+                f"return_mode='tcm_index' with index_rows='row_in_table' (the anchor's layout) "
+                f"puts channel {key}'s hit of table row {int(hits.rows.max())} in that row, "
+                f"but the chunk has {chunk.n_events} events (the anchor fails here too); "
+                "use index_rows='event'",
+                obj=str(key),
+            )
+        out[hits.rows, column] = hits.positions
     return out

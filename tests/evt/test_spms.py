@@ -1,0 +1,64 @@
+"""SiPM pulse gathering: the flat-buffer path equals the awkward path it replaces."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import awkward as ak
+import h5py
+import numpy as np
+import pytest
+
+from tierflow import lh5
+from tierflow.evt import TCM, make_datainfo
+from tierflow.evt._data import EventChunk, iter_tcm
+from tierflow.evt.modules import spms
+from tierflow.types import Array, Table, VectorOfVectors
+
+KEYS = (21, 22, 23)
+
+
+def _write(folder: Path, seed: int, float32: bool) -> dict[str, tuple[str, ...]]:
+    """Pulses with NaN padding (float32 for channel 22 when `float32`), a flat column."""
+    rng = np.random.default_rng(seed)
+    hit = folder / "hit.lh5"
+    n = 40
+    for key in KEYS:
+        counts = rng.integers(0, 4, n)
+        flat = rng.exponential(2.0, counts.sum())
+        flat[rng.random(len(flat)) < 0.3] = np.nan
+        if float32 and key == 22:
+            flat = flat.astype(np.float32)
+        ends = Array(np.cumsum(counts))
+        cols = {
+            "pe": VectorOfVectors(flattened_data=Array(flat), cumulative_length=ends),
+            "n": VectorOfVectors(
+                flattened_data=Array(np.arange(len(flat))), cumulative_length=ends
+            ),
+            "t": Array(np.where(rng.random(n) < 0.2, np.nan, rng.random(n))),
+        }
+        lh5.write(Table(cols), f"ch{key}/hit", hit)
+    present = rng.random((n, len(KEYS))) < 0.6
+    keys = np.broadcast_to(np.array(KEYS), present.shape)[present]
+    rows = np.broadcast_to(np.arange(n)[:, None], present.shape)[present]
+    # channels not in key order within events: the result follows the map's order
+    tcm = TCM(keys[::-1].copy(), rows[::-1].copy(), np.cumsum(present.sum(axis=1)))
+    lh5.write(tcm.to_table(), "hardware_tcm_1", folder / "tcm.lh5")
+    return {"tcm": (str(folder / "tcm.lh5"), "hardware_tcm_1"), "hit": (str(hit), "hit", "ch{}")}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("field", ["pe", "n", "t"])
+def test_flat_pulses_equal_the_awkward_path(tmp_path: Path, seed: int, field: str) -> None:
+    tiers = make_datainfo(_write(tmp_path, seed, float32=seed == 1))
+    with ExitStack() as stack:
+        handles = {"hit": stack.enter_context(h5py.File(tiers["hit"].file, "r"))}
+        for tcm in iter_tcm(str(tiers["tcm"].file), "hardware_tcm_1", 15):
+            chunk = EventChunk(tiers, tcm, handles)
+            fast = spms._flat_pulses(chunk, list(KEYS), "hit", field)
+            slow = spms._awkward_pulses(chunk, list(KEYS), "hit", field)
+            assert fast is not None
+            assert str(ak.type(fast)) == str(ak.type(slow))
+            assert ak.to_list(fast) == ak.to_list(slow)
+            assert not np.isnan(ak.to_numpy(ak.flatten(fast), allow_missing=False)).any()
