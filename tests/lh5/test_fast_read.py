@@ -172,3 +172,30 @@ def test_engines_by_name_and_unknown_ones() -> None:
         inflate_engine("zlibb")
     with pytest.raises(NotFoundError, match="threads"), lh5.fast_read(thread=2):
         pass
+
+
+def test_chunks_on_read_boundaries_are_inflated_once(tmp_path: Path) -> None:
+    values = np.cumsum(np.random.default_rng(5).normal(size=10_000))
+    _write(tmp_path / "x.h5", values, 1000, True)
+    calls: list[int] = []
+    zlib_inflate = inflate_engine("zlib")
+
+    def counting(data: memoryview, size: int) -> bytes:
+        calls.append(size)
+        return zlib_inflate(data, size)
+
+    _inflate._engines["counting"] = counting
+    got = []
+    with h5py.File(tmp_path / "x.h5", "r") as f, lh5.fast_read(engine="counting", min_bytes=0):
+        for start in range(0, 10_000, 700):  # every read but a few ends inside a chunk
+            out = np.empty(700)
+            count = min(700, 10_000 - start)
+            assert read_chunked(f["x"], start, count, out)
+            got.append(out[:count].copy())
+    np.testing.assert_array_equal(np.concatenate(got), values)
+    assert len(calls) == 10  # each of the 10 chunks once
+    _write(tmp_path / "x.h5", values[::-1].copy(), 1000, True)  # the same file written again
+    with h5py.File(tmp_path / "x.h5", "r") as f, lh5.fast_read(engine="counting", min_bytes=0):
+        out = np.empty(700)
+        assert read_chunked(f["x"], 9300, 700, out)
+    np.testing.assert_array_equal(out, values[::-1][9300:])

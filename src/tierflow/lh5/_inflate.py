@@ -23,12 +23,15 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import itertools
 import math
 import os
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -164,6 +167,8 @@ class _Layout:
     row_bytes: int
     shuffle_size: int
     inflate: Inflate
+    source: tuple[int, ...] = ()
+    """The file's identity (device, inode, modification time, size)."""
 
     @property
     def chunk_bytes(self) -> int:
@@ -222,24 +227,61 @@ def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chu
     return _Chunks(table[:, 0], table[:, 1], table[:, 2])
 
 
-def _decode_chunk(
-    stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8], skip: int
-) -> None:
-    """Inflate one chunk and put its rows from `skip` on into `out` (bytes)."""
+class _PartialChunks:
+    """Decoded chunks that a read used only in part, kept for the next read: an iterator's
+    reads rarely align with the file's chunks, and without this the chunk on each boundary
+    is decompressed twice. Keyed by file identity and the chunk's byte offset; the oldest
+    go first beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[int, ...], npt.NDArray[np.uint8]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> npt.NDArray[np.uint8] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[int, ...], rows: npt.NDArray[np.uint8]) -> None:
+        with self._lock:
+            if key in self._items or rows.nbytes > self.max_bytes:
+                return
+            self._items[key] = rows
+            self._bytes += rows.nbytes
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._items.popitem(last=False)[1].nbytes
+
+
+_partial = _PartialChunks(32 << 20)
+
+
+def _decode_whole(stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8]) -> None:
+    """Decompress and un-shuffle one chunk into `out` (its full size in bytes)."""
     data = np.frombuffer(layout.inflate(stored, layout.chunk_bytes), np.uint8)
     if len(data) != layout.chunk_bytes:
         raise OSError(f"a chunk inflated to {len(data)} bytes, not {layout.chunk_bytes}")
-    begin = skip * layout.row_bytes
     if layout.shuffle_size:
-        elements = layout.chunk_bytes // layout.shuffle_size
-        if begin == 0:
-            unshuffle_into(out, data, layout.shuffle_size, elements)
-            return
-        whole = np.empty(begin + len(out), np.uint8)
-        unshuffle_into(whole, data, layout.shuffle_size, elements)
-        out[:] = whole[begin:]
+        unshuffle_into(out, data, layout.shuffle_size, layout.chunk_bytes // layout.shuffle_size)
+    else:
+        out[:] = data
+
+
+def _decode_chunk(
+    stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8], skip: int, key: tuple[int, ...]
+) -> None:
+    """Put the rows of one chunk from `skip` on into `out` (bytes); a chunk used in part is
+    decoded once for this read and the next (`key` identifies it)."""
+    begin = skip * layout.row_bytes
+    if begin == 0 and len(out) == layout.chunk_bytes:
+        _decode_whole(stored, layout, out)
         return
-    out[:] = data[begin : begin + len(out)]
+    rows = _partial.get(key)
+    if rows is None:
+        rows = np.empty(layout.chunk_bytes, np.uint8)
+        _decode_whole(stored, layout, rows)
+        _partial.put(key, rows)
+    out[:] = rows[begin : begin + len(out)]
 
 
 def _decode_span(
@@ -259,7 +301,7 @@ def _decode_span(
         where = int(chunks.offsets[k]) - base
         stored = slab[where : where + int(chunks.sizes[k])]
         target = out[(lo - start) * layout.row_bytes : (hi - start) * layout.row_bytes]
-        _decode_chunk(stored, layout, target, lo - row0)
+        _decode_chunk(stored, layout, target, lo - row0, (*layout.source, where + base))
 
 
 def _read_slab(ds: h5py.Dataset, chunks: _Chunks) -> tuple[memoryview, int]:
@@ -289,6 +331,9 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     layout = _layout(ds, inflate_engine(settings.engine))
     if layout is None:
         return False
+    status = os.fstat(file.id.get_vfd_handle())
+    source = (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size)
+    layout = dataclasses.replace(layout, source=source)
     chunks = _chunks_of(ds, layout, start, start + count)
     if chunks is None:
         return False
