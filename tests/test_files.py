@@ -41,3 +41,38 @@ def test_failure_leaves_the_old_output_and_no_temporary(tmp_path: Path) -> None:
         write_half_then_crash()
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_tier_outputs_have_ordinary_permissions(tmp_path: Path) -> None:
+    """Outputs made through mkstemp (private to their owner) are published like plain files."""
+    import numpy as np
+
+    from tierflow import lh5
+    from tierflow.flow.sim import make_detectors, write_daq_file
+    from tierflow.hit import build_hit
+    from tierflow.raw import build_raw
+    from tierflow.types import Array, Table
+
+    expected = 0o666 & ~_umask()
+    daq = write_daq_file(tmp_path / "run.fcio", make_detectors(1, 1), 20, seed=1)
+    raw = tmp_path / "run_raw.lh5"
+    build_raw(daq, out_spec=str(raw))
+    lh5.write(Table({"trapEmax": Array(np.arange(10.0))}), "ch1/dsp", tmp_path / "run_dsp.lh5")
+    hit = build_hit(
+        tmp_path / "run_dsp.lh5",
+        hit_config={"outputs": ["e"], "operations": {"e": {"expression": "2 * trapEmax"}}},
+    )
+    for path in (Path(daq), raw, hit):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
+
+
+def test_publish_replaces_the_target(tmp_path: Path) -> None:
+    from tierflow.files import publish
+
+    (tmp_path / "a.tmp").write_text("new")
+    (tmp_path / "a").write_text("old")
+    os.chmod(tmp_path / "a.tmp", 0o600)
+    publish(tmp_path / "a.tmp", tmp_path / "a")
+    assert (tmp_path / "a").read_text() == "new"
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o666 & ~_umask()
+    assert not (tmp_path / "a.tmp").exists()

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["staged_path"]
+__all__ = ["publish", "staged_path"]
 
 
 def _read_umask() -> int:
@@ -57,8 +57,19 @@ def staged_path(target: str | os.PathLike[str], *, copy_existing: bool = False) 
     try:
         if copy_existing and target.exists():
             shutil.copyfile(target, temp)
-        os.chmod(temp, 0o666 & ~_UMASK)
         yield temp
-        os.replace(temp, target)
+        publish(temp, target)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def publish(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Rename the finished temporary file `temp` to `target`, with the permissions a plain
+    ``open`` would have given it (``mkstemp`` makes files private to their owner).
+
+    Example
+    -------
+    >>> publish("out.lh5.tmp", "out.lh5")  # doctest: +SKIP
+    """
+    os.chmod(temp, 0o666 & ~_UMASK)
+    os.replace(temp, target)

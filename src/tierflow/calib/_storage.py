@@ -33,6 +33,7 @@ import numpy as np
 from tierflow.calib._model import Event
 from tierflow.calib._payload import PayloadKind, read_payload, write_payload
 from tierflow.errors import ConfigError, FormatError, TierflowError
+from tierflow.files import publish
 
 __all__ = [
     "FORMAT_VERSION",
@@ -222,7 +223,7 @@ def commit(
         os.chmod(tmp, 0o644)
         if before_replace is not None:
             before_replace(str(tmp))
-        os.replace(tmp, file)
+        publish(tmp, file)
         _fsync_dir(file.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):

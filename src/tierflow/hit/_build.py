@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ import h5py
 
 from tierflow import lh5
 from tierflow.errors import ConfigError, NotFoundError
+from tierflow.files import staged_path
 from tierflow.hit._config import ConfigLike, HitConfig, load_mapping, make_hit_config
 from tierflow.hit._params import (
     ParameterSource,
@@ -162,18 +161,12 @@ def _write_mode(wo_mode: WriteMode | str) -> WriteMode:
 def _staged_output(outfile: Path, mode: WriteMode) -> Iterator[h5py.File]:
     """An open temporary copy of `outfile` (empty for a new file or ``overwrite_file``)
     that replaces `outfile` when the block succeeds."""
-    outfile.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{outfile.name}.", suffix=".tmp", dir=outfile.parent)
-    os.close(fd)
-    try:
-        keep = outfile.exists() and mode is not WriteMode.OVERWRITE_FILE
-        if keep:
-            shutil.copyfile(outfile, temp)
-        with h5py.File(temp, "a" if keep else "w") as handle:
-            yield handle
-        os.replace(temp, outfile)
-    finally:
-        Path(temp).unlink(missing_ok=True)
+    keep = outfile.exists() and mode is not WriteMode.OVERWRITE_FILE
+    with (
+        staged_path(outfile, copy_existing=keep) as temp,
+        h5py.File(temp, "a" if keep else "w") as handle,
+    ):
+        yield handle
 
 
 def _mark_parents(handle: h5py.File, names: Iterable[str]) -> None:

@@ -15,6 +15,7 @@ import h5py
 
 from tierflow import lh5
 from tierflow.errors import ConfigError, FormatError, NotFoundError
+from tierflow.files import publish
 from tierflow.lh5 import HDF5_PRESETS, Hdf5Preset, preset_settings
 from tierflow.raw._buffer import RawBuffer, RawBufferLibrary
 from tierflow.raw._proc import process_buffer
@@ -124,7 +125,7 @@ class _Outputs:
             handle.close()
             if ok:
                 os.chmod(temp, 0o644)
-                os.replace(temp, path)
+                publish(temp, path)
             else:
                 Path(temp).unlink(missing_ok=True)
 

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tierflow.errors import FormatError, NotFoundError
+from tierflow.files import publish
 from tierflow.sky._axis import Axis, Scale
 from tierflow.sky._dataset import MapDataset, MapStack, OnOffStack
 from tierflow.sky._geom import WcsGeom
@@ -241,8 +242,7 @@ def write_hdulist(
         if suffix == ".fits.gz":  # astropy would gzip at level 9: slower, hardly smaller
             with open(tmp + ".fits", "rb") as src, gzip.open(tmp_named, "wb", GZIP_LEVEL) as dst:
                 shutil.copyfileobj(src, dst, 1 << 22)
-        os.chmod(tmp_named, 0o644)
-        os.replace(tmp_named, out)
+        publish(tmp_named, out)
     finally:
         for leftover in (tmp, tmp + ".fits", tmp + ".fits.gz"):
             if os.path.exists(leftover):

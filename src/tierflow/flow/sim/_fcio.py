@@ -15,6 +15,8 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.files import publish
+
 __all__ = ["FCIOConfig", "FCIOWriter", "SparseEvents"]
 
 PROTOCOL_TAG = -1000000001
@@ -149,7 +151,7 @@ class FCIOWriter:
         """Finish the file and give it its name."""
         self._file.close()
         os.chmod(self._temp, 0o644)
-        os.replace(self._temp, self.path)
+        publish(self._temp, self.path)
 
     def abort(self) -> None:
         """Drop the partial file."""
