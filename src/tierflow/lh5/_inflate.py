@@ -42,6 +42,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.errors import FormatError
 from tierflow.lh5._chunks import FAST_KINDS, FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.registry import Registry
@@ -346,10 +347,26 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
         pool.submit(_decode_span, slab, base, chunks, group, layout, span, target)
         for group in groups[1:]
     ]
-    _decode_span(slab, base, chunks, groups[0], layout, span, target)
+    try:
+        _decode_span(slab, base, chunks, groups[0], layout, span, target)
+    except Exception as error:
+        for future in futures:  # they write into `target`: let them finish first
+            future.exception()
+        raise _corrupt(ds, layout, error) from error
     for future in futures:
-        future.result()
+        failure = future.exception()
+        if failure is not None:
+            raise _corrupt(ds, layout, failure) from failure
     return True
+
+
+def _corrupt(ds: h5py.Dataset, layout: _Layout, error: BaseException) -> FormatError:
+    return FormatError(
+        f"a chunk of {ds.name} does not decompress to the {layout.chunk_bytes} bytes of "
+        f"{layout.chunk_rows} rows ({error})",
+        file=ds.file.filename,
+        obj=ds.name,
+    )
 
 
 def _split(n: int, parts: int) -> list[range]:

@@ -6,8 +6,12 @@ slab that covers them, then picked in memory: far faster than HDF5 point selecti
 
 from __future__ import annotations
 
+import math
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -19,6 +23,7 @@ import numpy.typing as npt
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
 from tierflow.lh5._inflate import read_chunked
 from tierflow.lh5._lowlevel import open_object, read_attrs
+from tierflow.lh5._settings import fast_read_settings
 from tierflow.types import (
     Array,
     ArrayOfDetectorIDs,
@@ -418,15 +423,81 @@ def read_struct(group: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any)
     names = _ordered_fields(group, node)
     if isinstance(node, StructType) and set(names) == HISTOGRAM_FIELDS and ctx.fields is None:
         return read_histogram(group, ctx)
-    values: dict[str, DataObject] = {}
+    children = []
     for name, sub_fields in _selected(names, ctx.fields, ctx).items():
         sub, sub_ctx = open_object(group, name), ctx.child(name, sub_fields)
         old = buffer.get(name) if isinstance(buffer, Struct) and name in buffer else None
         sub_node, sub_ctx = inspect(sub, sub_ctx)
-        values[name] = read_node(sub, sub_node, sub_ctx, rows, old)
+        children.append(_Child(name, sub, sub_node, sub_ctx, old))
+    values = _read_children(children, rows)
     if isinstance(node, TableType):
         return _make_table(values, ctx, _own_attrs(group, ctx), buffer)
     return Struct(values, attrs=_own_attrs(group, ctx))
+
+
+@dataclass(frozen=True)
+class _Child:
+    """A member of a struct or table, opened and inspected, to be read."""
+
+    name: str
+    h5obj: Any
+    node: Datatype
+    ctx: ReadContext
+    buffer: Any
+
+    def read(self, rows: Any) -> DataObject:
+        return read_node(self.h5obj, self.node, self.ctx, rows, self.buffer)
+
+
+PARALLEL_COLUMNS_MIN_BYTES = 1 << 20
+"""Columns are read in parallel when the rows asked for hold at least this much data."""
+
+
+def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
+    """The children's values, in order; those of a table of large columns are read by the
+    column threads too, so that one column's decompression overlaps another's (h5py lets
+    one thread into HDF5 at a time; the chunks are inflated outside it)."""
+    threads = (fast_read_settings().threads or os.cpu_count() or 1) - 1
+    if threads < 1 or len(children) < 2 or _data_bytes(children, rows) < PARALLEL_COLUMNS_MIN_BYTES:
+        return {child.name: child.read(rows) for child in children}
+    pool = _column_pool(threads)
+    futures = [pool.submit(child.read, rows) for child in children]
+    values = {}
+    for child, future in zip(children, futures, strict=True):
+        values[child.name] = child.read(rows) if future.cancel() else future.result()
+    return values
+
+
+def _data_bytes(children: list[_Child], rows: Any) -> int:
+    """About how many bytes the plain datasets among `children` hold in `rows`."""
+    total = 0
+    for child in children:
+        if isinstance(child.h5obj, h5py.Dataset):
+            shape = child.h5obj.id.get_space().shape or (1,)
+            row_bytes = math.prod(shape[1:]) * child.h5obj.id.dtype.itemsize
+            total += _count(rows, shape[0]) * row_bytes
+    return total
+
+
+def _count(rows: Any, n: int) -> int:
+    """How many of `n` rows a selection (``None``, a slice or indices) picks."""
+    if rows is None:
+        return n
+    if isinstance(rows, slice):
+        return len(range(*rows.indices(n)))
+    return len(rows)
+
+
+_column_pools: dict[int, ThreadPoolExecutor] = {}
+_column_lock = threading.Lock()
+
+
+def _column_pool(threads: int) -> ThreadPoolExecutor:
+    """Threads that read columns (apart from the inflate threads, which they wait for)."""
+    with _column_lock:
+        if threads not in _column_pools:
+            _column_pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="tierflow-read")
+        return _column_pools[threads]
 
 
 def _make_table(
