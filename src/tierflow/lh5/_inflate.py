@@ -17,7 +17,7 @@ Example
 -------
 >>> with h5py.File("f.h5", "r") as f:  # doctest: +SKIP
 ...     out = np.empty(10**6)
-...     read_chunked(f["x"], 0, 10**6, out)  # False: the caller reads through HDF5
+...     read_chunked(f["x"], 0, 10**6, out)  # False when the caller must ask HDF5
 True
 """
 
