@@ -141,18 +141,75 @@ def test_missing_chunks_fall_back_to_the_fill_value(tmp_path: Path) -> None:
     assert np.all(out[:2000] == 5)
 
 
-def test_a_chunk_of_the_wrong_size_is_an_error(tmp_path: Path) -> None:
+def test_damaged_chunks_are_errors_or_left_to_hdf5(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "c.h5", "w") as f:
-        ds = f.create_dataset("x", (2000,), "f8", chunks=(1000,), compression="gzip")
+        ds = f.create_dataset("x", (3000,), "f8", chunks=(1000,), compression="gzip")
         ds[:] = 1.0
         ds.id.write_direct_chunk((1000,), zlib.compress(b"\0" * 80), 0)  # 10 rows, not 1000
-    out = np.empty(2000)
-    with (
-        h5py.File(tmp_path / "c.h5", "r") as f,
-        lh5.fast_read(min_bytes=0, engine="zlib"),
-        pytest.raises(FormatError, match=r"/x does not decompress to the 8000 bytes"),
-    ):
-        read_chunked(f["x"], 0, 2000, out)
+        ds.id.write_direct_chunk((2000,), b"not deflate", 0)
+    out = np.empty(3000)
+    with h5py.File(tmp_path / "c.h5", "r") as f, lh5.fast_read(min_bytes=0, engine="zlib"):
+        assert read_chunked(f["x"], 0, 1000, out)
+        with pytest.raises(FormatError, match=r"/x is damaged: .* 80 bytes, not 8000") as error:
+            read_chunked(f["x"], 0, 2000, out)  # HDF5 would return garbage for rows 1010:2000
+        assert error.value.file == str(tmp_path / "c.h5")
+        assert not read_chunked(f["x"], 2000, 1000, out)  # HDF5 says what is wrong
+    with pytest.raises(FormatError, match=r"HDF5 cannot read rows 2000:3000 of /x"):
+        lh5.read("x", tmp_path / "c.h5", start_row=2000)
+
+
+def test_reads_past_the_end_are_errors(tmp_path: Path) -> None:
+    from tierflow.lh5 import read_rows
+
+    _write(tmp_path / "e.h5", np.arange(15_000.0), 1000, True)
+    with h5py.File(tmp_path / "e.h5", "r") as f, lh5.fast_read(min_bytes=0):
+        assert not read_chunked(f["x"], 0, 20_000, np.empty(20_000))
+        assert not read_chunked(f["x"], -5, 100, np.empty(100))
+        with pytest.raises(FormatError, match="rows 0:20000"):
+            read_rows(f["x"], 0, 20_000)
+        np.testing.assert_array_equal(read_rows(f["x"], 14_000, 15_000), np.arange(14_000, 15_000))
+
+
+def test_types_stored_unlike_numpy_go_through_hdf5(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "p.h5", "w") as f:
+        kind = h5py.h5t.STD_I16LE.copy()
+        kind.set_precision(12)
+        space = h5py.h5s.create_simple((60_000,), (h5py.h5s.UNLIMITED,))
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((10_000,))
+        dcpl.set_deflate(4)
+        ds = h5py.Dataset(h5py.h5d.create(f.id, b"x", kind, space, dcpl=dcpl))
+        ds[:] = np.arange(-2000, 58_000).astype("i2") % 2000 - 1000
+    with h5py.File(tmp_path / "p.h5", "r") as f, lh5.fast_read(min_bytes=0):
+        out = np.empty(60_000, "i2")
+        assert not read_chunked(f["x"], 0, 60_000, out)
+        np.testing.assert_array_equal(lh5.read_rows(f["x"], 0, 5), [-1000, -999, -998, -997, -996])
+
+
+def test_settings_hold_in_the_column_threads(tmp_path: Path) -> None:
+    from tierflow.types import Array, Table
+
+    table = Table({f"c{i}": Array(np.arange(200_000.0)) for i in range(3)})
+    lh5.write(table, "t", tmp_path / "t.lh5")
+    used: list[bool] = []
+    original = _inflate.read_chunked
+
+    def spy(*args: Any) -> bool:
+        used.append(original(*args))
+        return used[-1]
+
+    import tierflow.lh5._read as reader
+
+    reader.read_chunked = spy  # type: ignore[assignment]
+    try:
+        with lh5.fast_read(enabled=False, threads=3):
+            lh5.read("t", tmp_path / "t.lh5")
+        assert used == [False, False, False]
+        with lh5.fast_read(threads=3):
+            lh5.read("t", tmp_path / "t.lh5")
+        assert used[3:] == [True, True, True]
+    finally:
+        reader.read_chunked = original  # type: ignore[assignment]
 
 
 def test_unshuffle_inverts_the_shuffle_filter() -> None:
@@ -217,5 +274,5 @@ def test_columns_read_in_parallel_equal_one_by_one(tmp_path: Path) -> None:
         np.testing.assert_array_equal(parallel[name].nda, table[name].nda[17 : 17 + 140_000])
     with h5py.File(tmp_path / "t.lh5", "a") as f:  # a damaged chunk in the 4th column
         f["t/c3"].id.write_direct_chunk((0,), zlib.compress(b"\0" * 80), 0)
-    with lh5.fast_read(threads=3), pytest.raises(FormatError, match="t/c3 does not decompress"):
+    with lh5.fast_read(threads=3), pytest.raises(FormatError, match="/t/c3 is damaged"):
         lh5.read("t", tmp_path / "t.lh5")

@@ -155,3 +155,22 @@ def test_scalars_like_h5py(tmp_path: Path, value: Any) -> None:
         )
         assert ours.id.get_type().get_class() == theirs.id.get_type().get_class()
         assert create_scalar(f, "fixed", np.array(b"ab")) is None
+
+
+def test_review_cases_enum_names_and_narrowing(tmp_path: Path) -> None:
+    from tierflow.lh5._lowlevel import append_rows, create_scalar, read_attrs
+
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        enum = np.array([0, 1], dtype=h5py.enum_dtype({"a": 0, "b": 1}, basetype="i1"))
+        assert create_dataset(f, "e", enum, {"chunks": (2,)}) is None  # h5py makes enums
+        assert create_scalar(f, "es", enum[:1].reshape(())) is None
+        plain = create_dataset(f, "p", np.array([0, 1], "i1"), {"chunks": (2,)})
+        assert plain is not None
+        assert plain.id.get_type().get_class() == h5py.h5t.INTEGER
+        ds = f.create_dataset("x", data=[1, 2])
+        ds.attrs.create(b"caf\xe9", 5)
+        assert list(read_attrs(ds).values()) == [5]
+        narrow = f.create_dataset("n", data=np.zeros(2, "i1"), maxshape=(None,), chunks=(4,))
+        narrow.resize(4, axis=0)
+        append_rows(narrow, np.array([300, -1]), 2)
+        assert list(narrow[()]) == [0, 0, 44, -1]  # numpy's casting, as h5py's ds[...] = ...

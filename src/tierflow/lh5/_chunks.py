@@ -50,6 +50,7 @@ __all__ = [
     "DirectChunkWriter",
     "chunk_pipeline",
     "deflate_pipeline",
+    "plain_type",
     "shuffle_bytes",
     "zstd_pipeline",
 ]
@@ -122,11 +123,20 @@ class DeflatePipeline:
     """Rows per chunk (a chunk spans whole rows)."""
 
 
+def plain_type(ds: h5py.Dataset) -> bool:
+    """Whether `ds` stores a fixed-size numeric type exactly as numpy lays it out (no reduced
+    precision, offset or padding, which ``ds.dtype`` does not show)."""
+    dtype = ds.dtype
+    if dtype.kind not in FAST_KINDS or dtype.fields is not None or dtype.metadata:
+        return False
+    return bool(ds.id.get_type() == h5py.h5t.py_create(dtype, logical=True))
+
+
 def _pipeline_filters(ds: h5py.Dataset) -> list[tuple[int, tuple[int, ...]]] | None:
-    """(filter id, options) of `ds` if its chunks span whole rows of a fixed-size numeric type."""
+    """(filter id, options) of `ds` if its chunks span whole rows of a plain numeric type."""
     if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
         return None
-    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
+    if not plain_type(ds):
         return None
     plist = ds.id.get_create_plist()
     return [

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import FormatError
-from tierflow.lh5._chunks import FAST_KINDS, FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool
+from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool, plain_type
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.registry import Registry
 
@@ -194,7 +194,7 @@ def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
     """The chunk layout of `ds` if the fast path can read it."""
     if ds.chunks is None or ds.ndim == 0 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
         return None
-    if ds.dtype.kind not in FAST_KINDS or ds.dtype.fields is not None:
+    if not plain_type(ds):
         return None
     plist = ds.id.get_create_plist()
     codes = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
@@ -257,11 +257,16 @@ class _PartialChunks:
 _partial = _PartialChunks(32 << 20)
 
 
+class _WrongSizeError(OSError):
+    """A chunk that decompresses, to the wrong size: damaged (HDF5 would not notice)."""
+
+
 def _decode_whole(stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8]) -> None:
     """Decompress and un-shuffle one chunk into `out` (its full size in bytes)."""
     data = np.frombuffer(layout.inflate(stored, layout.chunk_bytes), np.uint8)
     if len(data) != layout.chunk_bytes:
-        raise OSError(f"a chunk inflated to {len(data)} bytes, not {layout.chunk_bytes}")
+        size = f"{len(data)} bytes, not {layout.chunk_bytes}"
+        raise _WrongSizeError(f"a chunk decompresses to {size}")
     if layout.shuffle_size:
         unshuffle_into(out, data, layout.shuffle_size, layout.chunk_bytes // layout.shuffle_size)
     else:
@@ -286,8 +291,7 @@ def _decode_chunk(
 
 
 def _decode_span(
-    slab: memoryview,
-    base: int,
+    stored: Sequence[memoryview],
     chunks: _Chunks,
     picks: Sequence[int],
     layout: _Layout,
@@ -299,27 +303,56 @@ def _decode_span(
     for k in picks:
         row0 = int(chunks.first_rows[k])
         lo, hi = max(row0, start), min(row0 + layout.chunk_rows, stop)
-        where = int(chunks.offsets[k]) - base
-        stored = slab[where : where + int(chunks.sizes[k])]
         target = out[(lo - start) * layout.row_bytes : (hi - start) * layout.row_bytes]
-        _decode_chunk(stored, layout, target, lo - row0, (*layout.source, where + base))
+        key = (*layout.source, int(chunks.offsets[k]))
+        _decode_chunk(stored[k], layout, target, lo - row0, key)
 
 
-def _read_slab(ds: h5py.Dataset, chunks: _Chunks) -> tuple[memoryview, int]:
-    """The stored bytes of `chunks` and the file offset they start at: one read of the span
-    they cover (chunks of a column are usually written one after the other)."""
-    base = int(chunks.offsets.min())
-    end = int((chunks.offsets + chunks.sizes).max())
+MAX_GAP = 1 << 20
+"""Chunks closer than this in the file are read with one ``pread`` (the bytes between are
+read and dropped); farther apart, they are read separately."""
+
+
+def _read_stored(ds: h5py.Dataset, chunks: _Chunks) -> list[memoryview]:
+    """The stored bytes of each of `chunks`: runs of nearby chunks read with one ``pread``
+    each (a column's chunks usually follow one another in the file)."""
     handle = ds.file.id.get_vfd_handle()
-    slab = os.pread(handle, end - base, base)
-    if len(slab) != end - base:
-        raise OSError(f"{ds.file.filename}: read {len(slab)} of {end - base} bytes of {ds.name}")
-    return memoryview(slab), base
+    order = np.argsort(chunks.offsets, kind="stable")
+    stored: list[memoryview] = [memoryview(b"")] * len(order)
+    run = [int(order[0])]
+    for k in (int(i) for i in order[1:]):
+        last = run[-1]
+        if chunks.offsets[k] - (chunks.offsets[last] + chunks.sizes[last]) > MAX_GAP:
+            _read_run(ds, handle, chunks, run, stored)
+            run = []
+        run.append(k)
+    _read_run(ds, handle, chunks, run, stored)
+    return stored
+
+
+def _read_run(
+    ds: h5py.Dataset, handle: int, chunks: _Chunks, run: list[int], stored: list[memoryview]
+) -> None:
+    base = int(chunks.offsets[run[0]])
+    end = max(int(chunks.offsets[k] + chunks.sizes[k]) for k in run)
+    slab = bytearray(end - base)
+    view, done = memoryview(slab), 0
+    while done < len(slab):  # pread may return less than asked (and at most ~2 GiB)
+        got = os.preadv(handle, [view[done:]], base + done)
+        if got <= 0:
+            raise OSError(f"{ds.file.filename}: {ds.name} ends after {done} of {len(slab)} bytes")
+        done += got
+    for k in run:
+        where = int(chunks.offsets[k]) - base
+        stored[k] = view[where : where + int(chunks.sizes[k])]
 
 
 def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> bool:
     """Read rows ``start:start+count`` of `ds` into ``out[:count]`` without HDF5's filter
-    pipeline; ``False`` (nothing read) when the fast path does not apply."""
+    pipeline; ``False`` when the fast path does not apply or a chunk does not decompress (the
+    caller then asks HDF5, which knows edge chunks stored unfiltered and says what is wrong
+    with others). A chunk that decompresses to the wrong size is a :class:`FormatError`
+    (HDF5 would return whatever the buffer held)."""
     settings = fast_read_settings()
     row_bytes = out.itemsize * math.prod(out.shape[1:])
     if not settings.enabled or count * row_bytes < max(settings.min_bytes, 1):
@@ -327,46 +360,40 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     if out.dtype != ds.dtype or not out[:count].flags.c_contiguous:
         return False
     file = ds.file
-    if file.mode != "r" or file.driver != "sec2":
+    if file.mode != "r" or file.driver != "sec2" or start < 0 or start + count > len(ds):
         return False
     layout = _layout(ds, inflate_engine(settings.engine))
-    if layout is None:
+    chunks = None if layout is None else _chunks_of(ds, layout, start, start + count)
+    if layout is None or chunks is None:
         return False
     status = os.fstat(file.id.get_vfd_handle())
-    source = (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size)
-    layout = dataclasses.replace(layout, source=source)
-    chunks = _chunks_of(ds, layout, start, start + count)
-    if chunks is None:
-        return False
-    slab, base = _read_slab(ds, chunks)
+    layout = dataclasses.replace(layout, source=_identity(status))
+    stored = _read_stored(ds, chunks)
     target = out[:count].reshape(-1).view(np.uint8)
     span = (start, start + count)
-    groups = _split(len(chunks.sizes), settings.threads or os.cpu_count() or 1)
-    pool = _pool(len(groups))
+    threads = settings.threads or os.cpu_count() or 1
+    groups = _split(len(chunks.sizes), threads)
+    pool = _pool(threads)
     futures: list[Future[None]] = [
-        pool.submit(_decode_span, slab, base, chunks, group, layout, span, target)
+        pool.submit(_decode_span, stored, chunks, group, layout, span, target)
         for group in groups[1:]
     ]
+    errors: list[BaseException | None] = []
     try:
-        _decode_span(slab, base, chunks, groups[0], layout, span, target)
+        _decode_span(stored, chunks, groups[0], layout, span, target)
     except Exception as error:
-        for future in futures:  # they write into `target`: let them finish first
-            future.exception()
-        raise _corrupt(ds, layout, error) from error
-    for future in futures:
-        failure = future.exception()
-        if failure is not None:
-            raise _corrupt(ds, layout, failure) from failure
-    return True
+        errors.append(error)
+    # every task writes into `target`: all of them end before anything is decided
+    errors += [future.exception() for future in futures]
+    damaged = next((e for e in errors if isinstance(e, _WrongSizeError)), None)
+    if damaged is not None:
+        raise FormatError(f"{ds.name} is damaged: {damaged}", file=file.filename, obj=ds.name)
+    return not any(errors)  # a chunk that does not decompress: HDF5 may know it (unfiltered)
 
 
-def _corrupt(ds: h5py.Dataset, layout: _Layout, error: BaseException) -> FormatError:
-    return FormatError(
-        f"a chunk of {ds.name} does not decompress to the {layout.chunk_bytes} bytes of "
-        f"{layout.chunk_rows} rows ({error})",
-        file=ds.file.filename,
-        obj=ds.name,
-    )
+def _identity(status: os.stat_result) -> tuple[int, ...]:
+    """What tells one version of a file from another (``utime`` cannot set the ctime)."""
+    return (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns, status.st_size)
 
 
 def _split(n: int, parts: int) -> list[range]:

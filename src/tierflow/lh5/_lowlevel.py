@@ -78,11 +78,11 @@ def create_scalar(group: h5py.Group, name: str, value: npt.NDArray[Any]) -> h5py
     string), or ``None`` for what only h5py builds."""
     if value.ndim != 0 or "/" in name or value.dtype.fields is not None:
         return None
-    if value.dtype.kind not in FAST_KINDS and h5py.check_string_dtype(value.dtype) != _UTF8:
+    string = h5py.check_string_dtype(value.dtype) == _UTF8
+    if not string and (value.dtype.kind not in FAST_KINDS or value.dtype.metadata):
         return None
-    dsid = h5d.create(
-        group.id, name.encode(), _type(value.dtype), _scalar_space(), dcpl=_scalar_dcpl()
-    )
+    kind = _type(_STRING) if string else _type(value.dtype)
+    dsid = h5d.create(group.id, name.encode(), kind, _scalar_space(), dcpl=_scalar_dcpl())
     dsid.write(h5s.ALL, h5s.ALL, value)
     return h5py.Dataset(dsid)
 
@@ -105,6 +105,8 @@ def create_dataset(
     ``None`` when `settings` (:func:`~tierflow.lh5._settings.dataset_kwargs`) ask for
     something only h5py builds."""
     if data.ndim == 0 or data.dtype.kind not in FAST_KINDS or data.dtype.fields is not None:
+        return None
+    if data.dtype.metadata:  # an enum or another special type: h5py knows how to make it
         return None
     if "/" in name:  # h5py makes the groups on the way
         return None
@@ -153,8 +155,7 @@ def read_attrs(h5obj: h5py.HLObject) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for index in range(h5a.get_num_attrs(oid)):
         attr = h5a.open(oid, index=index)
-        name = attr.name.decode("utf-8", "surrogateescape")
-        found[name] = _attr_value(h5obj, attr, name)
+        found[attr.name.decode("utf-8", "surrogateescape")] = _attr_value(h5obj, attr, attr.name)
     return found
 
 
@@ -163,10 +164,10 @@ def read_attr(h5obj: h5py.HLObject, name: str) -> Any:
     encoded = name.encode()
     if not h5a.exists(h5obj.id, encoded):
         return None
-    return _attr_value(h5obj, h5a.open(h5obj.id, encoded), name)
+    return _attr_value(h5obj, h5a.open(h5obj.id, encoded), encoded)
 
 
-def _attr_value(h5obj: h5py.HLObject, attr: h5a.AttrID, name: str) -> Any:
+def _attr_value(h5obj: h5py.HLObject, attr: h5a.AttrID, name: bytes) -> Any:
     kind = attr.get_type()
     if attr.shape == () and kind.get_class() == h5t.STRING and kind.is_variable_str():
         value = np.empty((), dtype=_STRING)
@@ -199,6 +200,9 @@ def append_rows(ds: h5py.Dataset, data: npt.NDArray[Any], start: int) -> None:
     if data.dtype.kind not in FAST_KINDS or ds.id.dtype.kind not in FAST_KINDS:
         ds[start : start + len(data)] = data  # strings: h5py converts them
         return
+    disk = ds.id.dtype
+    if data.dtype != disk:  # converted as h5py's ds[...] = data converts (numpy's casting)
+        data = data.astype(disk)
     file_space = ds.id.get_space()
     file_space.select_hyperslab((start,) + (0,) * (data.ndim - 1), data.shape)
     ds.id.write(h5s.create_simple(data.shape), file_space, np.ascontiguousarray(data))

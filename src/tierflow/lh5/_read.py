@@ -6,12 +6,13 @@ slab that covers them, then picked in memory: far faster than HDF5 point selecti
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -185,10 +186,21 @@ def _read_rows(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) 
     the dataset's filter."""
     try:
         _read_rows_now(ds, start, count, out)
-    except OSError:
+    except OSError as error:
         if not load_filter_plugins():
-            raise
-        _read_rows_now(ds, start, count, out)
+            raise _unreadable(ds, start, count, error) from error
+        try:
+            _read_rows_now(ds, start, count, out)
+        except OSError as again:
+            raise _unreadable(ds, start, count, again) from again
+
+
+def _unreadable(ds: h5py.Dataset, start: int, count: int, error: OSError) -> FormatError:
+    return FormatError(
+        f"HDF5 cannot read rows {start}:{start + count} of {ds.name} ({error})",
+        file=ds.file.filename,
+        obj=ds.name,
+    )
 
 
 def _read_rows_now(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
@@ -461,10 +473,14 @@ def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
     if threads < 1 or len(children) < 2 or _data_bytes(children, rows) < PARALLEL_COLUMNS_MIN_BYTES:
         return {child.name: child.read(rows) for child in children}
     pool = _column_pool(threads)
-    futures = [pool.submit(child.read, rows) for child in children]
-    values = {}
-    for child, future in zip(children, futures, strict=True):
-        values[child.name] = child.read(rows) if future.cancel() else future.result()
+    # each task runs in a copy of this context: the scoped settings (fast_read, ...) hold there
+    futures = [pool.submit(contextvars.copy_context().run, child.read, rows) for child in children]
+    values: dict[str, DataObject] = {}
+    try:
+        for child, future in zip(children, futures, strict=True):
+            values[child.name] = child.read(rows) if future.cancel() else future.result()
+    finally:
+        wait(futures)  # none may still write into a buffer when this returns or raises
     return values
 
 
