@@ -276,3 +276,22 @@ def test_columns_read_in_parallel_equal_one_by_one(tmp_path: Path) -> None:
         f["t/c3"].id.write_direct_chunk((0,), zlib.compress(b"\0" * 80), 0)
     with lh5.fast_read(threads=3), pytest.raises(FormatError, match="/t/c3 is damaged"):
         lh5.read("t", tmp_path / "t.lh5")
+
+
+def test_a_forked_child_reads_after_its_parent_used_the_pools(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from tierflow.types import Array, Table
+
+    table = Table({f"c{i}": Array(np.arange(300_000.0) * i) for i in range(3)})
+    lh5.write(table, "t", tmp_path / "t.lh5")
+    lh5.read("t", tmp_path / "t.lh5")  # the parent's pools and cache are in use
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        sums = pool.apply_async(_column_sums, (str(tmp_path / "t.lh5"),)).get(timeout=60)
+    assert sums == [float(np.arange(300_000.0).sum() * i) for i in range(3)]
+
+
+def _column_sums(path: str) -> list[float]:
+    data = lh5.read("t", path)
+    return [float(data[f"c{i}"].nda.sum()) for i in range(3)]

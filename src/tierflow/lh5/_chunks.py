@@ -101,6 +101,16 @@ _pool_lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
+def _forget_pools_after_fork() -> None:
+    """A forked child has none of its parent's threads: its pools are made anew on use."""
+    global _pool_lock
+    _pool_lock = threading.Lock()
+    _pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """One shared pool per thread count, made on first use (importing makes no threads)."""
     with _pool_lock:

@@ -253,8 +253,13 @@ class _PartialChunks:
             while self._bytes > self.max_bytes:
                 self._bytes -= self._items.popitem(last=False)[1].nbytes
 
+    def reset(self) -> None:
+        """Forget everything (a forked child starts afresh: a parent thread may hold the lock)."""
+        self._items, self._bytes, self._lock = OrderedDict(), 0, threading.Lock()
+
 
 _partial = _PartialChunks(32 << 20)
+os.register_at_fork(after_in_child=_partial.reset)
 
 
 class _WrongSizeError(OSError):

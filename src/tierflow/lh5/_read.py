@@ -508,6 +508,16 @@ _column_pools: dict[int, ThreadPoolExecutor] = {}
 _column_lock = threading.Lock()
 
 
+def _forget_column_pools_after_fork() -> None:
+    """A forked child has none of its parent's threads: its pools are made anew on use."""
+    global _column_lock
+    _column_lock = threading.Lock()
+    _column_pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_column_pools_after_fork)
+
+
 def _column_pool(threads: int) -> ThreadPoolExecutor:
     """Threads that read columns (apart from the inflate threads, which they wait for)."""
     with _column_lock:
