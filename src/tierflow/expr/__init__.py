@@ -27,6 +27,7 @@ array([3., 4.])
 
 from __future__ import annotations
 
+from tierflow.expr._compile import is_dunder, parse_expression
 from tierflow.expr._errors import ExpressionError
 from tierflow.expr._expression import (
     Expression,
@@ -48,5 +49,7 @@ __all__ = [
     "Typing",
     "as_data_object",
     "compile_expr",
+    "is_dunder",
     "order_by_dependency",
+    "parse_expression",
 ]

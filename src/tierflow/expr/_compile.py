@@ -20,7 +20,16 @@ from tierflow.errors import NotFoundError
 from tierflow.expr._errors import ExpressionError
 from tierflow.expr._functions import CONSTANTS, FUNCTIONS, NAMESPACES, Function
 
-__all__ = ["MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "MAX_NODES", "CompiledTree", "compile_tree"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "CompiledTree",
+    "compile_tree",
+    "is_dunder",
+    "parse_expression",
+]
 
 MAX_LENGTH = 10_000
 """Longest expression text accepted."""
@@ -106,12 +115,19 @@ def _check_constant(checker: _Checker, node: ast.Constant) -> None:
     raise checker.fail(f"{type(value).__name__} constants are not allowed", node)
 
 
-def _is_dunder(name: str) -> bool:
+def is_dunder(name: str) -> bool:
+    """Whether `name` is a dunder name (refused everywhere in expressions).
+
+    Example
+    -------
+    >>> is_dunder("__class__"), is_dunder("trapEmax")
+    (True, False)
+    """
     return name.startswith("__") or name.endswith("__")
 
 
 def _check_name(checker: _Checker, node: ast.Name) -> None:
-    if _is_dunder(node.id):
+    if is_dunder(node.id):
         raise checker.fail(f"the name {node.id!r} is not allowed (no dunder names)", node)
     if node.id in NAMESPACES:
         raise checker.fail(f"{node.id!r} is a module: use {node.id}.<function>(...)", node)
@@ -134,7 +150,7 @@ def _check_attribute(checker: _Checker, node: ast.Attribute) -> None:
     parts = dotted_parts(node)
     if parts is None:
         raise checker.fail("attribute access is only allowed on names (tier.field)", node)
-    bad = [p for p in parts if _is_dunder(p)]
+    bad = [p for p in parts if is_dunder(p)]
     if bad:
         raise checker.fail(f"the name {bad[0]!r} is not allowed (no dunder names)", node)
     if parts[0] in NAMESPACES:
@@ -161,7 +177,7 @@ def _check_call(checker: _Checker, node: ast.Call) -> None:
     parts = dotted_parts(node.func)
     if parts is None:
         raise checker.fail("only whitelisted functions may be called", node.func)
-    bad = [p for p in parts if _is_dunder(p)]
+    bad = [p for p in parts if is_dunder(p)]
     if bad:
         raise checker.fail(f"the name {bad[0]!r} is not allowed (no dunder names)", node.func)
     try:
@@ -311,8 +327,16 @@ _RULES: dict[type[ast.AST], Callable[[_Checker, Any], None]] = {
 }
 
 
-def _parse(text: str) -> ast.Expression:
-    """Parse the (stripped) `text` as one expression, within the size limits."""
+def parse_expression(text: str) -> ast.Expression:
+    """Parse the (stripped) `text` as one expression, within the size limits (an
+    :class:`ExpressionError` pointing at the fault otherwise); nothing is checked against
+    the whitelist here and nothing runs.
+
+    Example
+    -------
+    >>> type(parse_expression("a + b").body).__name__
+    'BinOp'
+    """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, not {type(text).__name__}", "")
     if len(text) > MAX_LENGTH:
@@ -351,7 +375,7 @@ def compile_tree(text: str) -> CompiledTree:
     """Parse `text` and check it against the whitelist; raise :class:`ExpressionError`."""
     if isinstance(text, str):
         text = text.strip()
-    tree = _parse(text)
+    tree = parse_expression(text)
     checker = _Checker(text, {}, {})
     try:
         checker.check(tree.body)
