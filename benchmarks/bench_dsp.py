@@ -1,12 +1,15 @@
 """DSP throughput: build_dsp with the LEGEND HPGe config on 8192-sample waveforms.
 
-Run ``python benchmarks/bench_dsp.py [--rows 10240] [--anchor-python /work/venv-dsp/bin/python]``.
+Run ``python benchmarks/bench_dsp.py [--rows 10240] [--repeat 3] [--anchor-python PYTHON]``.
 It makes a raw file of `rows` waveforms by repeating the 30 real ones of the reference raw file
 (``../shared/testdata``), then times, in the same run and on the same file:
 
 * tierflow on one core and on two processes (BLAS limited to one thread per process);
 * dspeed (the anchor) when importable here or through ``--anchor-python`` (its own venv);
 * the first run with an empty numba cache (a fresh ``NUMBA_CACHE_DIR``) in a subprocess.
+
+tierflow and dspeed runs alternate `repeat` times and the medians are compared, in wall time
+and in CPU time (the process's own, which other load on a shared machine disturbs less).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402  (after limiting BLAS threads)
 import json  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -39,9 +43,9 @@ ANCHOR_SCRIPT = """
 import sys, time, json  # noqa: E402
 from dspeed import build_dsp  # noqa: E402
 raw, out, cfg = sys.argv[1:4]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 build_dsp(raw, out, cfg, lh5_tables=["bench/raw"], write_mode="r")
-print(json.dumps({"seconds": time.perf_counter() - start}))
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
 """
 
 
@@ -78,10 +82,13 @@ def make_raw(path: Path, rows: int) -> None:
     lh5.write(table, "bench/raw", path, mode=lh5.WriteMode.OVERWRITE_FILE)
 
 
-def run_tierflow(raw: Path, out: Path, config: Path, processes: int, rows: int) -> float:
+def run_tierflow(
+    raw: Path, out: Path, config: Path, processes: int, rows: int
+) -> tuple[float, float]:
+    """Wall and CPU seconds (CPU of this process: meaningful for one process only)."""
     from tierflow.dsp import build_dsp
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     build_dsp(
         raw,
         out,
@@ -92,18 +99,26 @@ def run_tierflow(raw: Path, out: Path, config: Path, processes: int, rows: int) 
         block_width=16,
         buffer_len=rows,
     )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_anchor(python: str | None, raw: Path, out: Path, config: Path) -> float | None:
+def anchor_command(python: str | None, raw: Path, out: Path, config: Path) -> list[str] | None:
+    """The command running dspeed once (after compiling and caching), or None without it."""
     cmd = [python or sys.executable, "-c", ANCHOR_SCRIPT, str(raw), str(out), str(config)]
     probe = subprocess.run([cmd[0], "-c", "import dspeed"], capture_output=True)
     if probe.returncode != 0:
         return None
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    subprocess.run(cmd, capture_output=True, check=True, env=env)  # compile and cache first
-    done = subprocess.run(cmd, capture_output=True, check=True, text=True, env=env)
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    subprocess.run(cmd, capture_output=True, check=True, env=_ENV)  # compile and cache first
+    return cmd
+
+
+def run_anchor(cmd: list[str]) -> tuple[float, float]:
+    done = subprocess.run(cmd, capture_output=True, check=True, text=True, env=_ENV)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), float(result["cpu"])
+
+
+_ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def first_run(raw: Path, out: Path, config: Path) -> float:
@@ -122,9 +137,17 @@ def first_run(raw: Path, out: Path, config: Path) -> float:
         return time.perf_counter() - start
 
 
+def _rates(rows: int, times: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median waveforms/s in wall and in CPU time."""
+    return rows / statistics.median(t[0] for t in times), rows / statistics.median(
+        t[1] for t in times
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10240)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--anchor-python", default=None, help="python of a venv with dspeed")
     parser.add_argument("--skip-first-run", action="store_true")
     args = parser.parse_args()
@@ -135,20 +158,26 @@ def main() -> None:
         if not args.skip_first_run:
             print(f"first run, empty numba cache (30 rows): {first_run(raw, out, config):.1f} s")
         run_tierflow(raw, out, config, 1, 64)  # warm: compile or load the cache
-        results = {}
-        for processes in (1, 2):
-            seconds = run_tierflow(raw, out, config, processes, args.rows)
-            results[processes] = args.rows / seconds
-            print(f"tierflow, {processes} process(es): {results[processes]:8.0f} waveforms/s")
-        anchor = run_anchor(args.anchor_python, raw, Path(tmp) / "anchor.lh5", config)
+        anchor = anchor_command(args.anchor_python, raw, Path(tmp) / "anchor.lh5", config)
+        ours, theirs = [], []
+        for _ in range(args.repeat):  # alternate, so that changes in load hit both alike
+            ours.append(run_tierflow(raw, out, config, 1, args.rows))
+            if anchor is not None:
+                theirs.append(run_anchor(anchor))
+        two = [run_tierflow(raw, out, config, 2, args.rows)[0] for _ in range(args.repeat)]
+        wall, cpu = _rates(args.rows, ours)
+        print(f"tierflow, 1 process:  {wall:8.0f} waveforms/s ({cpu:.0f}/s of CPU time)")
+        print(f"tierflow, 2 processes: {args.rows / statistics.median(two):7.0f} waveforms/s")
         if anchor is None:
             print("dspeed: not importable (pass --anchor-python)")
             return
-        rate = args.rows / anchor
-        print(f"dspeed (1 core):          {rate:8.0f} waveforms/s")
+        their_wall, their_cpu = _rates(args.rows, theirs)
         print(
-            f"ratio tierflow/dspeed: 1 core {results[1] / rate:.1f}x, "
-            f"2 processes {results[2] / rate:.1f}x"
+            f"dspeed, 1 process:    {their_wall:8.0f} waveforms/s ({their_cpu:.0f}/s of CPU time)"
+        )
+        print(
+            f"ratio tierflow/dspeed, 1 core (medians of {args.repeat}): "
+            f"wall {wall / their_wall:.1f}x, CPU {cpu / their_cpu:.1f}x"
         )
 
 

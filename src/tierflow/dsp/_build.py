@@ -206,10 +206,25 @@ def _run_table(
 
 
 def _context() -> Any:
+    """Worker processes started from a fresh server (or spawned), never forked from here.
+
+    A fork copies this process's locks but not its threads: a child using a thread pool the
+    parent had started (LH5 chunk reading does) would wait forever.
+    """
     import multiprocessing
 
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # the server imports these once; every worker forked from it starts with them loaded
+    context.set_forkserver_preload(["tierflow.dsp", *_KERNEL_MODULES])
+    return context
+
+
+_KERNEL_MODULES = [
+    f"tierflow.dsp.processors.{name}"
+    for name in ("_basic", "_convolve", "_moving", "_pickoff", "_pole_zero", "_resample", "_trap")
+]
 
 
 def build_dsp(
@@ -255,7 +270,9 @@ def build_dsp(
     block_width
         Rows processed through the chain at a time.
     n_processes
-        Processes sharing the rows of each table (``os.cpu_count()`` for all cores).
+        Processes sharing the rows of each table (``os.cpu_count()`` for all cores). They
+        start from a fresh forkserver (or spawn), not by forking this process, so a script
+        using several needs the ``if __name__ == "__main__":`` guard.
     progress
         Show a progress bar (needs tqdm).
     overwrite

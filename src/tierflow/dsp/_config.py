@@ -21,6 +21,7 @@ from typing import Any
 
 from tierflow.dsp._expr import BUILTINS, MODULES, names_in
 from tierflow.errors import ConfigError, NotFoundError
+from tierflow.expr import ExpressionError, parse_expression
 
 __all__ = ["DSPConfig", "ProcessorEntry", "db_types", "load_config", "resolve_module"]
 
@@ -124,11 +125,12 @@ def _segments(source: str, nodes: Sequence[ast.AST]) -> list[str]:
 
 def _split_function(key: str, node: dict[str, Any]) -> tuple[str | None, str | None, list[Any]]:
     """(function, module, args) from an entry whose ``function`` may be a call or expression."""
-    text = str(node["function"])
+    text = str(node["function"]).strip()
     try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        raise ConfigError(f"cannot parse function {text!r}", obj=key) from None
+        tree = parse_expression(text).body
+    except ExpressionError as error:
+        error.obj = key
+        raise
     module = node.get("module")
     if isinstance(tree, ast.Name):
         return text, module, list(node.get("args", []))
@@ -259,6 +261,12 @@ def _prereqs(entry: ProcessorEntry) -> list[str]:
         return list(entry.options["prereqs"])
     found: list[str] = []
     for arg in entry.args:
-        if isinstance(arg, str):
-            found += [n for n in names_in(arg) if n not in entry.names and n not in found]
+        if not isinstance(arg, str):
+            continue
+        try:
+            names = names_in(arg)
+        except ExpressionError as error:
+            error.obj = entry.key
+            raise
+        found += [n for n in names if n not in entry.names and n not in found]
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from tierflow.dsp._binding import Text
 from tierflow.dsp._units import UNITS, Quantity
 from tierflow.dsp._variables import AUTO, Grid, Variable
 from tierflow.errors import ConfigError
+from tierflow.expr import ExpressionError, is_dunder, parse_expression
 
 __all__ = ["Evaluator", "names_in", "parse"]
 
@@ -52,15 +54,35 @@ _PY_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+_KEYWORD = re.compile(r"\A\s*([A-Za-z_]\w*)\s*=(?!=)")
+
+
 def parse(text: str) -> ast.stmt:
-    """One expression, or one ``keyword = expression``, as an AST statement."""
+    """One expression, or one ``keyword = expression``, as an AST statement.
+
+    The expression is parsed as :mod:`tierflow.expr` parses (one expression, size limits, a
+    syntax error as an :class:`~tierflow.expr.ExpressionError` pointing at the culprit), and
+    dunder names are refused as there; what the chain accepts beyond that (slices, units,
+    variable declarations) is checked node by node by :class:`Evaluator`.
+    """
+    keyword = _KEYWORD.match(text)
+    source = text[keyword.end() :] if keyword else text
     try:
-        body = ast.parse(text.strip()).body
-    except SyntaxError as error:
-        raise ConfigError(f"cannot parse {text!r}: {error.msg}") from None
-    if len(body) != 1 or not isinstance(body[0], (ast.Expr, ast.Assign)):
-        raise ConfigError(f"{text!r} must be a single expression")
-    return body[0]
+        tree = parse_expression(source.strip())
+    except ExpressionError as error:
+        if keyword is None:
+            raise
+        raise ExpressionError(error.reason, text.strip()) from None
+    for node in ast.walk(tree):
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if isinstance(name, str) and is_dunder(name):
+            raise ExpressionError(
+                f"the name {name!r} is not allowed (no dunder names)", source.strip(), node
+            )
+    if keyword is None:
+        return ast.Expr(tree.body)
+    target = ast.Name(keyword.group(1), ast.Store())
+    return ast.Assign(targets=[target], value=tree.body, lineno=1)
 
 
 def names_in(text: str) -> list[str]:

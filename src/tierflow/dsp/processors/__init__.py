@@ -155,6 +155,12 @@ _add("poly_fit", "", [], "_fits:make_poly_fit", factory=True)
 _add("poly_diff", "(n),(m)->(),()", FLOAT_TYPES("FF->FF"), "_fits:poly_diff")
 _add("poly_exp_rms", "(n),(m)->(),()", FLOAT_TYPES("FF->FF"), "_fits:poly_exp_rms")
 _add("optimize_1pz", "(n),(),(),(),()->()", FLOAT_TYPES("FFFFF->F"), "_fits:optimize_1pz")
+_add(
+    "optimize_2pz",
+    "(n),(),(),(),(),(),(),(),()->(),(),()",
+    FLOAT_TYPES("FFFFFFFFF->FFF"),
+    "_fits:optimize_2pz",
+)
 _add("iir_filter", "", [], "_recursive:iir_filter", factory=True)
 _add(
     "recursive_filter",

@@ -14,23 +14,22 @@ from tierflow.dsp.processors._jit import has_nan, kernel
 __all__ = ["bl_subtract", "linear_slope_fit", "mean_below_threshold", "min_max"]
 
 
-@kernel
 def min_max(w, t_min, t_max, a_min, a_max):
-    """Index and value of the first minimum and maximum."""
-    for r in range(w.shape[0]):
-        t_min[r] = t_max[r] = a_min[r] = a_max[r] = np.nan
-        if has_nan(w[r]):
-            continue
-        i_min = i_max = 0
-        for i in range(w.shape[1]):
-            if w[r, i] < w[r, i_min]:
-                i_min = i
-            if w[r, i] > w[r, i_max]:
-                i_max = i
-        a_min[r] = w[r, i_min]
-        a_max[r] = w[r, i_max]
-        t_min[r] = i_min
-        t_max[r] = i_max
+    """Index and value of the first minimum and maximum (NaN for rows holding a NaN).
+
+    numpy's SIMD ``argmin``/``argmax`` (first occurrence, as the anchor's strict comparisons)
+    return a row's first NaN when it holds one, so a NaN value marks those rows.
+    """
+    rows = np.arange(w.shape[0])
+    i_min = np.argmin(w, axis=-1)
+    i_max = np.argmax(w, axis=-1)
+    a_min[...] = w[rows, i_min]
+    a_max[...] = w[rows, i_max]
+    t_min[...] = i_min
+    t_max[...] = i_max
+    bad = np.isnan(a_max)
+    if bad.any():
+        t_min[bad] = t_max[bad] = a_min[bad] = a_max[bad] = np.nan
 
 
 @kernel

@@ -46,14 +46,7 @@ def _hermite_value(w, i, t0, t1):
 
 
 @kernel
-def _pick(w, t, mode):
-    i = int(t)
-    if i == t:
-        return w[i]
-    t0 = t - i
-    t1 = 1 - t0
-    if mode == 105:  # 'i'
-        raise ValueError("fixed_time_pickoff needs an integer time in mode 'i'")
+def _pick_simple(w, i, t0, t1, mode):
     if mode == 110:  # 'n'
         return w[i] if t0 < 0.5 else w[i + 1]
     if mode == 102:  # 'f'
@@ -62,26 +55,62 @@ def _pick(w, t, mode):
         return w[i + 1]
     if mode == 108:  # 'l'
         return t1 * w[i] + t0 * w[i + 1]
-    if mode == 104:  # 'h'
-        return _hermite_value(w, i, t0, t1)
-    if mode == 115:  # 's'
-        return _spline_value(w, i, t0, t1)
     raise ValueError("unknown interpolation mode")
 
 
 @kernel
+def _pick_any(w, i, t0, t1, mode):
+    if mode == 104:  # 'h'
+        return _hermite_value(w, i, t0, t1)
+    if mode == 115:  # 's'
+        return _spline_value(w, i, t0, t1)
+    return _pick_simple(w, i, t0, t1, mode)
+
+
+@kernel
+def _pickoff_simple(w, t_in, mode, out):
+    for r in range(w.shape[0]):
+        out[r] = np.nan
+        t = t_in[r]
+        if has_nan(w[r]) or np.isnan(t) or t < 0 or t > w.shape[1] - 1:
+            continue
+        i = int(t)
+        if i == t:
+            out[r] = w[r, i]
+        elif mode[r] == 105:  # 'i'
+            raise ValueError("fixed_time_pickoff needs an integer time in mode 'i'")
+        else:
+            out[r] = _pick_simple(w[r], i, t - i, 1 - (t - i), mode[r])
+
+
+@kernel
+def _pickoff_any(w, t_in, mode, out):
+    """As `_pickoff_simple`, with the Hermite and spline modes (compiled only when used)."""
+    for r in range(w.shape[0]):
+        out[r] = np.nan
+        t = t_in[r]
+        if has_nan(w[r]) or np.isnan(t) or t < 0 or t > w.shape[1] - 1:
+            continue
+        i = int(t)
+        if i == t:
+            out[r] = w[r, i]
+        elif mode[r] == 105:  # 'i'
+            raise ValueError("fixed_time_pickoff needs an integer time in mode 'i'")
+        else:
+            out[r] = _pick_any(w[r], i, t - i, 1 - (t - i), mode[r])
+
+
+_SIMPLE_MODES = np.array([ord(c) for c in "infcl"])
+
+
 def fixed_time_pickoff(w, t_in, mode, out):
     """The waveform's value at time `t_in` (a sample index), interpolated by `mode`.
 
     Modes: ``i`` integer only, ``n`` nearest, ``f`` floor, ``c`` ceiling, ``l`` linear,
     ``h`` cubic Hermite, ``s`` natural cubic spline. Outside the waveform: NaN.
     """
-    for r in range(w.shape[0]):
-        out[r] = np.nan
-        t = t_in[r]
-        if has_nan(w[r]) or np.isnan(t) or t < 0 or t > w.shape[1] - 1:
-            continue
-        out[r] = _pick(w[r], t, mode[r])
+    simple = np.isin(mode, _SIMPLE_MODES).all()
+    (_pickoff_simple if simple else _pickoff_any)(w, t_in, mode, out)
 
 
 @kernel

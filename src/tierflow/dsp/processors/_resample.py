@@ -23,13 +23,10 @@ def windower(w, t0, out):
         if has_nan(w[r]) or np.isnan(t0[r]):
             continue
         beg = min(int(t0[r]), n)
-        end = max(beg + m, 0)
-        if beg < 0:
-            out[r, m - end :] = w[r, :end]
-        elif end < n:
-            out[r, :] = w[r, beg:end]
-        else:
-            out[r, : n - beg] = w[r, beg:n]
+        # the samples beg..beg+m-1 that lie inside the waveform, copied by a loop (slice
+        # assignment would compile numba's shape-mismatch error formatting: seconds)
+        for i in range(max(0, -beg), min(m, n - beg)):
+            out[r, i] = w[r, beg + i]
 
 
 @kernel

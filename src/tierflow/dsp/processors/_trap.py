@@ -1,11 +1,16 @@
 # mypy: allow-untyped-calls, allow-untyped-defs
-"""Trapezoidal filters: recursive running sums, in the anchor's order of operations."""
+"""Trapezoidal filters: recursive running sums, in the anchor's order of operations.
+
+Each row's running sum is a serial chain of additions; rows sharing their parameters are
+advanced together, sample by sample (``_jit.group_end``), which keeps several chains in flight
+and leaves every row's operations, and so its bits, unchanged.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tierflow.dsp.processors._jit import has_nan, kernel
+from tierflow.dsp.processors._jit import good_rows, group_end, has_nan, kernel
 
 __all__ = ["asym_trap_filter", "trap_filter", "trap_norm", "trap_pickoff"]
 
@@ -19,70 +24,117 @@ def _check(n, rise, flat, fall):
 
 
 @kernel
-def trap_filter(w, rise, flat, out):
-    """Symmetric trapezoid: sum of `rise` samples minus the sum `rise + flat` samples earlier."""
-    for r in range(w.shape[0]):
-        out[r, :] = np.nan
-        if has_nan(w[r]):
-            continue
-        k, m = rise[r], flat[r]
-        _check(w.shape[1], k, m, k)
-        out[r, 0] = w[r, 0]
-        for i in range(1, k):
+def _trap_rows(w, rows, k, m, out):
+    for j in range(rows.shape[0]):
+        out[rows[j], 0] = w[rows[j], 0]
+    for i in range(1, k):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + w[r, i]
-        for i in range(k, k + m):
+    for i in range(k, k + m):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + w[r, i] - w[r, i - k]
-        for i in range(k + m, 2 * k + m):
+    for i in range(k + m, 2 * k + m):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + w[r, i] - w[r, i - k] - w[r, i - k - m]
-        for i in range(2 * k + m, w.shape[1]):
+    for i in range(2 * k + m, w.shape[1]):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = (
                 out[r, i - 1] + w[r, i] - w[r, i - k] - w[r, i - k - m] + w[r, i - 2 * k - m]
             )
 
 
 @kernel
-def trap_norm(w, rise, flat, out):
-    """Symmetric trapezoid divided by `rise`: a step of height A gives a flat top at A."""
-    for r in range(w.shape[0]):
-        out[r, :] = np.nan
-        if has_nan(w[r]):
-            continue
-        k, m = rise[r], flat[r]
+def trap_filter(w, rise, flat, out):
+    """Symmetric trapezoid: sum of `rise` samples minus the sum `rise + flat` samples earlier."""
+    rows = good_rows(w, out)
+    start = np.int64(0)  # not a literal: group_end compiles once
+    while start < rows.shape[0]:
+        end = group_end(rows, start, rise, flat, flat)
+        k, m = rise[rows[start]], flat[rows[start]]
         _check(w.shape[1], k, m, k)
+        _trap_rows(w, rows[start:end], k, m, out)
+        start = end
+
+
+@kernel
+def _norm_rows(w, rows, k, m, out):
+    for j in range(rows.shape[0]):
+        r = rows[j]
         out[r, 0] = w[r, 0] / k
-        for i in range(1, k):
+    for i in range(1, k):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + w[r, i] / k
-        for i in range(k, k + m):
+    for i in range(k, k + m):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + (w[r, i] - w[r, i - k]) / k
-        for i in range(k + m, 2 * k + m):
+    for i in range(k + m, 2 * k + m):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + (w[r, i] - w[r, i - k] - w[r, i - k - m]) / k
-        for i in range(2 * k + m, w.shape[1]):
+    for i in range(2 * k + m, w.shape[1]):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             step = w[r, i] - w[r, i - k] - w[r, i - k - m] + w[r, i - 2 * k - m]
             out[r, i] = out[r, i - 1] + step / k
 
 
 @kernel
-def asym_trap_filter(w, rise, flat, fall, out):
-    """Asymmetric trapezoid: mean of `rise` samples minus the mean of `fall` samples earlier."""
-    for r in range(w.shape[0]):
-        out[r, :] = np.nan
-        if has_nan(w[r]):
-            continue
-        k, m, f = rise[r], flat[r], fall[r]
-        _check(w.shape[1], k, m, f)
+def trap_norm(w, rise, flat, out):
+    """Symmetric trapezoid divided by `rise`: a step of height A gives a flat top at A."""
+    rows = good_rows(w, out)
+    start = np.int64(0)  # not a literal: group_end compiles once
+    while start < rows.shape[0]:
+        end = group_end(rows, start, rise, flat, flat)
+        k, m = rise[rows[start]], flat[rows[start]]
+        _check(w.shape[1], k, m, k)
+        _norm_rows(w, rows[start:end], k, m, out)
+        start = end
+
+
+@kernel
+def _asym_rows(w, rows, k, m, f, out):
+    for j in range(rows.shape[0]):
+        r = rows[j]
         out[r, 0] = w[r, 0] / k
-        for i in range(1, k):
+    for i in range(1, k):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + w[r, i] / k
-        for i in range(k, k + m):
+    for i in range(k, k + m):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + (w[r, i] - w[r, i - k]) / k
-        for i in range(k + m, k + m + f):
+    for i in range(k + m, k + m + f):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = out[r, i - 1] + (w[r, i] - w[r, i - k]) / k - w[r, i - k - m] / f
-        for i in range(k + m + f, w.shape[1]):
+    for i in range(k + m + f, w.shape[1]):
+        for j in range(rows.shape[0]):
+            r = rows[j]
             out[r, i] = (
                 out[r, i - 1]
                 + (w[r, i] - w[r, i - k]) / k
                 - (w[r, i - k - m] - w[r, i - k - m - f]) / f
             )
+
+
+@kernel
+def asym_trap_filter(w, rise, flat, fall, out):
+    """Asymmetric trapezoid: mean of `rise` samples minus the mean of `fall` samples earlier."""
+    rows = good_rows(w, out)
+    start = np.int64(0)  # not a literal: group_end compiles once
+    while start < rows.shape[0]:
+        end = group_end(rows, start, rise, flat, fall)
+        k, m, f = rise[rows[start]], flat[rows[start]], fall[rows[start]]
+        _check(w.shape[1], k, m, f)
+        _asym_rows(w, rows[start:end], k, m, f, out)
+        start = end
 
 
 @kernel
