@@ -1,8 +1,13 @@
 """Benchmark of the shower store: tierflow's LH5 layout, tierflow on showerdata's layout, and
 showerdata itself when it is installed (same showers, same run).
 
-Prints, for each: save time, full load, a 1,000-shower slice, 1,000 random single showers,
-file size and the peak memory of a full load (in a fresh process), and the ratios to showerdata.
+Prints, for each: save time, full load, a 1,000-shower slice, opening a file for random reads,
+1,000 random single showers (from a newly opened file; for tierflow also once every shower was
+read, in CPU time, against showerdata's random_cpu_us), file size and the peak memory of a full
+load (in a fresh process), and the ratios to showerdata; and the machine's floor for a full
+load (allocating and writing an array of the points' size), which bounds the full-load ratio
+any loader can reach.
+
 Times are medians of three runs; random reads use a newly opened file and new picks each run.
 The full load and the random reads also show their CPU time (the process's, all threads),
 which other programs on a shared machine sway less than wall time; the load average is
@@ -96,6 +101,23 @@ def random_reads(
     return float(np.median(times)), float(np.median(cpu))
 
 
+def warm_random_reads(path: Path, picks: np.ndarray, n: int) -> float:
+    """Median CPU seconds per shower of reading `picks` one by one from a file whose showers
+    were all read once since it was opened (as in a second epoch of training: tierflow then
+    knows where the blocks of every chunk lie), over REPEAT rounds of different picks."""
+    cpu = []
+    with sh.ShowerDataFile(path) as file:
+        for i in range(n):
+            file[i]
+        for k in range(REPEAT):
+            rolled = ((picks + k * 7919 + 1) % n).tolist()
+            start = time.process_time()
+            for i in rolled:
+                file[i]
+            cpu.append((time.process_time() - start) / len(rolled))
+    return float(np.median(cpu))
+
+
 PEAK_SCRIPT = """
 import sys, json
 def hwm():
@@ -125,6 +147,27 @@ def peak_memory_mb(kind: str, path: Path) -> float:
     return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"])
 
 
+def floor_s(data: sh.Showers) -> float:
+    """The machine's floor for a full load: allocating an array of the points' size and
+    writing every page of it (what any loader must do at least), median of REPEAT."""
+
+    def touch() -> None:
+        out = np.empty(data.flat.shape, np.float32)
+        out[:] = 0
+
+    return timed(touch)[0]
+
+
+def open_for_random_s(path: Path) -> float:
+    """Opening a file for random reads: per-shower rows, chunk and block places, mapping."""
+
+    def open_close() -> None:
+        with sh.ShowerDataFile(path) as file:
+            file[0]
+
+    return timed(open_close)[0]
+
+
 def bench_tierflow(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[str, float]:
     save, _ = timed(lambda: sh.save(data, path, overwrite=True), repeat=1)
     load, load_cpu = timed(lambda: sh.load(path))
@@ -138,8 +181,10 @@ def bench_tierflow(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[str,
         "load_s": load,
         "load_cpu_s": load_cpu,
         "slice_s": part,
+        "open_random_s": open_for_random_s(path),
         "random_us": random * 1e6,
         "random_cpu_us": random_cpu * 1e6,
+        "random_warm_cpu_us": warm_random_reads(path, picks, len(data)) * 1e6,
         "size_mb": path.stat().st_size / 1e6,
         "peak_mb": peak_memory_mb("tierflow", path),
     }
@@ -166,11 +211,17 @@ def bench_showerdata(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[st
     few = picks[:THEIR_READS]
     random_open, random_cpu = random_reads(lambda: showerdata.ShowerDataFile(path), few, len(data))
     random_load, _ = timed(lambda: [showerdata.load(path, int(i), int(i) + 1) for i in few])
+
+    def open_close() -> None:
+        with showerdata.ShowerDataFile(path) as file:
+            file[0]
+
     return {
         "save_s": save,
         "load_s": load,
         "load_cpu_s": load_cpu,
         "slice_s": part,
+        "open_random_s": timed(open_close)[0],
         "random_us": random_open * 1e6,
         "random_cpu_us": random_cpu * 1e6,
         "random_load_us": random_load / len(few) * 1e6,
@@ -182,7 +233,7 @@ def bench_showerdata(data: sh.Showers, path: Path, picks: np.ndarray) -> dict[st
 def report(name: str, row: dict[str, float], ref: dict[str, float] | None) -> None:
     print(f"\n{name}")
     for key, value in row.items():
-        line = f"  {key:>15}: {value:12.4g}"
+        line = f"  {key:>18}: {value:12.4g}"
         if ref is not None and key in ref and value > 0:
             ratio = ref[key] / value
             line += f"   showerdata / this = {ratio:8.3g}"
@@ -207,11 +258,17 @@ def main() -> None:
         ours = bench_tierflow(data, base / "ours.lh5", picks)
         on_theirs = bench_tierflow(data, base / "ours-sd.h5", picks)
     if ref is not None:
+        ref["random_warm_cpu_us"] = ref["random_cpu_us"]  # showerdata keeps nothing per read
         report("showerdata", ref, None)
     report("tierflow, LH5 layout", ours, ref)
     report("tierflow, showerdata layout", on_theirs, ref)
+    floor = floor_s(data)
+    line = f"\nfull-load floor (allocate and write {data.flat.nbytes / 1e6:.0f} MB): {floor:.3f} s"
+    if ref is not None:
+        line += f"; showerdata's load / floor = {ref['load_s'] / floor:.2f}x (the best ratio)"
+    print(line)
     print(
-        "\npeak memory of a full load / data size (both in MB of 10^6 bytes): "
+        "peak memory of a full load / data size (both in MB of 10^6 bytes): "
         f"tierflow LH5 {ours['peak_mb'] / data_mb:.2f}, "
         f"tierflow on showerdata's layout {on_theirs['peak_mb'] / data_mb:.2f}"
     )

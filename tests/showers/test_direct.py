@@ -65,6 +65,41 @@ def test_random_reads_decode_directly_and_equal(saved: tuple[sh.Showers, Path]) 
         assert _same(file[np.arange(len(showers))[::-1]], showers[::-1])
 
 
+def _walk(data: bytes, start: int, n_blocks: int) -> list[int]:
+    """The places of a chunk's blocks, from its start, by following their headers."""
+    places, pos = [], 12
+    for _ in range(n_blocks):
+        places.append(pos)
+        pos += 4 + int.from_bytes(data[start + pos : start + pos + 4], "big")
+    return places
+
+
+def test_reads_record_the_places_of_the_blocks_they_pass(saved: tuple[sh.Showers, Path]) -> None:
+    showers, path = saved
+    data = path.read_bytes()
+    starts = np.array([0, 700, 1500, 5000, 9000], dtype=np.int64)
+    stops = np.array([10, 1400, 3100, 5001, 10000], dtype=np.int64)  # 3,311 rows: one kernel call
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+    with sh.ShowerDataFile(path) as file:
+        direct = file.store._direct  # type: ignore[attr-defined]
+        for _ in range(2):  # walking the block headers, then jumping to the places found
+            out = np.empty((4, len(rows)), np.float32)
+            assert direct.read(starts, stops, out)
+            assert np.array_equal(out.T, showers.flat[rows])
+        blocks = direct._blocks
+        assert blocks.shape == (4, direct.index.n_chunks, 1024 // 64)
+        assert np.all(blocks[:, 0, :11] >= 0)  # chunk 0: rows 0 and 700 (block 10) wanted first
+        assert np.all(blocks[:, 0, 11:] == -1)
+        assert np.all(blocks[:, 1, :8] >= 0)  # chunk 1: rows 1024 and 1500 (block 7)
+        assert np.all(blocks[:, 1, 8:] == -1)
+        assert np.all(blocks[:, 6, :] == -1)  # no row of chunk 6 was read
+        for j in range(4):
+            for c in range(direct.index.n_chunks):
+                found = blocks[j, c][blocks[j, c] >= 0].tolist()
+                walked = _walk(data, int(direct.index.spans[j, c, 0]), 1024 // 64)
+                assert found == walked[: len(found)]
+
+
 def test_files_opened_for_random_reads_are_mapped_at_once_up_to_a_size(
     saved: tuple[sh.Showers, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +111,7 @@ def test_files_opened_for_random_reads_are_mapped_at_once_up_to_a_size(
         direct = file.store._direct  # type: ignore[attr-defined]
         assert direct.index.located
         assert direct._bytes is None  # mapped by the first read
+        assert direct._blocks is None  # blocks found by walking their headers
         assert _same(file[3], showers[3:4])
         assert direct._bytes is not None
 
@@ -195,6 +231,26 @@ def test_a_corrupt_chunk_is_a_format_error_naming_the_file(
             with pytest.raises(FormatError, match="Bitshuffle") as err:
                 file[index]
             assert str(path) in str(err.value)
+
+
+def test_a_corrupt_block_size_is_a_format_error_every_time(
+    saved: tuple[sh.Showers, Path],
+) -> None:
+    showers, path = saved
+    with h5py.File(path) as handle:
+        offset = handle["showers/hits/y"].id.get_chunk_info(1).byte_offset
+    data = path.read_bytes()
+    third = offset + _walk(data, offset, 3)[2]
+    with open(path, "r+b") as raw:
+        raw.seek(third)
+        raw.write(b"\xff" * 4)  # the third block of chunk 1 claims 4 GB
+    inside = int(np.searchsorted(showers.offsets, 1024 + 600, side="right")) - 1
+    assert showers.offsets[inside] >= 1024 + 3 * 64  # its rows start after that block
+    with sh.ShowerDataFile(path) as file:
+        for _ in range(2):  # walking the headers, then from the places recorded
+            with pytest.raises(FormatError, match="Bitshuffle"):
+                file[inside]
+        assert _same(file[0], showers[0:1])  # chunk 0 is sound
 
 
 def test_full_loads_need_no_numba(saved: tuple[sh.Showers, Path]) -> None:

@@ -83,6 +83,8 @@ class ShowerDataFile:
         return len(self.store)
 
     def __getitem__(self, index: Index) -> Showers:
+        if type(index) is int and 0 <= index < len(self.store):  # the usual random access
+            return self.store.read(slice(index, index + 1))
         return self.store.read(normalize_index(index, len(self)))
 
     def __setitem__(self, index: Index, data: Showers) -> None:
