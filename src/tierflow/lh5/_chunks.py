@@ -206,11 +206,19 @@ def _deflate(
     return DeflatePipeline(int(level), compress, shuffle, int(ds.chunks[0]))
 
 
-def _zstd_compress(data: memoryview, level: int) -> bytes:
-    import zstandard
+_zstd_local = threading.local()
 
-    compressor = zstandard.ZstdCompressor(level=level)  # one per call: threads share none
-    return compressor.compress(data)
+
+def _zstd_compress(data: memoryview, level: int) -> bytes:
+    """One compressor per thread and level (threads may not share one; making one per chunk
+    costs more than compressing a small chunk)."""
+    compressors = _zstd_local.__dict__.setdefault("compressors", {})
+    if level not in compressors:
+        import zstandard
+
+        compressors[level] = zstandard.ZstdCompressor(level=level)
+    compressed: bytes = compressors[level].compress(data)
+    return compressed
 
 
 def _zstd(ds: h5py.Dataset, filters: list[tuple[int, tuple[int, ...]]]) -> DeflatePipeline | None:

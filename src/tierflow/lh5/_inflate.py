@@ -176,10 +176,18 @@ class _Layout:
         return self.chunk_rows * self.row_bytes
 
 
-def _zstd_decompress(data: memoryview, size: int) -> bytes:
-    import zstandard
+_zstd_local = threading.local()
 
-    return zstandard.ZstdDecompressor().decompress(data, max_output_size=size)
+
+def _zstd_decompress(data: memoryview, size: int) -> bytes:
+    """One decompressor per thread: making one costs more than decompressing a chunk."""
+    decompressor = getattr(_zstd_local, "decompressor", None)
+    if decompressor is None:
+        import zstandard
+
+        decompressor = _zstd_local.decompressor = zstandard.ZstdDecompressor()
+    data_bytes: bytes = decompressor.decompress(data, max_output_size=size)
+    return data_bytes
 
 
 def _decompressor(code: int, inflate: Inflate) -> Inflate | None:
