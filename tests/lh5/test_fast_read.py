@@ -82,7 +82,12 @@ def test_fast_reads_equal_hdf5_reads(
     _write(path, values, chunk_rows, shuffle, codec)
     start = int(cut[0] * (rows - 1))
     count = max(1, int(cut[1] * (rows - start)))
-    expected, out, used = _both(path, start, count, engine)
+    small_chunks = _inflate.PARALLEL_CHUNK_MIN_BYTES
+    _inflate.PARALLEL_CHUNK_MIN_BYTES = 0  # small chunks too are shared among the threads
+    try:
+        expected, out, used = _both(path, start, count, engine)
+    finally:
+        _inflate.PARALLEL_CHUNK_MIN_BYTES = small_chunks
     assert used
     assert out[:count].tobytes() == expected.tobytes()
     assert np.all(out[count:] == 7)  # nothing written past the rows asked for
@@ -186,8 +191,13 @@ def test_types_stored_unlike_numpy_go_through_hdf5(tmp_path: Path) -> None:
         np.testing.assert_array_equal(lh5.read_rows(f["x"], 0, 5), [-1000, -999, -998, -997, -996])
 
 
-def test_settings_hold_in_the_column_threads(tmp_path: Path) -> None:
+def test_settings_hold_in_the_column_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tierflow.lh5._read as reader
     from tierflow.types import Array, Table
+
+    monkeypatch.setattr(reader, "PARALLEL_COLUMNS_MIN_BYTES", 0)
 
     table = Table({f"c{i}": Array(np.arange(200_000.0)) for i in range(3)})
     lh5.write(table, "t", tmp_path / "t.lh5")
@@ -258,8 +268,13 @@ def test_chunks_on_read_boundaries_are_inflated_once(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out, values[::-1][9300:])
 
 
-def test_columns_read_in_parallel_equal_one_by_one(tmp_path: Path) -> None:
+def test_columns_read_in_parallel_equal_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tierflow.lh5._read as reader
     from tierflow.types import Array, Table
+
+    monkeypatch.setattr(reader, "PARALLEL_COLUMNS_MIN_BYTES", 0)
 
     rng = np.random.default_rng(9)
     table = Table({f"c{i}": Array(np.cumsum(rng.normal(size=150_000))) for i in range(6)})

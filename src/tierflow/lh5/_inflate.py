@@ -321,6 +321,9 @@ def _decode_span(
         _decode_chunk(stored[k], layout, target, lo - row0, key)
 
 
+PARALLEL_CHUNK_MIN_BYTES = 1 << 18
+"""Chunks of at least this many bytes (decompressed) are shared among the threads."""
+
 MAX_GAP = 1 << 20
 """Chunks closer than this in the file are read with one ``pread`` (the bytes between are
 read and dropped); farther apart, they are read separately."""
@@ -348,8 +351,8 @@ def _read_run(
 ) -> None:
     base = int(chunks.offsets[run[0]])
     end = max(int(chunks.offsets[k] + chunks.sizes[k]) for k in run)
-    slab = bytearray(end - base)
-    view, done = memoryview(slab), 0
+    slab = np.empty(end - base, np.uint8)  # not zeroed, unlike a bytearray
+    view, done = memoryview(slab.data), 0
     while done < len(slab):  # pread may return less than asked (and at most ~2 GiB)
         got = os.preadv(handle, [view[done:]], base + done)
         if got <= 0:
@@ -385,6 +388,8 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     target = out[:count].reshape(-1).view(np.uint8)
     span = (start, start + count)
     threads = settings.threads or os.cpu_count() or 1
+    if layout.chunk_bytes < PARALLEL_CHUNK_MIN_BYTES:
+        threads = 1  # small chunks: the Python around each costs more than threads save
     groups = _split(len(chunks.sizes), threads)
     pool = _pool(threads)
     futures: list[Future[None]] = [

@@ -461,7 +461,7 @@ class _Child:
         return read_node(self.h5obj, self.node, self.ctx, rows, self.buffer)
 
 
-PARALLEL_COLUMNS_MIN_BYTES = 1 << 20
+PARALLEL_COLUMNS_MIN_BYTES = 1 << 24
 """Columns are read in parallel when the rows asked for hold at least this much data."""
 
 
