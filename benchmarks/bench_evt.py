@@ -1,18 +1,22 @@
 """Throughput of build_tcm and build_evt (tierflow), against pygama when it is importable.
 
 Run: ``python benchmarks/bench_evt.py [--events N] [--spms-events M] [--parts P,...]
-[--repeat R] [--anchor-repeat A]`` (``--events 100000 --parts tcm,basic`` is quick).
+[--repeat R] [--anchor-repeat A] [--workers 1,auto]`` (``--events 100000 --parts tcm,basic``
+is quick).
 Prints hits/s for build_tcm on a synthetic input of N events over 60 tables, and events/s
 for build_evt with the anchor's basic config on that input replicated to N events, with the
 anchor's SiPM config on the shared test file and on a synthetic SiPM input of M events.
 Each figure is the median of R runs (wall time; CPU time in brackets); the anchor runs
 ``--anchor-repeat`` times in the same process, alternating with tierflow, and the ratio is
-of the medians of wall times.
+of the medians of wall times. ``--workers`` lists the ``n_workers`` settings of build_evt
+to measure (each alternating with the others and the anchor): ``auto`` uses all cores on
+large inputs, which helps only when the cores are free (the figures print both).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import tempfile
 import time
@@ -53,28 +57,34 @@ def _timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 REPEAT = {"mine": 3, "anchor": 1}
 """Runs per measurement (set from the command line)."""
+WORKERS: list[int | None] = [None]
+"""``n_workers`` settings of build_evt to measure (None: its default, all cores on large
+inputs); set with ``--workers``."""
 
 
-def _compare(mine, anchor) -> tuple[float, float, float | None]:  # type: ignore[no-untyped-def]
-    """Median wall and CPU seconds of `mine`, and median wall seconds of `anchor` (None
-    without it), after one warm-up run of each, the two alternating while both have runs
-    left."""
-    walls, cpus, anchors = [], [], []
-    mine()  # warm both: numba compiles, lazy imports, file caches
+def _compare(mines, anchor):  # type: ignore[no-untyped-def]
+    """Median (wall, CPU) seconds of each of `mines` (label → function) and median wall
+    seconds of `anchor` (None without it), after one warm-up run of each, all alternating
+    while they have runs left."""
+    walls: dict[str, list[float]] = {label: [] for label in mines}
+    cpus: dict[str, list[float]] = {label: [] for label in mines}
+    anchors = []
+    for mine in mines.values():
+        mine()  # warm both: numba compiles, lazy imports, file caches
     if anchor is not None:
         anchor()
     for i in range(max(REPEAT["mine"], REPEAT["anchor"] if anchor is not None else 0)):
         if i < REPEAT["mine"]:
-            wall, cpu = _timed(mine)
-            walls.append(wall)
-            cpus.append(cpu)
+            for label, mine in mines.items():
+                wall, cpu = _timed(mine)
+                walls[label].append(wall)
+                cpus[label].append(cpu)
         if anchor is not None and i < REPEAT["anchor"]:
             anchors.append(_timed(anchor)[0])
-    return (
-        float(np.median(walls)),
-        float(np.median(cpus)),
-        float(np.median(anchors)) if anchors else None,
-    )
+    mine_medians = {
+        label: (float(np.median(walls[label])), float(np.median(cpus[label]))) for label in mines
+    }
+    return mine_medians, float(np.median(anchors)) if anchors else None
 
 
 def make_raw(path: Path, n_events: int, n_tables: int = 60) -> int:
@@ -119,9 +129,10 @@ def bench_tcm(folder: Path, n_events: int) -> None:
         def anchor() -> None:
             anchor_tcm([(str(raw), "ch*/raw")], "timestamp", coin_windows=1e-5)
 
-    wall, cpu, t_anchor = _compare(
-        lambda: build_tcm([(raw, "ch*/raw")], "timestamp", coin_windows=1e-5), anchor
+    medians, t_anchor = _compare(
+        {"": lambda: build_tcm([(raw, "ch*/raw")], "timestamp", coin_windows=1e-5)}, anchor
     )
+    wall, cpu = medians[""]
     line = f"build_tcm   {n_hits:>9} hits   {n_hits / wall:14,.0f} hits/s"
     line += f" (cpu {n_hits / cpu:12,.0f})"
     if t_anchor is not None:
@@ -139,12 +150,25 @@ def bench_evt(name: str, datainfo: dict[str, tuple[str, ...]], config: object, n
         def anchor() -> None:
             anchor_evt(anchor_info, config)
 
-    wall, cpu, t_anchor = _compare(lambda: build_evt(datainfo, config), anchor)
-    line = f"build_evt {name:<14} {n:>8} events {n / wall:12,.0f} events/s"
-    line += f" (cpu {n / cpu:10,.0f})"
-    if t_anchor is not None:
-        line += f"   pygama {n / t_anchor:10,.0f} events/s   ratio {t_anchor / wall:6.1f}x"
-    print(line, flush=True)
+    mines = {
+        _label(workers): functools.partial(build_evt, datainfo, config, n_workers=workers)
+        for workers in WORKERS
+    }
+    medians, t_anchor = _compare(mines, anchor)
+    for label, (wall, cpu) in medians.items():
+        line = f"build_evt {name:<14} {label:<9} {n:>8} events {n / wall:12,.0f} events/s"
+        line += f" (cpu {n / cpu:10,.0f})"
+        if t_anchor is not None:
+            line += f"   pygama {n / t_anchor:10,.0f} events/s   ratio {t_anchor / wall:6.1f}x"
+        print(line, flush=True)
+
+
+def _label(workers: int | None) -> str:
+    return "w=auto" if workers is None else f"w={workers}"
+
+
+def _workers(text: str) -> list[int | None]:
+    return [None if w == "auto" else int(w) for w in text.split(",")]
 
 
 def _spms_channels(config: Path) -> list[int]:
@@ -193,8 +217,12 @@ def main() -> None:
                         help="comma-separated: tcm, basic, spms-test, spms")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="runs of tierflow")
     parser.add_argument("--anchor-repeat", type=int, default=1, help="runs of the anchor")
+    parser.add_argument("--workers", type=_workers, default=[None],
+                        help="comma-separated n_workers of build_evt to measure, e.g. "
+                             "1,auto (auto: the default, all cores on large inputs)")  # fmt: skip
     args = parser.parse_args()
     REPEAT.update(mine=args.repeat, anchor=args.anchor_repeat)
+    WORKERS[:] = args.workers
     parts = set(args.parts.split(","))
     shared = find_shared(Path(__file__).resolve().parents[1])
     configs = None if shared is None else shared / "reference" / "legend" / "configs"

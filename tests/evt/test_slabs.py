@@ -96,7 +96,13 @@ def hit_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @settings(max_examples=30, deadline=None)
 @given(
     field=st.sampled_from(["e", "flag", "pe", "ok"]),
-    picks=st.lists(st.lists(st.integers(0, 299), min_size=0, max_size=20), max_size=6),
+    picks=st.lists(
+        st.one_of(
+            st.lists(st.integers(0, 299), min_size=0, max_size=20),
+            st.integers(0, 280).map(lambda a: list(range(a, a + 19))),  # consecutive rows
+        ),
+        max_size=6,
+    ),
     min_slab=st.sampled_from([1, 7, 64, 1000]),
 )
 def test_slab_take_equals_lh5_read(
@@ -114,8 +120,16 @@ def test_slab_take_equals_lh5_read(
             floor = 0
             for pick in picks:  # increasing ranges, as a map visits them
                 rows = np.sort(np.asarray(pick, dtype=np.int64) % (300 - floor) + floor)
+                want = [expected_all[r] for r in rows]
                 got = cache.take(path, rows)
-                assert ak.to_list(got.view_as("ak")) == [expected_all[r] for r in rows]
+                assert ak.to_list(got.view_as("ak")) == want
+                lists = cache.take_lists(path, rows)  # the same values, as lengths + flat
+                if len(rows) == 0:
+                    assert lists is None
+                    continue
+                assert lists is not None
+                nested = ak.to_list(ak.unflatten(lists[1], lists[0]))
+                assert nested == [w if isinstance(w, list) else [w] for w in want]
                 floor = int(rows.min()) if len(rows) else floor
     finally:
         _slabs._MIN_SLAB = old
@@ -134,3 +148,17 @@ def test_plain_readers_are_used_for_numbers(hit_file: Path) -> None:
         assert flags.nda.dtype == np.bool_
         want = lh5.read("ch11/hit/flag", handle).nda[[0, 5, 7]]
         assert flags.nda.tolist() == want.tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    keys=st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=70),
+    picks=st.lists(st.integers(0, 69), max_size=400),
+)
+def test_hits_grouped_by_key_in_map_order(keys: list[int], picks: list[int]) -> None:
+    table_key = np.array([keys[p % len(keys)] for p in picks], dtype=np.int64)
+    groups, rank = _data.group_hits(table_key)
+    assert list(groups) == sorted(set(table_key.tolist()))  # keys ascending
+    for key, positions in groups.items():
+        assert positions.tolist() == np.flatnonzero(table_key == key).tolist()
+        assert rank[positions].tolist() == list(range(len(positions)))

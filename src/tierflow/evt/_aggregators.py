@@ -9,6 +9,8 @@ combine with vectorised numpy (or numba) over the whole chunk.
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -88,7 +90,7 @@ def evaluate_at_channel(
 ) -> npt.NDArray[Any]:
     """The value of expression `text` for each hit in `hits`, as a 1-d numpy array (the
     same array for the same expression on the same channel of a chunk: do not change it)."""
-    memo_key = None if parameters else ("evaluate_at_channel", text, hits.key)
+    memo_key = None if parameters else ("evaluate_at_channel", _canonical(text), hits.key)
     if memo_key is not None and memo_key in chunk.memo:
         cached: npt.NDArray[Any] = chunk.memo[memo_key]
         return cached
@@ -96,6 +98,15 @@ def evaluate_at_channel(
     if memo_key is not None:
         chunk.memo[memo_key] = result
     return result
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(text: str) -> str:
+    """One spelling of an expression (``a>25`` and ``a > 25`` evaluate once per chunk)."""
+    try:
+        return ast.dump(ast.parse(text.strip(), mode="eval"))
+    except SyntaxError:
+        return text  # compile_expr reports it
 
 
 def _evaluate(
@@ -244,6 +255,20 @@ def _target_positions(
     return out
 
 
+def _first_hit_per_event(chunk: EventChunk, wanted: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """For each event the flat map position of its first hit of table key ``wanted[event]``,
+    or -1 (:func:`_target_positions` for one key per event, in one pass over the hits)."""
+    keys = np.asarray(wanted).astype(np.int64, copy=False)
+    event = chunk.event_of_hit
+    positions = np.flatnonzero(chunk.tcm.table_key == keys[event])
+    matched = event[positions]
+    first = np.ones(len(positions), dtype=np.bool_)
+    first[1:] = matched[1:] != matched[:-1]  # events in map order: the first is the first
+    out = np.full(chunk.n_events, -1, dtype=np.int64)
+    out[matched[first]] = positions[first]
+    return out
+
+
 def _keep_at(chunk: EventChunk, op: Operation, by_index: bool, config: EvtConfig) -> DataObject:
     name = (op.mode_arg or "").removeprefix("evt.")
     if name not in chunk.evt:
@@ -264,7 +289,10 @@ def _keep_at(chunk: EventChunk, op: Operation, by_index: bool, config: EvtConfig
         flat, events = comp.nda, np.arange(chunk.n_events, dtype=np.int64)
     else:
         raise MismatchError(f"operation {op.name!r}: {name!r} must be an array or jagged array")
-    targets = _target_positions(chunk, events, flat, by_index)
+    if isinstance(comp, Array) and not by_index:
+        targets = _first_hit_per_event(chunk, flat)
+    else:
+        targets = _target_positions(chunk, events, flat, by_index)
     out, dtype = _values_at(chunk, op, targets)
     if isinstance(comp, VectorOfVectors):
         if dtype is not None:
@@ -299,15 +327,18 @@ def _values_at(
     on the channels that own a target; the initial value elsewhere."""
     out = np.full(len(targets), op.initial, dtype=np.array(op.initial).dtype)
     dtype = None
-    found = targets >= 0
-    owner = np.where(found, chunk.tcm.table_key[np.where(found, targets, 0)], -1)
+    found = np.flatnonzero(targets >= 0)
+    at = targets[found]
+    owner = chunk.tcm.table_key[at]
     for _, hits, skip in _channels(chunk, op):
+        if skip or len(hits) == 0:
+            continue
         inside = owner == hits.key
-        if skip or len(hits) == 0 or not inside.any():
+        if not inside.any():
             continue
         res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
         dtype = res.dtype if dtype is None else dtype
-        out[inside] = res[chunk.rank_in_channel[targets[inside]]]
+        out[found[inside]] = res[chunk.rank_in_channel[at[inside]]]
     return out, dtype
 
 

@@ -9,9 +9,10 @@ that replaces the output at the end.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,22 @@ from tierflow.evt._config import (
     flatten_channels,
     make_evt_config,
 )
-from tierflow.evt._data import SPECIAL_TIERS, EventChunk, TierInfo, iter_tcm, make_datainfo
+from tierflow.evt._data import (
+    SPECIAL_TIERS,
+    EventChunk,
+    TierInfo,
+    count_events,
+    iter_tcm,
+    make_datainfo,
+)
 from tierflow.evt._io import staged_output
+from tierflow.evt._parallel import (
+    PARENT_WEIGHT,
+    EventRange,
+    plan_workers,
+    run_ranges,
+    split_events,
+)
 from tierflow.evt._slabs import SlabCache
 from tierflow.expr import as_data_object, compile_expr
 from tierflow.lh5 import WriteMode
@@ -115,10 +130,13 @@ def nest_outputs(columns: Mapping[str, DataObject], outputs: Sequence[str], size
     return table
 
 
-def _open_tiers(tiers: Mapping[str, TierInfo], stack: ExitStack) -> dict[str, h5py.File]:
+def _check_files(tiers: Mapping[str, TierInfo]) -> None:
     for name, info in tiers.items():
         if info.file is not None and name != "evt" and not Path(info.file).exists():
             raise NotFoundError(f"no {name} file {info.file!r}", file=info.file, obj=name)
+
+
+def _open_tiers(tiers: Mapping[str, TierInfo], stack: ExitStack) -> dict[str, h5py.File]:
     return {
         name: stack.enter_context(h5py.File(info.file, "r"))
         for name, info in tiers.items()
@@ -132,6 +150,7 @@ def build_evt(
     wo_mode: WriteMode | str = WriteMode.CREATE,
     buffer_len: int = 10**4,
     keep_at_ch: KeepAtCh | str = KeepAtCh.NAMED,
+    n_workers: int | None = None,
 ) -> Table | None:
     """Build the evt tier from the tcm and lower tiers with an evt config (the anchor's).
 
@@ -150,6 +169,10 @@ def build_evt(
     keep_at_ch
         ``"named"`` (default): ``keep_at_ch`` keeps a channel's value in the events whose id
         names it; ``"anchor"``: the anchor's behaviour, for byte parity (:class:`KeepAtCh`).
+    n_workers
+        Processes to use (on Linux): each builds the chunks of a range of events (the same
+        chunks as one process; the output is identical). ``None`` (default): one per idle
+        core when there are enough events to pay for starting them (:func:`plan_workers`).
 
     Example
     -------
@@ -161,18 +184,30 @@ def build_evt(
     parsed = dataclasses.replace(parsed, keep_at_ch=_keep_at_ch(keep_at_ch))
     tiers = make_datainfo(datainfo)
     mode = WriteMode.parse(wo_mode)
+    _check_files(tiers)
+    chunks = _tables(parsed, tiers, buffer_len, n_workers)  # workers fork here
     out = tiers.get("evt")
-    with ExitStack() as stack:
-        handles = _open_tiers(tiers, stack)
-        chunks = _evt_chunks(parsed, tiers, handles, buffer_len)
-        if out is None or out.file is None:
-            tables = list(chunks)
-            return concat_tables(tables) if tables else Table(size=0)
-        handle = stack.enter_context(staged_output(out.file, mode))
+    if out is None or out.file is None:
+        tables = list(chunks)
+        return concat_tables(tables) if tables else Table(size=0)
+    with closing(chunks), staged_output(out.file, mode) as handle:  # closing: stop workers
         first = WriteMode.OVERWRITE if mode is WriteMode.OVERWRITE_FILE else mode
         for i, table in enumerate(chunks):
             lh5.write(table, out.group or "evt", handle, mode=WriteMode.APPEND if i else first)
     return None
+
+
+def _tables(
+    config: EvtConfig, tiers: Mapping[str, TierInfo], buffer_len: int, n_workers: int | None
+) -> Generator[Table, None, None]:
+    """The evt tables of the chunks in order, from one process or several."""
+    tcm = tiers["tcm"]
+    total = count_events(str(tcm.file), tcm.group or "hardware_tcm_1")
+    source = functools.partial(_evt_chunks, config, tiers, buffer_len)
+    workers = plan_workers(n_workers, total, buffer_len)
+    if workers == 1:
+        return source((0, total))
+    return run_ranges(source, split_events(total, buffer_len, workers, PARENT_WEIGHT))
 
 
 def _keep_at_ch(value: KeepAtCh | str) -> KeepAtCh:
@@ -187,26 +222,26 @@ def _keep_at_ch(value: KeepAtCh | str) -> KeepAtCh:
 
 
 def _evt_chunks(
-    config: EvtConfig,
-    tiers: Mapping[str, TierInfo],
-    handles: Mapping[str, h5py.File],
-    buffer_len: int,
-) -> Any:
+    config: EvtConfig, tiers: Mapping[str, TierInfo], buffer_len: int, events: EventRange
+) -> Generator[Table, None, None]:
+    """The evt tables of the chunks of `events`."""
     tcm_info = tiers["tcm"]
     keys: list[int] | None = None
     slabs: dict[str, SlabCache] = {}  # shared by the chunks: each storage chunk read once
     attrs: dict[str, dict[str, Any]] = {}  # by operation, found in the first chunk
-    for tcm in iter_tcm(str(tcm_info.file), tcm_info.group or "hardware_tcm_1", buffer_len):
-        chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
-        if keys is None:
-            keys = [
-                k for c in flatten_channels(config.channels) if (k := chunk.key_of(c)) is not None
-            ]
-        for op in config.operations:
-            if op.name not in attrs:
-                attrs[op.name] = _source_attrs(config, op, chunk, keys)
-            chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
-        yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
+    with ExitStack() as stack:
+        handles = _open_tiers(tiers, stack)
+        name = tcm_info.group or "hardware_tcm_1"
+        for tcm in iter_tcm(str(tcm_info.file), name, buffer_len, events):
+            chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
+            if keys is None:
+                channels = flatten_channels(config.channels)
+                keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
+            for op in config.operations:
+                if op.name not in attrs:
+                    attrs[op.name] = _source_attrs(config, op, chunk, keys)
+                chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
+            yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
 
 
 def concat_tables(tables: Sequence[Table]) -> Table:
@@ -249,7 +284,4 @@ def _concat(objs: Sequence[Any]) -> Any:
 
 def n_events(tcm_file: str, name: str = "hardware_tcm_1") -> int:
     """Number of events in a time-coincidence map."""
-    with h5py.File(tcm_file, "r") as handle:
-        group = handle[name]
-        sub = group.get("table_key", group)
-        return int(np.asarray(sub["cumulative_length"]).shape[0])
+    return count_events(tcm_file, name)

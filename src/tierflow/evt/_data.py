@@ -7,6 +7,7 @@ range is read and the hits taken from it, which is much faster than HDF5 point s
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +23,7 @@ from tierflow.evt._slabs import SlabCache
 from tierflow.evt._tcm import TCM
 from tierflow.types import Array, DataObject
 
-__all__ = ["EventChunk", "HitSelection", "TierInfo", "make_datainfo"]
+__all__ = ["EventChunk", "HitSelection", "TierInfo", "group_hits", "make_datainfo"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 SPECIAL_TIERS = ("tcm", "evt")
@@ -62,6 +63,7 @@ def make_datainfo(datainfo: Mapping[str, Sequence[Any]]) -> dict[str, TierInfo]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every channel of every operation and chunk
 def channel_key(channel: str, table_fmt: str) -> int | None:
     """The table key in a channel name (``ch1084803`` with ``ch{}`` → 1084803)."""
     pre, _, rest = table_fmt.partition("{")
@@ -107,17 +109,8 @@ class EventChunk:
     def __post_init__(self) -> None:
         self.n_events = len(self.tcm)
         self.event_of_hit = self.tcm.event_of_hit
-        order = np.argsort(self.tcm.table_key, kind="stable")
-        keys = self.tcm.table_key[order]
-        bounds = np.flatnonzero(np.diff(keys)) + 1
-        starts = np.concatenate([[0], bounds]) if len(keys) else np.zeros(0, dtype=np.int64)
-        stops = np.concatenate([bounds, [len(keys)]]) if len(keys) else starts
-        self._groups = {int(keys[a]): order[a:b] for a, b in zip(starts, stops, strict=True)}
-        rank = np.arange(len(keys), dtype=np.int64)
-        rank -= np.repeat(starts, stops - starts)
-        self.rank_in_channel = np.empty(len(keys), dtype=np.int64)
+        self._groups, self.rank_in_channel = group_hits(self.tcm.table_key)
         """For each flat map position, its index among its channel's hits of the chunk."""
-        self.rank_in_channel[order] = rank
 
     @property
     def present_keys(self) -> list[int]:
@@ -163,11 +156,31 @@ class EventChunk:
             self._objects[cache_key] = self._read(tier, key, name)
         return self._objects[cache_key]
 
+    def column_lists(
+        self, tier: str, key: int, name: str
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+        """The lengths and concatenated values of column `name` of tier `tier` for the hits
+        of channel `key`, when it is a plain array (lists of one) or plain jagged array of
+        numbers (else None: use :meth:`column_object`)."""
+        if (tier, key, name) in self._objects or len(self.hits(key)) == 0:
+            return None
+        slabs, path = self._slabs_of(tier, key, name)
+        rows = self.hits(key).rows
+        _check_rows(slabs, path, rows, self.tier(tier).file)
+        return slabs.take_lists(path, rows)
+
     def _read(self, tier: str, key: int, name: str) -> Any:
+        slabs, path = self._slabs_of(tier, key, name)
+        rows = self.hits(key).rows
+        _check_rows(slabs, path, rows, self.tier(tier).file)
+        return slabs.take(path, rows)
+
+    def _slabs_of(self, tier: str, key: int, name: str) -> tuple[SlabCache, str]:
+        """The slab cache of tier `tier` and the path of channel `key`'s field `name` in it
+        (checked to exist)."""
         info = self.tier(tier)
         handle = self.handles[tier]
-        table = info.table(key)
-        path = f"{table}/{name}"
+        path = f"{info.table(key)}/{name}"
         slabs = self.slabs.get(tier)
         if slabs is None:
             slabs = self.slabs[tier] = SlabCache(handle)
@@ -176,7 +189,7 @@ class EventChunk:
             if node is None:
                 _check_path(handle, info, key, name)
             slabs.add(path, node)
-        return _take_rows(slabs, path, self.hits(key).rows, info.file)
+        return slabs, path
 
     def attrs_of(self, tier: str, keys: Sequence[int], name: str) -> dict[str, Any]:
         """Attributes of a lower-tier field, from the first channel that has it."""
@@ -189,6 +202,33 @@ class EventChunk:
             if path in handle:
                 return {k: v for k, v in handle[path].attrs.items() if k != "datatype"}
         return {}
+
+
+def group_hits(
+    table_key: npt.NDArray[Any],
+) -> tuple[dict[int, npt.NDArray[np.int64]], npt.NDArray[np.int64]]:
+    """The flat map positions of each table key (keys ascending, positions in map order),
+    and each position's index among its key's positions (a compiled counting sort).
+
+    Example
+    -------
+    >>> groups, rank = group_hits(np.array([12, 11, 12]))
+    >>> {k: v.tolist() for k, v in groups.items()}, rank.tolist()
+    ({11: [1], 12: [0, 2]}, [0, 0, 1])
+    """
+    from tierflow.evt._kernels import group_by_code, key_codes
+
+    keys = np.ascontiguousarray(table_key, dtype=np.int64)
+    codes = np.empty(len(keys), dtype=np.int64)
+    distinct = key_codes(keys, codes)
+    by_key = np.argsort(distinct)
+    rank_of_code = np.empty(len(distinct), dtype=np.int64)
+    rank_of_code[by_key] = np.arange(len(distinct))
+    order = np.empty(len(keys), dtype=np.int64)
+    rank = np.empty(len(keys), dtype=np.int64)
+    bounds = group_by_code(codes, rank_of_code, order, rank)
+    groups = {int(distinct[c]): order[bounds[g] : bounds[g + 1]] for g, c in enumerate(by_key)}
+    return groups, rank
 
 
 def _check_path(handle: h5py.File, info: TierInfo, key: int, name: str) -> None:
@@ -214,8 +254,8 @@ def _check_path(handle: h5py.File, info: TierInfo, key: int, name: str) -> None:
         )
 
 
-def _take_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: Any) -> Any:
-    """The rows `rows` of the object at `path` (an lh5 object)."""
+def _check_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: Any) -> None:
+    """Raise when the map points past the rows of the object at `path`."""
     size = slabs.size(path)
     if len(rows) and (rows.max() >= size or rows.min() < 0):
         bad = int(rows.max()) if rows.max() >= size else int(rows.min())
@@ -224,7 +264,6 @@ def _take_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: A
             file=file,
             obj=path,
         )
-    return slabs.take(path, rows)
 
 
 def _as_view(obj: Any) -> Any:
@@ -234,10 +273,29 @@ def _as_view(obj: Any) -> Any:
     return obj.view_as("ak")
 
 
-def iter_tcm(file: str, name: str, buffer_len: int) -> Iterator[TCM]:
-    """The map in chunks of `buffer_len` events."""
+def iter_tcm(
+    file: str, name: str, buffer_len: int, events: tuple[int, int | None] = (0, None)
+) -> Iterator[TCM]:
+    """The map in chunks of `buffer_len` events, over the events ``events[0]:events[1]``
+    (the start a multiple of `buffer_len`: the chunks are those of a whole-map pass)."""
     from tierflow.evt._tcm import read_tcm
 
+    with h5py.File(file, "r") as handle:
+        if name not in handle:
+            count_events(file, name)  # raises, naming the maps there are
+        total = _map_size(handle[name])
+        first, stop = events[0], total if events[1] is None else min(events[1], total)
+        if first % buffer_len:
+            raise ValueError(f"event range starts at {first}, not a multiple of {buffer_len}")
+        per_read = buffer_len * max(1, _TCM_SLAB // buffer_len)
+        for start in range(first, stop, per_read):
+            slab = read_tcm(handle, name, start_row=start, n_rows=min(per_read, stop - start))
+            for at in range(0, len(slab), buffer_len):
+                yield _events(slab, at, min(at + buffer_len, len(slab)))
+
+
+def count_events(file: str, name: str) -> int:
+    """Number of events in the time-coincidence map `name` of `file`."""
     with h5py.File(file, "r") as handle:
         if name not in handle:
             raise NotFoundError(
@@ -246,19 +304,15 @@ def iter_tcm(file: str, name: str, buffer_len: int) -> Iterator[TCM]:
                 obj=name,
                 candidates=list(handle.keys()),
             )
-        group = handle[name]
-        key = "table_key" if "table_key" in group else "array_id"
-        sub = group[key]
-        total = (
-            sub["cumulative_length"].shape[0]
-            if isinstance(sub, h5py.Group)
-            else group["cumulative_length"].shape[0]
-        )
-        per_read = buffer_len * max(1, _TCM_SLAB // buffer_len)
-        for start in range(0, total, per_read):
-            slab = read_tcm(handle, name, start_row=start, n_rows=min(per_read, total - start))
-            for first in range(0, len(slab), buffer_len):
-                yield _events(slab, first, min(first + buffer_len, len(slab)))
+        return _map_size(handle[name])
+
+
+def _map_size(group: h5py.Group) -> int:
+    sub = group["table_key" if "table_key" in group else "array_id"]
+    offsets = (
+        sub["cumulative_length"] if isinstance(sub, h5py.Group) else group["cumulative_length"]
+    )
+    return int(offsets.shape[0])
 
 
 _TCM_SLAB = 2**17

@@ -16,7 +16,9 @@ import numpy as np
 __all__ = [
     "first_or_last_at",
     "gather_pairs",
+    "group_by_code",
     "kernel",
+    "key_codes",
     "mark_new_events",
     "merge_runs",
     "segment_add",
@@ -264,3 +266,59 @@ def first_or_last_at(
         if (v < best[e]) if is_first else (v > best[e]):
             best[e] = v
             chosen[e] = i
+
+
+@kernel
+def key_codes(keys: Any, codes: Any) -> Any:
+    """Number the distinct values of `keys` by first appearance (``codes[i]``) and return
+    them in that order (few distinct values: a sorted table searched by bisection)."""
+    table = np.empty(16, dtype=np.int64)  # distinct keys, ascending
+    ids = np.empty(16, dtype=np.int64)  # their codes
+    found = np.empty(16, dtype=np.int64)  # keys by code
+    n = 0
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if table[mid] < k:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < n and table[lo] == k:
+            codes[i] = ids[lo]
+            continue
+        if n == table.shape[0]:
+            table = np.concatenate((table, np.empty(n, dtype=np.int64)))
+            ids = np.concatenate((ids, np.empty(n, dtype=np.int64)))
+            found = np.concatenate((found, np.empty(n, dtype=np.int64)))
+        for j in range(n, lo, -1):
+            table[j] = table[j - 1]
+            ids[j] = ids[j - 1]
+        table[lo] = k
+        ids[lo] = n
+        found[n] = k
+        codes[i] = n
+        n += 1
+    return found[:n]
+
+
+@kernel
+def group_by_code(codes: Any, rank_of_code: Any, order: Any, rank: Any) -> Any:
+    """A stable counting sort of positions by ``rank_of_code[codes[i]]``: fills `order`
+    (positions group after group) and `rank` (each position's index in its group);
+    returns the group bounds in `order`."""
+    n_groups = rank_of_code.shape[0]
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(codes.shape[0]):
+        bounds[rank_of_code[codes[i]] + 1] += 1
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    fill = bounds[:-1].copy()
+    for i in range(codes.shape[0]):
+        g = rank_of_code[codes[i]]
+        j = fill[g]
+        order[j] = i
+        rank[i] = j - bounds[g]
+        fill[g] = j + 1
+    return bounds

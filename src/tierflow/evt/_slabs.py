@@ -61,12 +61,16 @@ class _Node:
     def of(cls, node: h5py.Dataset | h5py.Group) -> _Node:
         if isinstance(node, h5py.Dataset):
             return cls(node)
-        offsets, flat = node.get("cumulative_length"), node.get("flattened_data")
-        return cls(
-            node,
-            offsets if isinstance(offsets, h5py.Dataset) else None,
-            flat if isinstance(flat, h5py.Dataset) else None,
-        )
+        return cls(node, _child(node, b"cumulative_length"), _child(node, b"flattened_data"))
+
+
+def _child(group: h5py.Group, name: bytes) -> h5py.Dataset | None:
+    """Dataset `name` of `group`, or None (a low-level open: half the cost of ``get``)."""
+    try:
+        oid = h5py.h5o.open(group.id, name)
+    except KeyError:
+        return None
+    return h5py.Dataset(oid) if isinstance(oid, h5py.h5d.DatasetID) else None
 
 
 def _storage_chunk(parts: _Node) -> int:
@@ -79,7 +83,7 @@ def _storage_chunk(parts: _Node) -> int:
 def _n_rows(parts: _Node, path: str, handle: h5py.File) -> int:
     """Rows of a dataset or jagged array, from its shape (no attribute parsing)."""
     node = parts.node
-    if isinstance(node, h5py.Dataset) and node.ndim >= 1:
+    if isinstance(node, h5py.Dataset) and len(node.shape) >= 1:
         return int(node.shape[0])
     if parts.offsets is not None and parts.flat is not None:
         return int(parts.offsets.shape[0])
@@ -88,12 +92,12 @@ def _n_rows(parts: _Node, path: str, handle: h5py.File) -> int:
 
 def _is_cacheable(parts: _Node, size: int) -> bool:
     if isinstance(parts.node, h5py.Dataset):
-        return parts.node.ndim == 1 and parts.node.dtype.kind in "biuf"
+        return len(parts.node.shape) == 1 and parts.node.dtype.kind in "biuf"
     flat = parts.flat
     if flat is None or parts.offsets is None:
         return False
     small = flat.shape[0] <= _MAX_FLAT_PER_ROW * max(size, 1)
-    return flat.ndim == 1 and flat.dtype.kind in "biuf" and small
+    return len(flat.shape) == 1 and flat.dtype.kind in "biuf" and small
 
 
 @dataclass
@@ -119,13 +123,38 @@ class SlabCache:
         entry = self._entry(path)
         if len(rows) == 0 or not entry.cacheable:
             return _read_rows(self.handle, path, rows)
+        slab = self._slab(entry, rows)
+        if type(slab) is Array:  # rows are checked above: skip take's checks
+            return Array(slab.nda[rows - entry.lo])
+        return slab.take(rows - entry.lo)
+
+    def take_lists(
+        self, path: str, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+        """The lengths and the concatenated values of rows `rows` of the plain array (lists
+        of one) or plain jagged array of numbers at `path`, read like :meth:`take` but
+        without making lh5 objects; None for other objects.
+
+        Example
+        -------
+        >>> lengths, values = cache.take_lists("ch1/hit/energy_in_pe", rows)  # doctest: +SKIP
+        """
+        entry = self._entry(path)
+        if len(rows) == 0 or (entry.plain is None and entry.jagged is None):
+            return None
+        slab = self._slab(entry, rows)
+        local = rows - entry.lo
+        if type(slab) is Array:
+            return np.ones(len(rows), dtype=np.int64), slab.nda[local]
+        return _lists(slab.cumulative_length.nda, slab.flattened_data.nda, local)
+
+    def _slab(self, entry: _Entry, rows: npt.NDArray[np.int64]) -> Any:
+        """The slab of `entry` that holds `rows` (read when the current one does not)."""
         lo, hi = int(rows.min()), int(rows.max()) + 1
         if entry.obj is None or lo < entry.lo or hi > entry.lo + len(entry.obj):
             self._fill(entry, lo, hi)
         assert entry.obj is not None
-        if type(entry.obj) is Array:  # rows are checked above: skip take's checks
-            return Array(entry.obj.nda[rows - entry.lo])
-        return entry.obj.take(rows - entry.lo)
+        return entry.obj
 
     def add(self, path: str, node: h5py.Dataset | h5py.Group | None = None) -> None:
         """Start caching the object at `path` (`node`: the object, if already looked up)."""
@@ -162,15 +191,29 @@ class SlabCache:
 def _find_plain(entry: _Entry, parts: _Node) -> None:
     """Note the datasets of `parts` when they can be read without lh5 (plain numbers)."""
     node = parts.node
-    kind = _text(node.attrs.get("datatype"))
     if isinstance(node, h5py.Dataset):
-        if kind in _PLAIN_FLAT and node.dtype.kind in "iuf":
-            entry.plain = (node, kind == "array<1>{bool}")
+        if node.dtype.kind in "iuf":
+            kind = _datatype(node, node.dtype, _PLAIN_FLAT[0])
+            if kind in _PLAIN_FLAT:
+                entry.plain = (node, kind == _PLAIN_FLAT[1])
         return
-    if kind not in _PLAIN_JAGGED or parts.offsets is None or parts.flat is None:
+    if parts.offsets is None or parts.flat is None:
         return
     if parts.offsets.dtype.kind in "iu" and parts.flat.dtype.kind in "iuf":
-        entry.jagged = (parts.offsets, parts.flat, kind == "array<1>{array<1>{bool}}")
+        kind = _datatype(node, parts.flat.dtype, _PLAIN_JAGGED[0])
+        if kind in _PLAIN_JAGGED:
+            entry.jagged = (parts.offsets, parts.flat, kind == _PLAIN_JAGGED[1])
+
+
+def _datatype(node: h5py.Dataset | h5py.Group, values: np.dtype[Any], wide: str) -> str | None:
+    """The lh5 datatype of `node` (a cacheable 1-d array or jagged array of `values`).
+
+    Floating-point values can only be `wide` (``array<1>{real}`` or its jagged form), and
+    their attribute, which costs more to read than a small slab, is not read; integers may
+    be booleans."""
+    if values.kind == "f":
+        return wide
+    return _text(node.attrs.get("datatype"))
 
 
 _PLAIN_FLAT = ("array<1>{real}", "array<1>{bool}")
@@ -199,6 +242,20 @@ def _read_jagged(
     if is_bool:
         values = values.astype(np.bool_)
     return VectorOfVectors(flattened_data=Array(values), cumulative_length=Array(ends))
+
+
+def _lists(
+    ends: npt.NDArray[Any], flat: npt.NDArray[Any], rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Lengths and concatenated values of lists `rows` of a jagged array (`ends`, `flat`)."""
+    stops = ends[rows].astype(np.int64, copy=False)
+    starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0).astype(np.int64, copy=False)
+    counts = stops - starts
+    if len(rows) == int(rows[-1]) - int(rows[0]) + 1 and bool(np.all(np.diff(rows) == 1)):
+        return counts, flat[int(starts[0]) : int(stops[-1])]  # consecutive rows: one slice
+    total = int(counts.sum())
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return counts, flat[shift + np.arange(total, dtype=np.int64)]
 
 
 def _read_rows(handle: h5py.File, path: str, rows: npt.NDArray[np.int64]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,9 +47,12 @@ def _selected(
     chunk: EventChunk, channels: Sequence[str]
 ) -> tuple[npt.NDArray[np.int64], list[int]]:
     """Flat map positions of the hits of `channels` (map order) and their table keys."""
-    keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
-    positions = np.flatnonzero(np.isin(chunk.tcm.table_key, keys))
-    return positions, keys
+    memo_key = ("spms._selected", tuple(channels))
+    if memo_key not in chunk.memo:
+        keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
+        chunk.memo[memo_key] = np.flatnonzero(np.isin(chunk.tcm.table_key, keys)), keys
+    found: tuple[npt.NDArray[np.int64], list[int]] = chunk.memo[memo_key]
+    return found
 
 
 def _counts(chunk: EventChunk, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -70,6 +74,50 @@ def _widen(array: Any) -> Any:
     return array
 
 
+@dataclass(frozen=True)
+class _Pulses:
+    """Pulses as flat buffers: hits per event, pulses per hit, the pulses' values."""
+
+    events: npt.NDArray[np.int64]
+    hits: npt.NDArray[np.int64]
+    values: npt.NDArray[Any]
+    attrs: dict[str, Any]
+
+    def same_shape(self, obj: Any) -> bool:
+        """Whether `obj` is an event → hit → pulse jagged array of this shape."""
+        if not isinstance(obj, VectorOfVectors) or len(obj) != len(self.events):
+            return False
+        inner = obj.flattened_data
+        return (
+            isinstance(inner, VectorOfVectors)
+            and type(inner.flattened_data) is Array
+            and np.array_equal(obj.cumulative_length.nda, np.cumsum(self.events))
+            and np.array_equal(inner.cumulative_length.nda, np.cumsum(self.hits))
+        )
+
+    def pulse_events(self) -> npt.NDArray[np.int64]:
+        """The event of each pulse."""
+        hit_event = np.repeat(np.arange(len(self.events), dtype=np.int64), self.events)
+        return np.repeat(hit_event, self.hits)
+
+    def nested(self, values: npt.NDArray[Any], attrs: Mapping[str, Any] | None) -> DataObject:
+        """`values` (one per pulse, or those kept with new pulse counts) as the event →
+        hit → pulse jagged array :func:`_to_vov` makes of the awkward form."""
+        return _nested(self.events, self.hits, values, attrs)
+
+
+def _nested(
+    events: npt.NDArray[np.int64],
+    hits: npt.NDArray[np.int64],
+    values: npt.NDArray[Any],
+    attrs: Mapping[str, Any] | None,
+) -> DataObject:
+    inner = VectorOfVectors(flattened_data=Array(values), cumulative_length=np.cumsum(hits))
+    return VectorOfVectors(
+        flattened_data=inner, cumulative_length=np.cumsum(events), attrs=dict(attrs or {})
+    )
+
+
 def _pulses(
     chunk: EventChunk, channels: Sequence[str], observable: str
 ) -> tuple[Any, dict[str, Any]]:
@@ -81,16 +129,39 @@ def _pulses(
     memo_key = ("spms._pulses", observable, tuple(channels))
     if memo_key in chunk.memo:  # masks and gathers of one chunk read the same pulses
         return chunk.memo[memo_key]  # type: ignore[no-any-return]
-    tier, _, field = observable.rpartition(".")
-    tier = tier or "hit"
-    positions, keys = _selected(chunk, channels)
-    attrs = chunk.attrs_of(tier, keys, field)
-    per_hit = _flat_pulses(chunk, keys, tier, field)
-    if per_hit is None:
+    flat = _flat(chunk, channels, observable)
+    if flat is not None:
+        per_hit = ak.unflatten(flat.values, flat.hits)
+        result = ak.unflatten(per_hit, flat.events), flat.attrs
+    else:
+        tier, field = _observable(observable)
+        positions, keys = _selected(chunk, channels)
         per_hit = _awkward_pulses(chunk, keys, tier, field)
-    result = ak.unflatten(per_hit, _counts(chunk, positions)), attrs
+        result = ak.unflatten(per_hit, _counts(chunk, positions)), chunk.attrs_of(tier, keys, field)
     chunk.memo[memo_key] = result
     return result
+
+
+def _observable(observable: str) -> tuple[str, str]:
+    tier, _, field = observable.rpartition(".")
+    return tier or "hit", field
+
+
+def _flat(chunk: EventChunk, channels: Sequence[str], observable: str) -> _Pulses | None:
+    """:func:`_pulses` as flat buffers, or None when a channel's column is not a flat or
+    plain jagged array of numbers (or their kinds differ)."""
+    memo_key = ("spms._flat", observable, tuple(channels))
+    if memo_key not in chunk.memo:
+        tier, field = _observable(observable)
+        positions, keys = _selected(chunk, channels)
+        lists = _flat_lists(chunk, keys, tier, field)
+        chunk.memo[memo_key] = (
+            None
+            if lists is None
+            else _Pulses(_counts(chunk, positions), *lists, chunk.attrs_of(tier, keys, field))
+        )
+    found: _Pulses | None = chunk.memo[memo_key]
+    return found
 
 
 def _flat_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -> Any:
@@ -98,6 +169,14 @@ def _flat_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) 
     channel's column is not a flat or plain jagged array of numbers (or kinds differ)."""
     import awkward as ak
 
+    lists = _flat_lists(chunk, keys, tier, field)
+    return None if lists is None else ak.unflatten(lists[1], lists[0])
+
+
+def _flat_lists(
+    chunk: EventChunk, keys: Sequence[int], tier: str, field: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """Pulses per hit (map order) and their values, for :func:`_flat_pulses`."""
     first: dict[int, int] = {}  # where each channel's hits start in the concatenation
     counts, values = [], []
     n_hits = 0
@@ -105,7 +184,11 @@ def _flat_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) 
         hits = chunk.hits(key)
         if len(hits) == 0:
             continue
-        got = _channel_pulses(chunk.column_object(tier, key, field))
+        lists = chunk.column_lists(tier, key, field)
+        if lists is not None:
+            got = _clean_pulses(*lists)
+        else:
+            got = _channel_pulses(chunk.column_object(tier, key, field))
         if got is None:
             return None
         first[key] = n_hits
@@ -114,8 +197,7 @@ def _flat_pulses(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) 
         values.append(got[1])
     if not values or len({v.dtype for v in values}) > 1:
         return None
-    count, flat = _reorder(np.concatenate(counts), np.concatenate(values), _map_order(chunk, first))
-    return ak.unflatten(flat, count)
+    return _reorder(np.concatenate(counts), np.concatenate(values), _map_order(chunk, first))
 
 
 def _map_order(chunk: EventChunk, first: Mapping[int, int]) -> npt.NDArray[np.int64]:
@@ -155,6 +237,14 @@ def _channel_pulses(
         flat, counts = obj.nda, np.ones(len(obj), dtype=np.int64)
     else:
         return None
+    return _clean_pulses(counts, flat)
+
+
+def _clean_pulses(
+    counts: npt.NDArray[np.int64], flat: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """Pulses per hit and their values, NaN dropped, widened to float64/int64 (None for
+    values that are not numbers)."""
     if flat.dtype.kind not in "biuf":
         return None
     if flat.dtype.kind == "f":
@@ -232,14 +322,20 @@ def make_pulse_data_mask(
 
     if _layout(out_layout) is Layout.DROP_EMPTY:
         raise ConfigError("make_pulse_data_mask supports the sparse and non_sparse layouts")
+    if dt_range_ns is not None and (
+        not isinstance(dt_range_ns, (tuple, list)) or len(dt_range_ns) != 2
+    ):
+        raise ConfigError(f"dt_range_ns must be a pair, not {dt_range_ns!r}")
+    window = None if t_loc_ns is None or dt_range_ns is None else (t_loc_ns, dt_range_ns)
+    fast = _flat_mask(chunk, channels, (t0_observable, energy_observable), a_thr_pe, window)
+    if fast is not None:
+        return fast
     t0, _ = _pulses(chunk, channels, t0_observable)
     mask = t0 == t0  # True where defined
     if a_thr_pe is not None:
         amp, _ = _pulses(chunk, channels, energy_observable)
         mask = mask & (amp > a_thr_pe)
     if t_loc_ns is not None and dt_range_ns is not None:
-        if not isinstance(dt_range_ns, (tuple, list)) or len(dt_range_ns) != 2:
-            raise ConfigError(f"dt_range_ns must be a pair, not {dt_range_ns!r}")
         t_loc = _as_ak(t_loc_ns)
         if isinstance(t_loc, ak.Array):
             if t_loc.ndim != 1:
@@ -247,6 +343,63 @@ def make_pulse_data_mask(
             t_loc = ak.fill_none(ak.nan_to_none(t_loc), t_loc_default_ns)
         mask = mask & (t0 < t_loc + dt_range_ns[1]) & (t0 > t_loc + dt_range_ns[0])
     return _to_vov(mask)
+
+
+def _flat_mask(
+    chunk: EventChunk,
+    channels: Sequence[str],
+    observables: tuple[str, str],
+    a_thr_pe: float | None,
+    window: tuple[Any, Sequence[float]] | None,
+) -> DataObject | None:
+    """:func:`make_pulse_data_mask` on flat buffers (None where it needs awkward: pulses
+    of other layouts, amplitudes shaped unlike the times, a per-event `t_loc_ns` with NaN
+    and no default)."""
+    t0 = _flat(chunk, channels, observables[0])
+    if t0 is None:
+        return None
+    mask = t0.values == t0.values  # True where defined
+    if a_thr_pe is not None:
+        amp = _flat(chunk, channels, observables[1])
+        if amp is None or not np.array_equal(amp.hits, t0.hits):
+            return None
+        mask &= amp.values > a_thr_pe
+    if window is not None:
+        t_loc = _pulse_t_loc(t0, window[0])
+        if t_loc is None:
+            return None
+        mask &= (t0.values < t_loc + window[1][1]) & (t0.values > t_loc + window[1][0])
+    return t0.nested(mask, None)
+
+
+def _pulse_t_loc(t0: _Pulses, t_loc: Any) -> Any:
+    """`t_loc` (a number, or one value per event without NaN) for each pulse; None
+    otherwise."""
+    if isinstance(t_loc, (int, float)) and not isinstance(t_loc, bool):
+        return t_loc
+    if type(t_loc) is not Array or t_loc.nda.ndim != 1 or t_loc.nda.dtype.kind not in "iuf":
+        return None
+    per_event = t_loc.nda
+    if len(per_event) != len(t0.events) or np.isnan(per_event).any():
+        return None
+    return per_event[t0.pulse_events()]
+
+
+def _flat_gather(data: _Pulses, pulse_mask: Any, layout: Layout) -> DataObject | None:
+    """:func:`gather_pulse_data` on flat buffers (None where it needs awkward: masks that
+    are not booleans shaped like the pulses, the drop_empty layout)."""
+    if layout is Layout.DROP_EMPTY:
+        return None
+    if pulse_mask is None:
+        return data.nested(data.values, data.attrs)
+    if not data.same_shape(pulse_mask):
+        return None
+    keep = pulse_mask.flattened_data.flattened_data.nda
+    if keep.dtype != np.bool_:
+        return None
+    hit_of_pulse = np.repeat(np.arange(len(data.hits), dtype=np.int64), data.hits)
+    kept = np.bincount(hit_of_pulse[keep], minlength=len(data.hits)).astype(np.int64)
+    return _nested(data.events, kept, data.values[keep], data.attrs)
 
 
 def gather_pulse_data(
@@ -274,7 +427,6 @@ def gather_pulse_data(
     import awkward as ak
 
     layout = _layout(out_layout)
-    data, attrs = _pulses(chunk, channels, observable)
     if pulse_mask is None and any(v is not None for v in (a_thr_pe, t_loc_ns, dt_range_ns)):
         pulse_mask = make_pulse_data_mask(
             chunk,
@@ -287,6 +439,11 @@ def gather_pulse_data(
             energy_observable=energy_observable,
             t0_observable=t0_observable,
         )
+    flat = _flat(chunk, channels, observable)
+    fast = None if flat is None else _flat_gather(flat, pulse_mask, layout)
+    if fast is not None:
+        return fast
+    data, attrs = _pulses(chunk, channels, observable)
     if pulse_mask is not None:
         data = data[_as_ak(pulse_mask)]
     if layout is Layout.DROP_EMPTY:
