@@ -36,3 +36,6 @@ def test_tcm_and_evt_commands(reference: Path, legend_lh5: Path, tmp_path: Path)
     assert _run(EvtCommand(), argv) == 0
     ref = lh5.read("evt/energy_sum", reference / "legend" / "evt" / "prodref-phy-vov.lh5")
     assert np.array_equal(lh5.read("evt/energy_sum", out).nda, ref.nda)
+    two = tmp_path / "evt2.lh5"
+    assert _run(EvtCommand(), [*argv[:-6], "--out", str(two), *argv[-4:], "--workers", "2"]) == 0
+    assert np.array_equal(lh5.read("evt/energy_sum", two).nda, ref.nda)

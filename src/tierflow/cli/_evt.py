@@ -74,6 +74,12 @@ class EvtCommand:
         parser.add_argument("--out-name", default="evt", help="output table name")
         parser.add_argument("--buffer-len", type=int, default=10**4, help="events per chunk")
         parser.add_argument("--overwrite", action="store_true", help="replace the output file")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes (default: one per idle core on large inputs; outputs are the same)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.evt import build_evt
@@ -85,6 +91,12 @@ class EvtCommand:
                 datainfo[tier] = (getattr(args, tier), tier, args.table_fmt)
         datainfo["evt"] = (args.out, args.out_name)
         mode = WriteMode.OVERWRITE_FILE if args.overwrite else WriteMode.CREATE
-        build_evt(datainfo, args.config, wo_mode=mode, buffer_len=args.buffer_len)
+        build_evt(
+            datainfo,
+            args.config,
+            wo_mode=mode,
+            buffer_len=args.buffer_len,
+            n_workers=args.workers,
+        )
         print(args.out)
         return 0
