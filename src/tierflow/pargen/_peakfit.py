@@ -6,8 +6,8 @@ Stages (the anchor's recipe, so results agree with it):
 2. fit from those starting values with MIGRAD, and again with SIMPLEX then MIGRAD; keep the
    valid one, else the one with the clearly lower chi-square, else the one with the smaller
    relative errors; if neither is valid, retry with two SIMPLEX passes;
-3. for a tailed model, fall back to the tail-less fit when its p-value is higher or the tail
-   height is compatible with zero.
+3. for a tailed model, fall back to the tail-less fit when the tailed one is not valid and it
+   is, when its p-value is higher, or when the tail height is compatible with zero.
 
 The goodness of fit is Pearson's chi-square on a histogram of the events whose bins are merged
 until each holds at least 5 events.
@@ -240,7 +240,8 @@ def fit_peak(
     small_tail = fit["htail"] < fit.error("htail")
     threshold = options.p_val_threshold
     if (
-        notail.p_value > fit.p_value
+        (notail.valid and not fit.valid)  # a tail that does not converge (its errors all zero)
+        or notail.p_value > fit.p_value
         or (small_tail and notail.p_value > threshold)
         or (small_tail and notail.p_value < threshold and fit.p_value < threshold)
     ):
