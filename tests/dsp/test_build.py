@@ -65,3 +65,27 @@ def test_cli(raw_file: Path, tmp_path: Path) -> None:
     args = parser.parse_args([str(raw_file), "--config", str(config), "--out", str(tmp_path)])
     assert command.run(args) == 0
     assert lh5.ls(tmp_path / "run-dsp.lh5") == ["ch1", "ch2"]
+
+
+def _codecs(path: Path) -> set[int]:
+    """The last filter (the codec) of every chunked dataset of a file."""
+    import h5py
+
+    found: set[int] = set()
+
+    def visit(_: str, obj: object) -> None:
+        if isinstance(obj, h5py.Dataset) and obj.chunks is not None:
+            plist = obj.id.get_create_plist()
+            if plist.get_nfilters():
+                found.add(plist.get_filter(plist.get_nfilters() - 1)[0])
+
+    with h5py.File(path) as handle:
+        handle.visititems(visit)
+    return found
+
+
+@pytest.mark.parametrize(("preset", "codec"), [(None, 32015), ("anchor", 1)])
+def test_hdf5_presets(raw_file: Path, tmp_path: Path, preset: str | None, codec: int) -> None:
+    out = tmp_path / "run-dsp.lh5"
+    build_dsp(raw_file, out, CONFIG, lh5_tables="ch*", hdf5_settings=preset)
+    assert _codecs(out) == {codec}  # Zstd (LEGEND) by default, or the anchor's gzip

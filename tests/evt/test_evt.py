@@ -189,3 +189,19 @@ def test_concat_tables_joins_chunks_column_by_column() -> None:
     vv = got["spms"]["vv"]
     assert ak.to_list(vv.view_as("ak")) == [[1.0], [], [2.0, 3.0]]
     assert vv.attrs["units"] == "pe"
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("preset", "codec"), [(None, 32015), ("anchor", 1)])
+def test_hdf5_presets(
+    reference: Path, legend_lh5: Path, tmp_path: Path, preset: str | None, codec: int
+) -> None:
+    import h5py
+
+    out = tmp_path / "evt.lh5"
+    info = _datainfo(legend_lh5, PROD, PHY, out)
+    config = reference / "legend" / "configs" / "pygama-vov-test-evt-config.json"
+    build_evt(info, config, hdf5_settings=preset)
+    with h5py.File(out) as handle:
+        plist = handle["evt/energy_sum"].id.get_create_plist()
+        assert plist.get_filter(plist.get_nfilters() - 1)[0] == codec  # Zstd, or gzip

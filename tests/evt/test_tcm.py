@@ -207,3 +207,14 @@ def test_blocked_merge_is_a_stable_sort(runs: list[list[int]], block: int, as_fl
     want = np.argsort(values, kind="stable")
     assert order.tolist() == want.tolist()
     assert merged.tolist() == values[want].tolist()
+
+
+@pytest.mark.parametrize(("preset", "codec"), [(None, 32015), ("anchor", 1)])
+def test_hdf5_presets(tmp_path: Path, preset: str | None, codec: int) -> None:
+    path = tmp_path / "raw.lh5"
+    _write_tables(path, [np.arange(5000.0), np.arange(5000.0) + 0.5])
+    out = tmp_path / "tcm.lh5"
+    build_tcm([(path, "ch*/raw")], "timestamp", out_file=out, hdf5_settings=preset)
+    with h5py.File(out) as handle:
+        plist = handle["tcm/table_key/flattened_data"].id.get_create_plist()
+        assert plist.get_filter(plist.get_nfilters() - 1)[0] == codec  # Zstd, or gzip

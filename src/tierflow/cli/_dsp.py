@@ -29,6 +29,13 @@ class DspCommand:
         parser.add_argument("--processes", type=int, default=1, help="processes (0: all cores)")
         parser.add_argument("--block-width", type=int, default=16)
         parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+        parser.add_argument(
+            "--hdf5",
+            default="legend",
+            choices=["legend", "anchor"],
+            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
+            "shuffle+gzip",
+        )
         parser.add_argument("--progress", action="store_true", help="show a progress bar")
 
     def _output(self, raw: Path, out: str | None, many: bool) -> Path:
@@ -60,6 +67,7 @@ class DspCommand:
                 overwrite=args.overwrite,
                 progress=args.progress,
                 parameter_source=source,
+                hdf5_settings=args.hdf5,
             )
             print(target)
         return 0

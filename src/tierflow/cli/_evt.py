@@ -40,6 +40,13 @@ class TcmCommand:
         )
         parser.add_argument("--buffer-len", type=int, default=None, help="rows per table read")
         parser.add_argument("--overwrite", action="store_true", help="replace the output file")
+        parser.add_argument(
+            "--hdf5",
+            default="legend",
+            choices=["legend", "anchor"],
+            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
+            "shuffle+gzip",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.evt import build_tcm
@@ -55,6 +62,7 @@ class TcmCommand:
             wo_mode=WriteMode.OVERWRITE_FILE if args.overwrite else WriteMode.CREATE,
             buffer_len=args.buffer_len,
             out_fields=args.out_fields,
+            hdf5_settings=args.hdf5,
         )
         print(args.out)
         return 0
@@ -74,6 +82,13 @@ class EvtCommand:
         parser.add_argument("--out-name", default="evt", help="output table name")
         parser.add_argument("--buffer-len", type=int, default=10**4, help="events per chunk")
         parser.add_argument("--overwrite", action="store_true", help="replace the output file")
+        parser.add_argument(
+            "--hdf5",
+            default="legend",
+            choices=["legend", "anchor"],
+            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
+            "shuffle+gzip",
+        )
         parser.add_argument(
             "--workers",
             type=int,
@@ -97,6 +112,7 @@ class EvtCommand:
             wo_mode=mode,
             buffer_len=args.buffer_len,
             n_workers=args.workers,
+            hdf5_settings=args.hdf5,
         )
         print(args.out)
         return 0

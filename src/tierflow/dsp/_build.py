@@ -243,6 +243,7 @@ def build_dsp(
     parameter_source: Any = None,
     parameter_time: int | None = None,
     chan_config: Mapping[str, Any] | None = None,
+    hdf5_settings: Mapping[str, Any] | str | None = None,
 ) -> dict[str, Table] | None:
     """Run a processing chain over raw-tier tables and write (or return) the dsp tier.
 
@@ -288,6 +289,10 @@ def build_dsp(
     chan_config
         Per-table configs, ``{table pattern: config}`` (the anchor's ``chan_config``); tables
         no pattern matches use `dsp_config`.
+    hdf5_settings
+        Dataset settings for the output, or a preset name (:class:`~tierflow.lh5.Hdf5Preset`):
+        by default ``"legend"``, shuffle + Zstd as LEGEND's production files; ``"anchor"`` is
+        the anchors' shuffle + gzip.
 
     Example
     -------
@@ -296,6 +301,7 @@ def build_dsp(
     """
     from tierflow import lh5
 
+    settings = lh5.preset_settings(hdf5_settings)
     if dsp_config is None and not chan_config:
         raise ConfigError("build_dsp needs a dsp_config")
     configs = {k: load_config(v) for k, v in (chan_config or {}).items()}
@@ -346,7 +352,8 @@ def build_dsp(
                 else:
                     # the staged file starts empty: the first write makes it an HDF5 file
                     first = lh5.WriteMode.OVERWRITE_FILE if not written else lh5.WriteMode.CREATE
-                    lh5.write(chunk, name, temp, mode=first if i == 0 else lh5.WriteMode.APPEND)
+                    mode = first if i == 0 else lh5.WriteMode.APPEND
+                    lh5.write(chunk, name, temp, mode=mode, hdf5_settings=settings)
                     written = True
         if temp is not None and not written:
             raise ConfigError("no rows to process", file=raw_in)

@@ -151,6 +151,8 @@ def build_evt(
     buffer_len: int = 10**4,
     keep_at_ch: KeepAtCh | str = KeepAtCh.NAMED,
     n_workers: int | None = None,
+    *,
+    hdf5_settings: Mapping[str, Any] | str | None = None,
 ) -> Table | None:
     """Build the evt tier from the tcm and lower tiers with an evt config (the anchor's).
 
@@ -173,6 +175,10 @@ def build_evt(
         Processes to use (on Linux): each builds the chunks of a range of events (the same
         chunks as one process; the output is identical). ``None`` (default): one per idle
         core when there are enough events to pay for starting them (:func:`plan_workers`).
+    hdf5_settings
+        Dataset settings for the output, or a preset name (:class:`~tierflow.lh5.Hdf5Preset`):
+        by default ``"legend"``, shuffle + Zstd as LEGEND's production files; ``"anchor"`` is
+        the anchors' shuffle + gzip.
 
     Example
     -------
@@ -190,10 +196,12 @@ def build_evt(
     if out is None or out.file is None:
         tables = list(chunks)
         return concat_tables(tables) if tables else Table(size=0)
+    settings = lh5.preset_settings(hdf5_settings)
     with closing(chunks), staged_output(out.file, mode) as handle:  # closing: stop workers
         first = WriteMode.OVERWRITE if mode is WriteMode.OVERWRITE_FILE else mode
         for i, table in enumerate(chunks):
-            lh5.write(table, out.group or "evt", handle, mode=WriteMode.APPEND if i else first)
+            next_mode = WriteMode.APPEND if i else first
+            lh5.write(table, out.group or "evt", handle, mode=next_mode, hdf5_settings=settings)
     return None
 
 

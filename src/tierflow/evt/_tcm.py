@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -316,6 +316,8 @@ def build_tcm(
     wo_mode: WriteMode | str = WriteMode.CREATE,
     buffer_len: int | None = None,
     out_fields: str | Sequence[str] | None = None,
+    *,
+    hdf5_settings: Mapping[str, Any] | str | None = None,
 ) -> Table | None:
     r"""Build a time-coincidence map: which hits of which tables make one event.
 
@@ -341,6 +343,10 @@ def build_tcm(
         Rows read per table at a time.
     out_fields
         Columns of the input tables copied into the map as jagged columns.
+    hdf5_settings
+        Dataset settings for the output, or a preset name (:class:`~tierflow.lh5.Hdf5Preset`):
+        by default ``"legend"``, shuffle + Zstd as LEGEND's production files; ``"anchor"`` is
+        the anchors' shuffle + gzip.
 
     Returns
     -------
@@ -369,7 +375,8 @@ def build_tcm(
         if out_file is None:
             return _concat(list(chunks), attrs, fields)
         with staged_output(out_file, mode) as handle:
-            _write_chunks(chunks, handle, out_name, mode, attrs, fields)
+            settings = lh5.preset_settings(hdf5_settings)
+            _write_chunks(chunks, handle, out_name, (mode, settings), attrs, fields)
     return None
 
 
@@ -377,18 +384,20 @@ def _write_chunks(
     chunks: Iterator[TCM],
     handle: h5py.File,
     out_name: str,
-    mode: WriteMode,
+    how: tuple[WriteMode, Mapping[str, Any]],
     attrs: dict[str, Any],
     fields: list[str],
 ) -> None:
+    mode, settings = how
     first_mode = WriteMode.OVERWRITE if mode is WriteMode.OVERWRITE_FILE else mode
     wrote = False
     for chunk in chunks:
         table = chunk.to_table(attrs)
-        lh5.write(table, out_name, handle, mode=WriteMode.APPEND if wrote else first_mode)
+        next_mode = WriteMode.APPEND if wrote else first_mode
+        lh5.write(table, out_name, handle, mode=next_mode, hdf5_settings=settings)
         wrote = True
     if not wrote:
-        lh5.write(_empty(attrs, fields), out_name, handle, mode=first_mode)
+        lh5.write(_empty(attrs, fields), out_name, handle, mode=first_mode, hdf5_settings=settings)
 
 
 def _empty(attrs: dict[str, Any], fields: list[str]) -> Table:
