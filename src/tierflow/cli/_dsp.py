@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from tierflow.cli._options import add_hdf5_option
+
 __all__ = ["DspCommand"]
 
 
@@ -29,13 +31,7 @@ class DspCommand:
         parser.add_argument("--processes", type=int, default=1, help="processes (0: all cores)")
         parser.add_argument("--block-width", type=int, default=16)
         parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-        parser.add_argument(
-            "--hdf5",
-            default="legend",
-            choices=["legend", "anchor"],
-            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
-            "shuffle+gzip",
-        )
+        add_hdf5_option(parser)
         parser.add_argument("--progress", action="store_true", help="show a progress bar")
 
     def _output(self, raw: Path, out: str | None, many: bool) -> Path:

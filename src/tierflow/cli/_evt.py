@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tierflow.cli._options import add_hdf5_option
+
 __all__ = ["EvtCommand", "TcmCommand"]
 
 
@@ -40,13 +42,7 @@ class TcmCommand:
         )
         parser.add_argument("--buffer-len", type=int, default=None, help="rows per table read")
         parser.add_argument("--overwrite", action="store_true", help="replace the output file")
-        parser.add_argument(
-            "--hdf5",
-            default="legend",
-            choices=["legend", "anchor"],
-            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
-            "shuffle+gzip",
-        )
+        add_hdf5_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.evt import build_tcm
@@ -82,13 +78,7 @@ class EvtCommand:
         parser.add_argument("--out-name", default="evt", help="output table name")
         parser.add_argument("--buffer-len", type=int, default=10**4, help="events per chunk")
         parser.add_argument("--overwrite", action="store_true", help="replace the output file")
-        parser.add_argument(
-            "--hdf5",
-            default="legend",
-            choices=["legend", "anchor"],
-            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
-            "shuffle+gzip",
-        )
+        add_hdf5_option(parser)
         parser.add_argument(
             "--workers",
             type=int,

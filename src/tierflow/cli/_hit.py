@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tierflow.cli._options import add_hdf5_option
+
 __all__ = ["HitCommand"]
 
 
@@ -34,13 +36,7 @@ class HitCommand:
         )
         parser.add_argument("--n-max", type=int, default=None, help="rows per table at most")
         parser.add_argument("--buffer-len", type=int, default=None, help="rows per chunk")
-        parser.add_argument(
-            "--hdf5",
-            default="legend",
-            choices=["legend", "anchor"],
-            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
-            "shuffle+gzip",
-        )
+        add_hdf5_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.errors import ConfigError

@@ -6,6 +6,8 @@ import argparse
 import math
 import os
 
+from tierflow.cli._options import add_hdf5_option
+
 __all__ = ["RawCommand"]
 
 
@@ -25,13 +27,7 @@ class RawCommand:
         parser.add_argument("--n-max", type=int, default=None, help="maximum rows to write")
         parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         parser.add_argument("--compass-config", default=None, help="CoMPASS settings XML")
-        parser.add_argument(
-            "--hdf5",
-            default="legend",
-            choices=["legend", "anchor"],
-            help="HDF5 filters: shuffle+Zstd as LEGEND production (default) or the anchor's "
-            "shuffle+gzip",
-        )
+        add_hdf5_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from tierflow.raw import build_raw
