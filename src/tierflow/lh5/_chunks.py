@@ -98,7 +98,7 @@ DEFLATE_ENGINES.add("libdeflate", _libdeflate)
 DEFLATE_ENGINES.add("isal", _isal)
 
 _pool_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}
+_pools: dict[tuple[str, int], ThreadPoolExecutor] = {}
 
 
 def _forget_pools_after_fork() -> None:
@@ -111,12 +111,14 @@ def _forget_pools_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """One shared pool per thread count, made on first use (importing makes no threads)."""
+def _pool(threads: int, purpose: str = "codec") -> ThreadPoolExecutor:
+    """One shared pool per purpose and thread count, made on first use (importing makes no
+    threads). Tasks of one purpose may wait for those of another, never the other way."""
+    key = (purpose, threads)
     with _pool_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="tierflow-deflate")
-        return _pools[threads]
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(threads, thread_name_prefix=f"tierflow-{purpose}")
+        return _pools[key]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ import contextvars
 import math
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
+from tierflow.lh5._chunks import _pool
 from tierflow.lh5._inflate import read_chunked
 from tierflow.lh5._lowlevel import open_object, read_attrs
 from tierflow.lh5._settings import fast_read_settings
@@ -472,7 +472,7 @@ def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
     threads = (fast_read_settings().threads or os.cpu_count() or 1) - 1
     if threads < 1 or len(children) < 2 or _data_bytes(children, rows) < PARALLEL_COLUMNS_MIN_BYTES:
         return {child.name: child.read(rows) for child in children}
-    pool = _column_pool(threads)
+    pool = _pool(threads, "read")  # its tasks wait for the codec pool's
     # each task runs in a copy of this context: the scoped settings (fast_read, ...) hold there
     futures = [pool.submit(contextvars.copy_context().run, child.read, rows) for child in children]
     values: dict[str, DataObject] = {}
@@ -502,28 +502,6 @@ def _count(rows: Any, n: int) -> int:
     if isinstance(rows, slice):
         return len(range(*rows.indices(n)))
     return len(rows)
-
-
-_column_pools: dict[int, ThreadPoolExecutor] = {}
-_column_lock = threading.Lock()
-
-
-def _forget_column_pools_after_fork() -> None:
-    """A forked child has none of its parent's threads: its pools are made anew on use."""
-    global _column_lock
-    _column_lock = threading.Lock()
-    _column_pools.clear()
-
-
-os.register_at_fork(after_in_child=_forget_column_pools_after_fork)
-
-
-def _column_pool(threads: int) -> ThreadPoolExecutor:
-    """Threads that read columns (apart from the inflate threads, which they wait for)."""
-    with _column_lock:
-        if threads not in _column_pools:
-            _column_pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="tierflow-read")
-        return _column_pools[threads]
 
 
 def _make_table(
