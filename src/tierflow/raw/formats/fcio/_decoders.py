@@ -77,6 +77,27 @@ class FCConfigDecoder(DataDecoder):
         return out
 
 
+TIMEOFFSET_FIELDS = (
+    "mu_offset_sec",
+    "mu_offset_usec",
+    "to_master_sec",
+    "delta_mu_usec",
+    "abs_delta_mu_usec",
+    "to_start_sec",
+    "to_start_usec",
+)
+"""The timeoffset frame of event and RecEvent records, in order."""
+TIMESTAMP_FIELDS = ("eventnumber", "ts_pps", "ts_ticks", "ts_maxticks")
+"""The timestamp frame, in order."""
+DEADREGION_FIELDS = (
+    "dr_start_pps",
+    "dr_start_ticks",
+    "dr_stop_pps",
+    "dr_stop_ticks",
+    "dr_maxticks",
+)
+"""The deadregion frame (its first five values), in order."""
+
 EVENT_HEADER_FIELDS: dict[str, tuple[str, str | None]] = {
     "packet_id": ("uint32", None),
     "fcid": ("uint16", None),

@@ -14,7 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind
-from tierflow.raw.formats.fcio._decoders import EVENT_HEADER_FIELDS
+from tierflow.raw.formats.fcio._decoders import (
+    DEADREGION_FIELDS,
+    EVENT_HEADER_FIELDS,
+    TIMEOFFSET_FIELDS,
+    TIMESTAMP_FIELDS,
+)
 
 __all__ = ["RECEVENT_FRAMES", "FCRecEventDecoder", "decode_recevent_headers", "recevent_key"]
 
@@ -26,22 +31,9 @@ _HEADER = (
     "packet_id",
     "fcid",
     "event_type",
-    "eventnumber",
-    "ts_pps",
-    "ts_ticks",
-    "ts_maxticks",
-    "mu_offset_sec",
-    "mu_offset_usec",
-    "to_master_sec",
-    "delta_mu_usec",
-    "abs_delta_mu_usec",
-    "to_start_sec",
-    "to_start_usec",
-    "dr_start_pps",
-    "dr_start_ticks",
-    "dr_stop_pps",
-    "dr_stop_ticks",
-    "dr_maxticks",
+    *TIMESTAMP_FIELDS,
+    *TIMEOFFSET_FIELDS,
+    *DEADREGION_FIELDS,
     "dr_ch_idx",
     "dr_ch_len",
     "timestamp",

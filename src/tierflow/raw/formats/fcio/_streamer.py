@@ -21,6 +21,9 @@ from tierflow.raw._decoder import DataDecoder, Jagged, RowBlock
 from tierflow.raw._source import ByteSource
 from tierflow.raw._streamer import DataStreamer, DecodeWarning
 from tierflow.raw.formats.fcio._decoders import (
+    DEADREGION_FIELDS,
+    TIMEOFFSET_FIELDS,
+    TIMESTAMP_FIELDS,
     FCConfigDecoder,
     FCEventDecoder,
     FCEventHeaderDecoder,
@@ -563,21 +566,10 @@ class FCStreamer(DataStreamer):
         fpga: npt.NDArray[np.int64],
     ) -> dict[str, Any]:
         c = self.config
-        names = [
-            "mu_offset_sec",
-            "mu_offset_usec",
-            "to_master_sec",
-            "delta_mu_usec",
-            "abs_delta_mu_usec",
-            "to_start_sec",
-            "to_start_usec",
-        ]
-        cols: dict[str, Any] = {n: h[:, 1 + i] for i, n in enumerate(names)}
-        for i, n in enumerate(["eventnumber", "ts_pps", "ts_ticks", "ts_maxticks"]):
+        cols: dict[str, Any] = {n: h[:, 1 + i] for i, n in enumerate(TIMEOFFSET_FIELDS)}
+        for i, n in enumerate(TIMESTAMP_FIELDS):
             cols[n] = h[:, 11 + i]
-        for i, n in enumerate(
-            ["dr_start_pps", "dr_start_ticks", "dr_stop_pps", "dr_stop_ticks", "dr_maxticks"]
-        ):
+        for i, n in enumerate(DEADREGION_FIELDS):
             cols[n] = h[:, 21 + i]
         long_dr = h[:, 33] >= 7
         cols["dr_ch_idx"] = np.where(long_dr, h[:, 26], 0)

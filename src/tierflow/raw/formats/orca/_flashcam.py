@@ -9,7 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.raw._decoder import DecodedValue, Jagged, Kind, RowBlock
-from tierflow.raw.formats.fcio._decoders import EVENT_HEADER_FIELDS
+from tierflow.raw.formats.fcio._decoders import (
+    DEADREGION_FIELDS,
+    EVENT_HEADER_FIELDS,
+    TIMEOFFSET_FIELDS,
+    TIMESTAMP_FIELDS,
+)
 from tierflow.raw.formats.orca._base import OrcaDecoder, PacketGroup, by_length
 from tierflow.raw.formats.orca._header import OrcaHeader
 
@@ -357,23 +362,11 @@ class ORFlashCamWaveformDecoder(OrcaDecoder):
             "daqenergy": last >> 16,
             "waveform": self._waveforms(g, o + fh, w1, fcid),
         }
-        for i, name in enumerate(
-            [
-                "mu_offset_sec",
-                "mu_offset_usec",
-                "to_master_sec",
-                "delta_mu_usec",
-                "abs_delta_mu_usec",
-                "to_start_sec",
-                "to_start_usec",
-            ]
-        ):
+        for i, name in enumerate(TIMEOFFSET_FIELDS):
             cols[name] = to[:, i]
-        for i, name in enumerate(
-            ["dr_start_pps", "dr_start_ticks", "dr_stop_pps", "dr_stop_ticks", "dr_maxticks"]
-        ):
+        for i, name in enumerate(DEADREGION_FIELDS):
             cols[name] = dr[:, i]
-        for i, name in enumerate(["eventnumber", "ts_pps", "ts_ticks", "ts_maxticks"]):
+        for i, name in enumerate(TIMESTAMP_FIELDS):
             cols[name] = cnt[:, i]
         return RowBlock(keys, cols)
 
