@@ -206,14 +206,14 @@ def _run_table(
 
 
 def _context() -> Any:
-    """Worker processes started from a fresh server (or spawned), never forked from here.
-
-    A fork copies this process's locks but not its threads: a child using a thread pool the
-    parent had started (LH5 chunk reading does) would wait forever.
-    """
+    """How worker processes start: forked where the platform can (lh5's thread pools are made
+    anew in a forked child), else from a forkserver with the kernels preloaded, else spawned."""
     import multiprocessing
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods:
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # the server imports these once; every worker forked from it starts with them loaded
@@ -271,9 +271,9 @@ def build_dsp(
     block_width
         Rows processed through the chain at a time.
     n_processes
-        Processes sharing the rows of each table (``os.cpu_count()`` for all cores). They
-        start from a fresh forkserver (or spawn), not by forking this process, so a script
-        using several needs the ``if __name__ == "__main__":`` guard.
+        Processes sharing the rows of each table (``os.cpu_count()`` for all cores). They are
+        forked where the platform allows; elsewhere (forkserver or spawn) a script using
+        several needs the ``if __name__ == "__main__":`` guard.
     progress
         Show a progress bar (needs tqdm).
     overwrite
