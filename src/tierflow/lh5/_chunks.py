@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +42,7 @@ import h5py
 import numpy as np
 
 from tierflow.errors import OptionalDependencyError
+from tierflow.lh5._native import simd_shuffle, zstd_compressor
 from tierflow.lh5._settings import fast_write_settings
 from tierflow.registry import Registry
 
@@ -48,10 +50,12 @@ __all__ = [
     "DEFLATE_ENGINES",
     "DeflatePipeline",
     "DirectChunkWriter",
+    "StoredLayout",
     "chunk_pipeline",
     "deflate_pipeline",
     "plain_type",
     "shuffle_bytes",
+    "stored_layout",
     "zstd_pipeline",
 ]
 
@@ -63,8 +67,10 @@ ZSTD_DEFAULT_LEVEL = 3
 FAST_KINDS = frozenset("biufc")
 """Fixed-size numeric types: their chunks are plain bytes in the file's byte order."""
 
-Compress = Callable[[memoryview, int], bytes]
-"""A deflate implementation: (bytes, level) → a zlib stream."""
+Compressed = bytes | np.ndarray[Any, Any]
+"""A compressed chunk: bytes, or an array of them (what the C codecs return)."""
+Compress = Callable[[memoryview, int], Compressed]
+"""A deflate implementation: (bytes, level) → a zlib stream (bytes or an array of them)."""
 
 DEFLATE_ENGINES: Registry[Callable[[], Compress]] = Registry(
     "deflate engine", entry_point_group="tierflow.deflate_engines"
@@ -144,21 +150,35 @@ def plain_type(ds: h5py.Dataset) -> bool:
     return bool(ds.id.get_type() == h5py.h5t.py_create(dtype, logical=True))
 
 
-def _pipeline_filters(ds: h5py.Dataset) -> list[tuple[int, tuple[int, ...]]] | None:
-    """(filter id, options) of `ds` if its chunks span whole rows of a plain numeric type."""
+@dataclass(frozen=True)
+class StoredLayout:
+    """What the fast path needs to know of a dataset's storage."""
+
+    filters: tuple[tuple[int, tuple[int, ...]], ...]
+    """(filter id, options) of each filter, in order."""
+    itemsize: int
+    chunk_rows: int
+
+
+def stored_layout(ds: h5py.Dataset) -> StoredLayout | None:
+    """The storage of `ds` if its chunks span whole rows of a plain numeric type."""
     if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
         return None
     if not plain_type(ds):
         return None
-    plist = ds.id.get_create_plist()
-    return [
+    return StoredLayout(dcpl_filters(ds.id.get_create_plist()), ds.dtype.itemsize, ds.chunks[0])
+
+
+def dcpl_filters(plist: h5py.h5p.PropDCID) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(filter id, options) of the filters of a dataset creation property list."""
+    return tuple(
         (int(code), tuple(options))
         for code, _, options, _ in (plist.get_filter(i) for i in range(plist.get_nfilters()))
-    ]
+    )
 
 
 def _shuffle_then(
-    filters: list[tuple[int, tuple[int, ...]]], codec: int, itemsize: int
+    filters: tuple[tuple[int, tuple[int, ...]], ...], codec: int, itemsize: int
 ) -> tuple[int, tuple[int, ...]] | None:
     """(shuffle element size or 0, codec options) if `filters` is ``[shuffle,] codec``."""
     if [f[0] for f in filters] == [codec]:
@@ -174,46 +194,51 @@ def deflate_pipeline(
     """The deflate settings of `ds` if its pipeline is ``[shuffle,] deflate`` on whole-row
     chunks of a fixed-size numeric type; ``None`` otherwise. `compress` and `level` (default:
     the dataset's) are the implementation and level to write with."""
-    filters = _pipeline_filters(ds)
-    return None if filters is None else _deflate(ds, filters, compress, level)
+    layout = stored_layout(ds)
+    return None if layout is None else _deflate(layout, compress, level)
 
 
 def zstd_pipeline(ds: h5py.Dataset) -> DeflatePipeline | None:
     """The Zstd settings of `ds` if its pipeline is ``[shuffle,] zstd`` (hdf5plugin's filter)
-    on whole-row chunks of a fixed-size numeric type and ``zstandard`` is installed."""
-    filters = _pipeline_filters(ds)
-    return None if filters is None else _zstd(ds, filters)
+    on whole-row chunks of a fixed-size numeric type and a Zstd library is there."""
+    layout = stored_layout(ds)
+    return None if layout is None else _zstd(layout)
 
 
 def chunk_pipeline(
-    ds: h5py.Dataset, compress: Compress = zlib.compress, level: int | None = None
+    ds: h5py.Dataset,
+    compress: Compress = zlib.compress,
+    level: int | None = None,
+    layout: StoredLayout | None = None,
 ) -> DeflatePipeline | None:
-    """:func:`deflate_pipeline` or :func:`zstd_pipeline`, whichever applies."""
-    filters = _pipeline_filters(ds)
-    if filters is None:
+    """:func:`deflate_pipeline` or :func:`zstd_pipeline`, whichever applies (`layout`: the
+    dataset's storage when the caller knows it, else it is asked of HDF5)."""
+    layout = layout or stored_layout(ds)
+    if layout is None:
         return None
-    return _deflate(ds, filters, compress, level) or _zstd(ds, filters)
+    return _deflate(layout, compress, level) or _zstd(layout)
 
 
-def _deflate(
-    ds: h5py.Dataset, filters: list[tuple[int, tuple[int, ...]]], compress: Compress,
-    level: int | None,
-) -> DeflatePipeline | None:  # fmt: skip
-    found = _shuffle_then(filters, FILTER_DEFLATE, ds.dtype.itemsize)
+def _deflate(layout: StoredLayout, compress: Compress, level: int | None) -> DeflatePipeline | None:
+    found = _shuffle_then(layout.filters, FILTER_DEFLATE, layout.itemsize)
     if found is None:
         return None
     shuffle, options = found
     if level is None:
         level = options[0] if options else 6
-    return DeflatePipeline(int(level), compress, shuffle, int(ds.chunks[0]))
+    return DeflatePipeline(int(level), compress, shuffle, layout.chunk_rows)
 
 
 _zstd_local = threading.local()
 
 
-def _zstd_compress(data: memoryview, level: int) -> bytes:
-    """One compressor per thread and level (threads may not share one; making one per chunk
-    costs more than compressing a small chunk)."""
+def _zstd_compress(data: memoryview, level: int) -> Compressed:
+    """Zstd through hdf5plugin's own library when it is found (no GIL held), else one
+    ``zstandard`` compressor per thread and level (threads may not share one; making one per
+    chunk costs more than compressing a small chunk)."""
+    native = zstd_compressor()
+    if native is not None:
+        return native(np.frombuffer(data, np.uint8), level)
     compressors = _zstd_local.__dict__.setdefault("compressors", {})
     if level not in compressors:
         import zstandard
@@ -223,13 +248,18 @@ def _zstd_compress(data: memoryview, level: int) -> bytes:
     return compressed
 
 
-def _zstd(ds: h5py.Dataset, filters: list[tuple[int, tuple[int, ...]]]) -> DeflatePipeline | None:
-    found = _shuffle_then(filters, FILTER_ZSTD, ds.dtype.itemsize)
-    if found is None or importlib.util.find_spec("zstandard") is None:
+@lru_cache(maxsize=1)
+def _zstd_available() -> bool:
+    return zstd_compressor() is not None or importlib.util.find_spec("zstandard") is not None
+
+
+def _zstd(layout: StoredLayout) -> DeflatePipeline | None:
+    found = _shuffle_then(layout.filters, FILTER_ZSTD, layout.itemsize)
+    if found is None or not _zstd_available():
         return None
     shuffle, options = found
     level = options[0] if options else ZSTD_DEFAULT_LEVEL
-    return DeflatePipeline(int(level), _zstd_compress, shuffle, int(ds.chunks[0]))
+    return DeflatePipeline(int(level), _zstd_compress, shuffle, layout.chunk_rows)
 
 
 def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
@@ -243,10 +273,15 @@ def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any
     flat = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8)
     if size <= 1:
         return flat
+    simd = simd_shuffle()
+    if simd is not None and len(flat) % size == 0:  # a SIMD transposition without the GIL
+        out = np.empty_like(flat)
+        if simd(size, len(flat), flat.ctypes.data, out.ctypes.data) == len(flat):
+            return out
     return np.ascontiguousarray(flat.reshape(-1, size).T).reshape(-1)
 
 
-def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> bytes:
+def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> Compressed:
     if len(chunk) < rows:  # an edge chunk: full-size, padded with the fill value (0)
         padded = np.zeros((rows, *chunk.shape[1:]), dtype=chunk.dtype)
         padded[: len(chunk)] = chunk
@@ -266,9 +301,9 @@ class _Job:
         pipe: DeflatePipeline,
     ) -> None:
         self.args = (chunk, rows, pipe)
-        self.future: Future[bytes] = pool.submit(_compress_chunk, *self.args)
+        self.future: Future[Compressed] = pool.submit(_compress_chunk, *self.args)
 
-    def result(self) -> bytes:
+    def result(self) -> Compressed:
         if self.future.cancel():  # not started: compress on this thread
             return _compress_chunk(*self.args)
         return self.future.result()
@@ -293,12 +328,20 @@ class DirectChunkWriter:
         self.compress = DEFLATE_ENGINES[settings.engine]() if self.enabled else zlib.compress
         self._pending: list[tuple[h5py.Dataset, tuple[int, ...], _Job]] = []
 
-    def write(self, ds: h5py.Dataset, data: np.ndarray[Any, Any], start: int) -> bool:
-        """Write `data` as rows ``start ..`` of `ds` (already resized); ``False`` when the fast
-        path does not apply and nothing was written."""
-        if not self.enabled or data.nbytes < self.min_bytes or data.dtype != ds.dtype:
+    def write(
+        self,
+        ds: h5py.Dataset,
+        data: np.ndarray[Any, Any],
+        start: int,
+        layout: StoredLayout | None = None,
+    ) -> bool:
+        """Write `data` as rows ``start ..`` of `ds` (already resized; `layout`: its storage,
+        if known); ``False`` when the fast path does not apply and nothing was written."""
+        if not self.enabled or data.nbytes < self.min_bytes:
             return False
-        pipe = chunk_pipeline(ds, self.compress, self.level)
+        if layout is None and data.dtype != ds.dtype:  # a known layout is of data's type
+            return False
+        pipe = chunk_pipeline(ds, self.compress, self.level, layout)
         if pipe is None:
             return False
         rows = pipe.chunk_rows
@@ -309,7 +352,7 @@ class DirectChunkWriter:
         rest = np.array(data[head:], order="C", copy=self.copy or None)
         for first in range(0, len(rest), rows):
             future = _Job(pool, rest[first : first + rows], rows, pipe)
-            offset = (start + head + first,) + (0,) * (ds.ndim - 1)
+            offset = (start + head + first,) + (0,) * (data.ndim - 1)
             self._pending.append((ds, offset, future))
         return True
 

@@ -35,7 +35,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import h5py
@@ -44,6 +43,13 @@ import numpy.typing as npt
 
 from tierflow.errors import FormatError
 from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool, plain_type
+from tierflow.lh5._native import (
+    DecodeInto,
+    WrongSizeError,
+    libdeflate_into,
+    simd_unshuffle,
+    zstd_into,
+)
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.registry import Registry
 
@@ -119,36 +125,12 @@ def unshuffle_into(
     """
     count = len(out) // size
     whole = count == elements and len(data) == size * elements
-    simd = _simd_unshuffle() if whole and out.flags.c_contiguous else None
+    simd = simd_unshuffle() if whole and out.flags.c_contiguous else None
     if simd is not None and data.flags.c_contiguous:
         done = simd(size, len(data), data.ctypes.data, out.ctypes.data)
         if done == len(data):
             return
     out.reshape(count, size)[:] = data.reshape(size, elements)[:, :count].T
-
-
-@lru_cache(maxsize=1)
-def _simd_unshuffle() -> Any:
-    """``blosc2_unshuffle(typesize, nbytes, src, dest)`` from hdf5plugin's Blosc2 plugin (found
-    without importing hdf5plugin), checked on a sample; ``None`` when it is not usable."""
-    import ctypes
-    import glob
-
-    spec = importlib.util.find_spec("hdf5plugin")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = os.path.join(next(iter(spec.submodule_search_locations)), "plugins")
-    try:
-        library = ctypes.CDLL(sorted(glob.glob(os.path.join(folder, "*h5blosc2*")))[0])
-        function = library.blosc2_unshuffle
-    except (IndexError, OSError, AttributeError):
-        return None
-    function.restype = ctypes.c_int32
-    function.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
-    sample = np.arange(24, dtype=np.uint8)  # 8 elements of 3 bytes, shuffled
-    result = np.zeros(24, np.uint8)
-    function(3, 24, sample.ctypes.data, result.ctypes.data)
-    return function if np.array_equal(result, sample.reshape(3, 8).T.reshape(-1)) else None
 
 
 @dataclass(frozen=True)
@@ -168,6 +150,8 @@ class _Layout:
     row_bytes: int
     shuffle_size: int
     inflate: Inflate
+    decode_into: DecodeInto | None = None
+    """The same decompression through C, into a buffer and without the GIL (if found)."""
     source: tuple[int, ...] = ()
     """The file's identity (device, inode, modification time, size)."""
 
@@ -190,16 +174,22 @@ def _zstd_decompress(data: memoryview, size: int) -> bytes:
     return data_bytes
 
 
-def _decompressor(code: int, inflate: Inflate) -> Inflate | None:
+NATIVE_ENGINES = {"auto": libdeflate_into, "libdeflate": libdeflate_into}
+"""Deflate engines that have a C path (:mod:`tierflow.lh5._native`) besides their binding."""
+
+
+def _decompressor(code: int, engine: str) -> tuple[Inflate, DecodeInto | None] | None:
+    """The Python and the C decompressor of filter `code` (deflate: `engine`'s)."""
     if code == FILTER_DEFLATE:
-        return inflate
+        native = NATIVE_ENGINES.get(engine)
+        return inflate_engine(engine), None if native is None else native()
     if code == FILTER_ZSTD and importlib.util.find_spec("zstandard") is not None:
-        return _zstd_decompress
+        return _zstd_decompress, zstd_into()
     return None
 
 
-def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
-    """The chunk layout of `ds` if the fast path can read it."""
+def _layout(ds: h5py.Dataset, engine: str) -> _Layout | None:
+    """The chunk layout of `ds` if the fast path can read it (deflate with `engine`)."""
     if ds.chunks is None or ds.ndim == 0 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
         return None
     if not plain_type(ds):
@@ -207,11 +197,11 @@ def _layout(ds: h5py.Dataset, inflate: Inflate) -> _Layout | None:
     plist = ds.id.get_create_plist()
     codes = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
     shuffle = ds.dtype.itemsize if codes[:1] == [FILTER_SHUFFLE] else 0
-    decompress = _decompressor(codes[-1], inflate) if len(codes) == 1 + bool(shuffle) else None
-    if decompress is None:
+    decoders = _decompressor(codes[-1], engine) if len(codes) == 1 + bool(shuffle) else None
+    if decoders is None:
         return None
     row_bytes = int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize
-    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, decompress)
+    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, *decoders)
 
 
 def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chunks | None:
@@ -270,16 +260,29 @@ _partial = _PartialChunks(32 << 20)
 os.register_at_fork(after_in_child=_partial.reset)
 
 
-class _WrongSizeError(OSError):
-    """A chunk that decompresses, to the wrong size: damaged (HDF5 would not notice)."""
+_scratch = threading.local()
+
+
+def _scratch_bytes(size: int) -> npt.NDArray[np.uint8]:
+    """A buffer of `size` bytes of this thread's, reused from chunk to chunk."""
+    buffer: npt.NDArray[np.uint8] | None = getattr(_scratch, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _scratch.buffer = np.empty(size, np.uint8)
+    return buffer[:size]
 
 
 def _decode_whole(stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8]) -> None:
     """Decompress and un-shuffle one chunk into `out` (its full size in bytes)."""
+    if layout.decode_into is not None:
+        target = _scratch_bytes(layout.chunk_bytes) if layout.shuffle_size else out
+        layout.decode_into(np.frombuffer(stored, np.uint8), target)
+        if layout.shuffle_size:
+            unshuffle_into(out, target, layout.shuffle_size, len(target) // layout.shuffle_size)
+        return
     data = np.frombuffer(layout.inflate(stored, layout.chunk_bytes), np.uint8)
     if len(data) != layout.chunk_bytes:
         size = f"{len(data)} bytes, not {layout.chunk_bytes}"
-        raise _WrongSizeError(f"a chunk decompresses to {size}")
+        raise WrongSizeError(f"a chunk decompresses to {size}")
     if layout.shuffle_size:
         unshuffle_into(out, data, layout.shuffle_size, layout.chunk_bytes // layout.shuffle_size)
     else:
@@ -378,7 +381,7 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     file = ds.file
     if file.mode != "r" or file.driver != "sec2" or start < 0 or start + count > len(ds):
         return False
-    layout = _layout(ds, inflate_engine(settings.engine))
+    layout = _layout(ds, settings.engine)
     chunks = None if layout is None else _chunks_of(ds, layout, start, start + count)
     if layout is None or chunks is None:
         return False
@@ -403,7 +406,7 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
         errors.append(error)
     # every task writes into `target`: all of them end before anything is decided
     errors += [future.exception() for future in futures]
-    damaged = next((e for e in errors if isinstance(e, _WrongSizeError)), None)
+    damaged = next((e for e in errors if isinstance(e, WrongSizeError)), None)
     if damaged is not None:
         raise FormatError(f"{ds.name} is damaged: {damaged}", file=file.filename, obj=ds.name)
     return not any(errors)  # a chunk that does not decompress: HDF5 may know it (unfiltered)

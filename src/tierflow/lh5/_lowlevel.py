@@ -27,12 +27,13 @@ import numpy as np
 import numpy.typing as npt
 from h5py import h5a, h5d, h5g, h5o, h5p, h5s, h5t, h5z
 
-from tierflow.lh5._chunks import FAST_KINDS
+from tierflow.lh5._chunks import FAST_KINDS, StoredLayout, dcpl_filters
 
 __all__ = [
     "append_rows",
     "create_dataset",
     "create_scalar",
+    "created_layout",
     "open_if_present",
     "open_object",
     "read_attr",
@@ -126,6 +127,31 @@ def create_dataset(
     # names are UTF-8 bytes on a default link list, as h5py's create_dataset makes them
     dsid = h5d.create(group.id, name.encode(), _type(data.dtype), space, dcpl=dcpl)
     return h5py.Dataset(dsid)
+
+
+def created_layout(data: npt.NDArray[Any], settings: Mapping[str, Any]) -> StoredLayout | None:
+    """The storage of the dataset :func:`create_dataset` made for `data` with `settings`
+    (known without asking HDF5: a plain type, the chunks and filters of a cached list)."""
+    chunks = tuple(int(c) for c in settings["chunks"])
+    options = _options(settings.get("compression_opts"))
+    key = (chunks, bool(settings.get("shuffle")), settings.get("compression"), options)
+    filters = _filters(*key)
+    if filters is None or chunks[1:] != data.shape[1:]:
+        return None
+    # HDF5 sets the shuffle filter's element size when it makes the dataset
+    size = data.dtype.itemsize
+    filters = tuple(
+        (code, (size,) if code == h5z.FILTER_SHUFFLE else opts) for code, opts in filters
+    )
+    return StoredLayout(filters, size, chunks[0])
+
+
+@lru_cache(maxsize=256)
+def _filters(
+    chunks: tuple[int, ...], shuffle: bool, compression: str | int | None, options: tuple[int, ...]
+) -> tuple[tuple[int, tuple[int, ...]], ...] | None:
+    dcpl = _dcpl(chunks, shuffle, compression, options)
+    return None if dcpl is None else dcpl_filters(dcpl)
 
 
 @lru_cache(maxsize=1)

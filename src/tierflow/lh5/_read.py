@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextvars
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait
@@ -20,6 +19,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.cores import idle_cores
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
 from tierflow.lh5._chunks import _pool
 from tierflow.lh5._inflate import read_chunked
@@ -461,15 +461,17 @@ class _Child:
         return read_node(self.h5obj, self.node, self.ctx, rows, self.buffer)
 
 
-PARALLEL_COLUMNS_MIN_BYTES = 1 << 24
-"""Columns are read in parallel when the rows asked for hold at least this much data."""
+PARALLEL_COLUMNS_MIN_BYTES = 1 << 20
+"""Columns are read in parallel when the rows asked for hold at least this much data (and
+cores are idle: the C decompressors run without the GIL, but threads on busy cores only
+wait for each other)."""
 
 
 def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
     """The children's values, in order; those of a table of large columns are read by the
     column threads too, so that one column's decompression overlaps another's (h5py lets
     one thread into HDF5 at a time; the chunks are inflated outside it)."""
-    threads = (fast_read_settings().threads or os.cpu_count() or 1) - 1
+    threads = (fast_read_settings().threads or idle_cores()) - 1
     if threads < 1 or len(children) < 2 or _data_bytes(children, rows) < PARALLEL_COLUMNS_MIN_BYTES:
         return {child.name: child.read(rows) for child in children}
     pool = _pool(threads, "read")  # its tasks wait for the codec pool's

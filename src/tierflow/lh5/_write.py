@@ -26,6 +26,7 @@ from tierflow.lh5._lowlevel import (
     append_rows,
     create_dataset,
     create_scalar,
+    created_layout,
     open_if_present,
     read_attr,
     write_attrs,
@@ -150,10 +151,11 @@ def _new_dataset(
     if data.dtype.kind not in FAST_KINDS or not data.size:
         return group.create_dataset(name, data=data, **kwargs)
     ds = create_dataset(group, name, data, kwargs)
+    layout = None if ds is None else created_layout(data, kwargs)
     if ds is None:
         ds = group.create_dataset(name, shape=data.shape, dtype=data.dtype, **kwargs)
     compressed = kwargs.get("compression") is not None
-    if not (compressed and ctx.chunks.write(ds, data, 0)):
+    if not (compressed and ctx.chunks.write(ds, data, 0, layout)):
         ds.id.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(data))
     return ds
 

@@ -1,0 +1,237 @@
+"""C decompressors called through ``ctypes``: they write straight into the caller's buffer
+and let go of the GIL while they work, so that the column threads of a read overlap.
+
+The Python bindings of libdeflate (``deflate``) and Zstd (``zstandard``) return new
+``bytes`` and, for deflate, hold the GIL; on LEGEND's files of small chunks that made
+threads useless. The same C functions are exported by libraries tierflow already installs:
+libdeflate by the ``deflate`` wheel, Zstd by hdf5plugin's Zstd filter (the very code HDF5
+would run). Each is looked up once, checked on a sample, and is ``None`` when it is not
+there; the callers then use the Python bindings.
+
+Example
+-------
+>>> decode = libdeflate_into()
+>>> out = np.empty(3, np.uint8)
+>>> if decode is not None:
+...     decode(np.frombuffer(zlib.compress(b"abc"), np.uint8), out)
+...     print(out.tobytes())
+b'abc'
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import importlib.util
+import os
+import threading
+import zlib
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "DecodeInto",
+    "UndecodableError",
+    "WrongSizeError",
+    "libdeflate_into",
+    "simd_shuffle",
+    "simd_unshuffle",
+    "zstd_compressor",
+    "zstd_into",
+]
+
+DecodeInto = Callable[[npt.NDArray[np.uint8], npt.NDArray[np.uint8]], None]
+"""Decompress a whole stream (first argument) into a buffer of exactly its decoded size."""
+
+
+class WrongSizeError(OSError):
+    """A stream that decompresses, to the wrong size: damaged (HDF5 would not notice)."""
+
+
+class UndecodableError(OSError):
+    """A stream that does not decompress at all."""
+
+
+def _library(path: str | None) -> ctypes.CDLL | None:
+    try:
+        return None if path is None else ctypes.CDLL(path)
+    except OSError:
+        return None
+
+
+def _package_file(package: str, pattern: str) -> str | None:
+    """The first file matching `pattern` in the folder of `package` (not imported)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(glob.glob(os.path.join(next(iter(spec.submodule_search_locations)), pattern)))
+    return found[0] if found else None
+
+
+def _works(decode: DecodeInto, compress: Callable[[bytes], bytes]) -> bool:
+    sample = bytes(range(256)) * 8
+    out = np.empty(len(sample), np.uint8)
+    try:
+        decode(np.frombuffer(compress(sample), np.uint8), out)
+    except OSError:
+        return False
+    return out.tobytes() == sample
+
+
+class _PerThread:
+    """One decoder state per thread (they may not be shared), made on first use."""
+
+    def __init__(self, make: Callable[[], int]) -> None:
+        self._make = make
+        self._local = threading.local()
+
+    def get(self) -> int:
+        state: int | None = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = self._make()
+        return state
+
+
+@lru_cache(maxsize=1)
+def libdeflate_into() -> DecodeInto | None:
+    """``libdeflate_zlib_decompress`` from the ``deflate`` wheel, or None."""
+    lib = _library(_package_file("deflate", "_deflate*.so"))
+    if lib is None or not hasattr(lib, "libdeflate_zlib_decompress"):
+        return None
+    lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
+    lib.libdeflate_alloc_decompressor.argtypes = []
+    function = lib.libdeflate_zlib_decompress
+    function.restype = ctypes.c_int
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    states = _PerThread(lib.libdeflate_alloc_decompressor)
+
+    def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
+        # no "actual size" pointer: libdeflate then insists on filling `out` exactly
+        source, target = stream.ctypes.data, out.ctypes.data
+        code = function(states.get(), source, len(stream), target, len(out), None)
+        if code == 1:
+            raise UndecodableError("the deflate stream does not decompress")
+        if code:
+            raise WrongSizeError(f"a chunk does not decompress to {len(out)} bytes")
+
+    return decode if _works(decode, zlib.compress) else None
+
+
+_ZSTD_DST_TOO_SMALL = 70
+"""``ZSTD_error_dstSize_tooSmall`` (zstd_errors.h; stable since Zstd 1.3)."""
+
+
+@lru_cache(maxsize=1)
+def zstd_into() -> DecodeInto | None:
+    """``ZSTD_decompressDCtx`` from hdf5plugin's Zstd filter, or None."""
+    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")))
+    if lib is None or not hasattr(lib, "ZSTD_decompressDCtx"):
+        return None
+    lib.ZSTD_createDCtx.restype = ctypes.c_void_p
+    lib.ZSTD_createDCtx.argtypes = []
+    lib.ZSTD_isError.restype = ctypes.c_uint
+    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+    function = lib.ZSTD_decompressDCtx
+    function.restype = ctypes.c_size_t
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t]
+    lib.ZSTD_getErrorCode.restype = ctypes.c_int
+    lib.ZSTD_getErrorCode.argtypes = [ctypes.c_size_t]
+    states = _PerThread(lib.ZSTD_createDCtx)
+    is_error = lib.ZSTD_isError
+
+    def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
+        size = function(states.get(), out.ctypes.data, len(out), stream.ctypes.data, len(stream))
+        if is_error(size) and lib.ZSTD_getErrorCode(size) == _ZSTD_DST_TOO_SMALL:
+            raise WrongSizeError(f"a chunk decompresses to more than {len(out)} bytes")
+        if is_error(size):
+            raise UndecodableError("the Zstd stream does not decompress")
+        if size != len(out):
+            raise WrongSizeError(f"a chunk decompresses to {size} bytes, not {len(out)}")
+
+    return decode if _works(decode, _zstd_sample_compress()) else None
+
+
+def _zstd_sample_compress() -> Callable[[bytes], bytes]:
+    def compress(data: bytes) -> bytes:
+        if importlib.util.find_spec("zstandard") is None:
+            return b""  # nothing to check against: the C path is not used
+        import zstandard
+
+        return bytes(zstandard.ZstdCompressor(level=3).compress(data))
+
+    return compress
+
+
+@lru_cache(maxsize=1)
+def zstd_compressor() -> Callable[[npt.NDArray[Any], int], npt.NDArray[np.uint8]] | None:
+    """``ZSTD_compressCCtx`` from hdf5plugin's Zstd filter (the bytes its filter writes), as
+    (contiguous array, level) → a new array of the frame; or None."""
+    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")))
+    if lib is None or not hasattr(lib, "ZSTD_compressCCtx"):
+        return None
+    lib.ZSTD_createCCtx.restype = ctypes.c_void_p
+    lib.ZSTD_createCCtx.argtypes = []
+    lib.ZSTD_isError.restype = ctypes.c_uint
+    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+    bound = lib.ZSTD_compressBound
+    bound.restype = ctypes.c_size_t
+    bound.argtypes = [ctypes.c_size_t]
+    function = lib.ZSTD_compressCCtx
+    function.restype = ctypes.c_size_t
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    states = _PerThread(lib.ZSTD_createCCtx)
+
+    def compress(data: npt.NDArray[Any], level: int) -> npt.NDArray[np.uint8]:
+        out = np.empty(bound(data.nbytes), np.uint8)
+        target, source = out.ctypes.data, data.ctypes.data
+        size = function(states.get(), target, len(out), source, data.nbytes, level)
+        if lib.ZSTD_isError(size):
+            raise OSError(f"Zstd cannot compress {data.nbytes} bytes at level {level}")
+        return out[:size]
+
+    return compress
+
+
+def _blosc2(name: str) -> Any:
+    """``blosc2_(un)shuffle(typesize, nbytes, src, dest)`` from hdf5plugin's Blosc2 plugin
+    (found without importing hdf5plugin), or None."""
+    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5blosc2*")))
+    if lib is None or not hasattr(lib, name):
+        return None
+    function = getattr(lib, name)
+    function.restype = ctypes.c_int32
+    function.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
+    return function
+
+
+def _transposes(function: Any, expected: npt.NDArray[np.uint8]) -> bool:
+    sample = np.arange(24, dtype=np.uint8)  # 8 elements of 3 bytes
+    result = np.zeros(24, np.uint8)
+    return bool(function(3, 24, sample.ctypes.data, result.ctypes.data) == 24) and bool(
+        np.array_equal(result, expected)
+    )
+
+
+@lru_cache(maxsize=1)
+def simd_unshuffle() -> Any:
+    """c-blosc2's SIMD ``blosc2_unshuffle`` (HDF5's shuffle filter undone), checked on a
+    sample; ``None`` when it is not usable."""
+    function = _blosc2("blosc2_unshuffle")
+    expected = np.arange(24, dtype=np.uint8).reshape(3, 8).T.reshape(-1)
+    return function if function is not None and _transposes(function, expected) else None
+
+
+@lru_cache(maxsize=1)
+def simd_shuffle() -> Any:
+    """c-blosc2's SIMD ``blosc2_shuffle`` (HDF5's shuffle filter), checked on a sample;
+    ``None`` when it is not usable."""
+    function = _blosc2("blosc2_shuffle")
+    expected = np.arange(24, dtype=np.uint8).reshape(8, 3).T.reshape(-1)
+    return function if function is not None and _transposes(function, expected) else None
