@@ -96,18 +96,50 @@ class _PerThread:
         return state
 
 
+_VOID, _SIZE = ctypes.c_void_p, ctypes.c_size_t
+Signatures = dict[str, tuple[Any, list[Any]]]
+"""C function name → (result type, argument types)."""
+
+_LIBDEFLATE: Signatures = {
+    "libdeflate_alloc_decompressor": (_VOID, []),
+    "libdeflate_zlib_decompress": (ctypes.c_int, [_VOID, _VOID, _SIZE, _VOID, _SIZE, _VOID]),
+}
+_ZSTD: Signatures = {
+    "ZSTD_createDCtx": (_VOID, []),
+    "ZSTD_createCCtx": (_VOID, []),
+    "ZSTD_isError": (ctypes.c_uint, [_SIZE]),
+    "ZSTD_getErrorCode": (ctypes.c_int, [_SIZE]),
+    "ZSTD_compressBound": (_SIZE, [_SIZE]),
+    "ZSTD_decompressDCtx": (_SIZE, [_VOID, _VOID, _SIZE, _VOID, _SIZE]),
+    "ZSTD_compressCCtx": (_SIZE, [_VOID, _VOID, _SIZE, _VOID, _SIZE, ctypes.c_int]),
+}
+
+
+def _declared(path: str | None, signatures: Signatures) -> ctypes.CDLL | None:
+    """The library at `path` with the types of `signatures` declared, or None if it lacks
+    one of them."""
+    lib = _library(path)
+    if lib is None or not all(hasattr(lib, name) for name in signatures):
+        return None
+    for name, (result, arguments) in signatures.items():
+        getattr(lib, name).restype = result
+        getattr(lib, name).argtypes = arguments
+    return lib
+
+
+@lru_cache(maxsize=1)
+def _zstd_library() -> ctypes.CDLL | None:
+    """hdf5plugin's Zstd filter: the Zstd that HDF5 itself runs on these datasets."""
+    return _declared(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")), _ZSTD)
+
+
 @lru_cache(maxsize=1)
 def libdeflate_into() -> DecodeInto | None:
     """``libdeflate_zlib_decompress`` from the ``deflate`` wheel, or None."""
-    lib = _library(_package_file("deflate", "_deflate*.so"))
-    if lib is None or not hasattr(lib, "libdeflate_zlib_decompress"):
+    lib = _declared(_package_file("deflate", "_deflate*.so"), _LIBDEFLATE)
+    if lib is None:
         return None
-    lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
-    lib.libdeflate_alloc_decompressor.argtypes = []
     function = lib.libdeflate_zlib_decompress
-    function.restype = ctypes.c_int
-    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
     states = _PerThread(lib.libdeflate_alloc_decompressor)
 
     def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
@@ -129,21 +161,11 @@ _ZSTD_DST_TOO_SMALL = 70
 @lru_cache(maxsize=1)
 def zstd_into() -> DecodeInto | None:
     """``ZSTD_decompressDCtx`` from hdf5plugin's Zstd filter, or None."""
-    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")))
-    if lib is None or not hasattr(lib, "ZSTD_decompressDCtx"):
+    lib = _zstd_library()
+    if lib is None:
         return None
-    lib.ZSTD_createDCtx.restype = ctypes.c_void_p
-    lib.ZSTD_createDCtx.argtypes = []
-    lib.ZSTD_isError.restype = ctypes.c_uint
-    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
-    function = lib.ZSTD_decompressDCtx
-    function.restype = ctypes.c_size_t
-    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t]
-    lib.ZSTD_getErrorCode.restype = ctypes.c_int
-    lib.ZSTD_getErrorCode.argtypes = [ctypes.c_size_t]
+    function, is_error = lib.ZSTD_decompressDCtx, lib.ZSTD_isError
     states = _PerThread(lib.ZSTD_createDCtx)
-    is_error = lib.ZSTD_isError
 
     def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
         size = function(states.get(), out.ctypes.data, len(out), stream.ctypes.data, len(stream))
@@ -172,20 +194,10 @@ def _zstd_sample_compress() -> Callable[[bytes], bytes]:
 def zstd_compressor() -> Callable[[npt.NDArray[Any], int], npt.NDArray[np.uint8]] | None:
     """``ZSTD_compressCCtx`` from hdf5plugin's Zstd filter (the bytes its filter writes), as
     (contiguous array, level) → a new array of the frame; or None."""
-    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")))
-    if lib is None or not hasattr(lib, "ZSTD_compressCCtx"):
+    lib = _zstd_library()
+    if lib is None:
         return None
-    lib.ZSTD_createCCtx.restype = ctypes.c_void_p
-    lib.ZSTD_createCCtx.argtypes = []
-    lib.ZSTD_isError.restype = ctypes.c_uint
-    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
-    bound = lib.ZSTD_compressBound
-    bound.restype = ctypes.c_size_t
-    bound.argtypes = [ctypes.c_size_t]
-    function = lib.ZSTD_compressCCtx
-    function.restype = ctypes.c_size_t
-    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    function.argtypes += [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    function, bound = lib.ZSTD_compressCCtx, lib.ZSTD_compressBound
     states = _PerThread(lib.ZSTD_createCCtx)
 
     def compress(data: npt.NDArray[Any], level: int) -> npt.NDArray[np.uint8]:
