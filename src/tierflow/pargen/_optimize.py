@@ -222,7 +222,9 @@ class GaussianProcess:
         self.noise = np.nan_to_num(err / self.scale) ** 2
         d = self.x.shape[1]
         start = np.concatenate([[0.0], np.full(d, np.log(0.3)), [np.log(1e-3)]])
-        bounds = [(-5.0, 5.0)] + [(np.log(0.02), np.log(10.0))] * d + [(-14.0, 1.0)]
+        # extra noise up to a tenth of the values' spread: beyond that a handful of points is
+        # "explained" as pure noise and the model stops passing through them
+        bounds = [(-5.0, 5.0)] + [(np.log(0.02), np.log(10.0))] * d + [(-14.0, np.log(0.01))]
         best = minimize(self._neg_log_likelihood, start, method="L-BFGS-B", bounds=bounds)
         self.theta = best.x
         self.chol = np.linalg.cholesky(self._kernel_matrix(self.theta))
