@@ -293,6 +293,37 @@ def test_columns_read_in_parallel_equal_one_by_one(
         lh5.read("t", tmp_path / "t.lh5")
 
 
+def test_the_calling_thread_reads_columns_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one column thread, the caller takes the columns the thread has not started (it
+    used to wait for the thread to read them all)."""
+    import threading
+    import time
+
+    import tierflow.lh5._read as reader
+    from tierflow.types import Array, Table
+
+    monkeypatch.setattr(reader, "PARALLEL_COLUMNS_MIN_BYTES", 0)
+    readers: dict[str, str] = {}
+    real = reader._Child.read
+
+    def slow_read(child: Any, rows: Any) -> Any:
+        readers[child.name] = threading.current_thread().name
+        time.sleep(0.02)
+        return real(child, rows)
+
+    monkeypatch.setattr(reader._Child, "read", slow_read)
+    table = Table({f"c{i}": Array(np.arange(1000.0) * i) for i in range(4)})
+    lh5.write(table, "t", tmp_path / "t.lh5")
+    with lh5.fast_read(threads=2):
+        read = lh5.read("t", tmp_path / "t.lh5")
+    assert list(read) == [f"c{i}" for i in range(4)]
+    np.testing.assert_array_equal(read["c3"].nda, np.arange(1000.0) * 3)
+    assert readers["c3"] == threading.current_thread().name
+    assert readers["c0"] != threading.current_thread().name
+
+
 def test_a_forked_child_reads_after_its_parent_used_the_pools(tmp_path: Path) -> None:
     import multiprocessing
 

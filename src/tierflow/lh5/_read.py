@@ -477,13 +477,16 @@ def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
     pool = _pool(threads, "read")  # its tasks wait for the codec pool's
     # each task runs in a copy of this context: the scoped settings (fast_read, ...) hold there
     futures = [pool.submit(contextvars.copy_context().run, child.read, rows) for child in children]
-    values: dict[str, DataObject] = {}
+    done: dict[str, DataObject] = {}
     try:
-        for child, future in zip(children, futures, strict=True):
-            values[child.name] = child.read(rows) if future.cancel() else future.result()
+        # this thread takes the columns no thread has started, from the last one back
+        for child, future in reversed(list(zip(children, futures, strict=True))):
+            if future.cancel():
+                done[child.name] = child.read(rows)
+        pairs = zip(children, futures, strict=True)
+        return {c.name: done[c.name] if c.name in done else f.result() for c, f in pairs}
     finally:
         wait(futures)  # none may still write into a buffer when this returns or raises
-    return values
 
 
 def _data_bytes(children: list[_Child], rows: Any) -> int:
