@@ -274,7 +274,7 @@ def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any
     if size <= 1:
         return flat
     simd = simd_shuffle()
-    if simd is not None and len(flat) % size == 0:  # a SIMD transposition without the GIL
+    if simd is not None and len(flat) % size == 0 and len(flat) < 2**31:  # SIMD, no GIL held
         out = np.empty_like(flat)
         if simd(size, len(flat), flat.ctypes.data, out.ctypes.data) == len(flat):
             return out

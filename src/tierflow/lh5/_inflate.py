@@ -124,7 +124,7 @@ def unshuffle_into(
     array([1, 2], dtype=uint16)
     """
     count = len(out) // size
-    whole = count == elements and len(data) == size * elements
+    whole = count == elements and len(data) == size * elements and len(data) < 2**31
     simd = simd_unshuffle() if whole and out.flags.c_contiguous else None
     if simd is not None and data.flags.c_contiguous:
         done = simd(size, len(data), data.ctypes.data, out.ctypes.data)
