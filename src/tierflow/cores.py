@@ -24,10 +24,11 @@ def available_cores() -> int:
 
 def idle_cores() -> int:
     """Cores not kept busy by other work: the cores less the 1-minute load average beyond
-    one process (this one's own recent work), rounded down, at least one. Extra processes
-    or threads on busy cores only slow a run down (the more so where the scheduler shares
-    the CPU between sessions rather than processes)."""
+    one process (this one's own recent work), to the nearest whole core (a quiet machine's
+    load is a little above this process's one), at least one. Extra processes or threads on
+    busy cores only slow a run down (the more so where the scheduler shares the CPU between
+    sessions rather than processes)."""
     cores = available_cores()
     if not hasattr(os, "getloadavg"):
         return cores
-    return max(1, min(cores, math.floor(cores + 1 - os.getloadavg()[0])))
+    return max(1, min(cores, math.floor(cores + 1.5 - os.getloadavg()[0])))
