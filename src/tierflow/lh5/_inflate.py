@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.cores import idle_cores
 from tierflow.errors import FormatError
 from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool, plain_type
 from tierflow.lh5._native import (
@@ -390,7 +391,7 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     stored = _read_stored(ds, chunks)
     target = out[:count].reshape(-1).view(np.uint8)
     span = (start, start + count)
-    threads = settings.threads or os.cpu_count() or 1
+    threads = settings.threads or idle_cores()
     if layout.chunk_bytes < PARALLEL_CHUNK_MIN_BYTES:
         threads = 1  # small chunks: the Python around each costs more than threads save
     groups = _split(len(chunks.sizes), threads)

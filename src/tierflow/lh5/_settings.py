@@ -266,7 +266,8 @@ class FastRead:
     enabled: bool = True
     """Inflate the chunks of shuffle+deflate datasets in threads instead of through HDF5."""
     threads: int | None = None
-    """Inflate threads (default: the number of CPUs)."""
+    """Inflate threads (default: the cores other work leaves idle, see
+    :func:`tierflow.cores.idle_cores`)."""
     min_bytes: int = 1 << 16
     """Smaller reads go through HDF5 as usual."""
     engine: str = "auto"
