@@ -62,3 +62,23 @@ def test_flat_pulses_equal_the_awkward_path(tmp_path: Path, seed: int, field: st
             assert str(ak.type(fast)) == str(ak.type(slow))
             assert ak.to_list(fast) == ak.to_list(slow)
             assert not np.isnan(ak.to_numpy(ak.flatten(fast), allow_missing=False)).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("field", ["pe", "n", "t"])
+def test_joined_slabs_equal_the_channel_by_channel_lists(
+    tmp_path: Path, seed: int, field: str
+) -> None:
+    tiers = make_datainfo(_write(tmp_path, seed, float32=seed == 1))
+    with ExitStack() as stack:
+        handles = {"hit": stack.enter_context(h5py.File(tiers["hit"].file, "r"))}
+        slabs: dict[str, object] = {}  # shared: later chunks take rows from the same slabs
+        for tcm in iter_tcm(str(tiers["tcm"].file), "hardware_tcm_1", 15):
+            chunk = EventChunk(tiers, tcm, handles, slabs=slabs)  # type: ignore[arg-type]
+            joined = spms._slab_lists(chunk, [23, 21, 22, 21], "hit", field)
+            apart = spms._channel_lists(chunk, [23, 21, 22, 21], "hit", field)
+            assert joined is not None
+            assert apart is not None
+            assert joined[0].tolist() == apart[0].tolist()
+            assert joined[1].dtype == apart[1].dtype
+            np.testing.assert_array_equal(joined[1], apart[1])

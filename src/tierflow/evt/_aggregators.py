@@ -343,6 +343,9 @@ def _values_at(
 
 
 def _gather(chunk: EventChunk, op: Operation) -> DataObject:
+    batched = _gather_at_once(chunk, op)
+    if batched is not None:
+        return batched
     values, events, channel_index, sort_values = [], [], [], []
     dtype = None
     sorter = _parse_sort(op)
@@ -364,6 +367,83 @@ def _gather(chunk: EventChunk, op: Operation) -> DataObject:
             )
             sort_values.append(np.asarray(sort, dtype=np.float64)[mask])
     return _make_jagged(chunk.n_events, values, events, channel_index, sort_values, sorter, dtype)
+
+
+def _gather_at_once(chunk: EventChunk, op: Operation) -> DataObject | None:
+    """:func:`_gather` with the expression evaluated once on all channels' hits, for an
+    elementwise expression of lower-tier columns that are 1-d arrays of one dtype per name
+    (no query, sort, parameters or excluded channel with hits); None otherwise."""
+    if op.query is not None or op.sort is not None or op.parameters:
+        return None
+    if not _elementwise(op.expression):
+        return None
+    names = compile_expr(op.expression).names
+    columns: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in names}
+    events = []
+    for _, hits, skip in _channels(chunk, op):
+        if skip and len(hits):
+            return None
+        if skip:
+            continue
+        for name in names:
+            tier, _, field = name.partition(".")
+            if tier not in chunk.tiers or tier in SPECIAL_TIERS:
+                return None
+            column = chunk.column(tier, hits.key, field)
+            if not isinstance(column, np.ndarray) or column.ndim != 1:
+                return None
+            columns[name].append(column)
+        events.append(hits.events)
+    joined = {}
+    for name, parts in columns.items():
+        if not parts or len({p.dtype for p in parts}) != 1:
+            return None
+        joined[name] = np.concatenate(parts)
+    value = np.asarray(compile_expr(op.expression).evaluate(joined))
+    event = np.concatenate(events)
+    if value.ndim != 1 or len(value) != len(event):
+        return None
+    if value.dtype.kind in "fc":
+        keep = ~np.isnan(value)
+        value, event = value[keep], event[keep]
+    return _make_jagged(chunk.n_events, [value], [event], [], [], None, value.dtype)
+
+
+_ELEMENTWISE = (
+    ast.Expression,
+    ast.Attribute,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.Compare,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _elementwise(text: str) -> bool:
+    """Whether `text` is built only of ``tier.field`` names, numbers and operators (its
+    value for hits of many channels is the values for each channel, one after another)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    dotted = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, _ELEMENTWISE):
+            return False
+        if isinstance(node, ast.Attribute):
+            if not isinstance(node.value, ast.Name):
+                return False
+            dotted.add(id(node.value))
+        if isinstance(node, ast.Constant) and type(node.value) not in (int, float, bool):
+            return False
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    return bool(names) and all(id(n) in dotted for n in names)
 
 
 def _parse_sort(op: Operation) -> tuple[bool, str, str] | None:
@@ -395,17 +475,24 @@ def _make_jagged(
         )
     value = np.concatenate(values)
     event = np.concatenate(events)
-    keys: list[npt.NDArray[Any]] = [np.concatenate(channel_index)]
-    if sorter is not None:
+    if sorter is None:  # channels are concatenated in order: a stable sort by event
+        order = _stable_order(event, n_events)
+    else:
         sort = np.concatenate(sort_values)
-        keys.append(-sort if sorter[0] else sort)
-    keys.append(event)
-    order = np.lexsort(keys)
+        keys = [np.concatenate(channel_index), -sort if sorter[0] else sort, event]
+        order = np.lexsort(keys)
     flat = value[order]
     if dtype is not None:
         flat = flat.astype(dtype)
     lengths = np.bincount(event, minlength=n_events)
     return VectorOfVectors(flattened_data=Array(flat), cumulative_length=np.cumsum(lengths))
+
+
+def _stable_order(event: npt.NDArray[np.int64], n_events: int) -> npt.NDArray[np.intp]:
+    """``np.argsort(event, kind="stable")``, as a radix sort when the events fit 16 bits."""
+    if n_events <= 2**16 and len(event):
+        return np.argsort(event.astype(np.uint16), kind="stable")
+    return np.argsort(event, kind="stable")
 
 
 def _function(chunk: EventChunk, op: Operation, config: EvtConfig) -> DataObject:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from tierflow.evt._data import (
     make_datainfo,
 )
 from tierflow.evt._io import staged_output
+from tierflow.evt._jagged import masked_columns, reduced_columns
 from tierflow.evt._parallel import (
     PARENT_WEIGHT,
     EventRange,
@@ -55,6 +56,11 @@ __all__ = ["build_evt", "concat_tables", "nest_outputs"]
 
 
 def _evaluate_event_level(chunk: EventChunk, op: Operation) -> DataObject:
+    fast = masked_columns(op.expression, chunk.evt)  # jagged masks on flat buffers
+    if fast is None:
+        fast = reduced_columns(op.expression, chunk.evt)
+    if fast is not None:
+        return fast
     namespace: dict[str, Any] = dict(op.parameters)
     for name, obj in chunk.evt.items():
         namespace[f"evt.{name}"] = obj
@@ -136,12 +142,33 @@ def _check_files(tiers: Mapping[str, TierInfo]) -> None:
             raise NotFoundError(f"no {name} file {info.file!r}", file=info.file, obj=name)
 
 
-def _open_tiers(tiers: Mapping[str, TierInfo], stack: ExitStack) -> dict[str, h5py.File]:
-    return {
-        name: stack.enter_context(h5py.File(info.file, "r"))
-        for name, info in tiers.items()
-        if info.file is not None and name not in SPECIAL_TIERS
-    }
+class _Handles(Mapping[str, h5py.File]):
+    """The open files of the lower tiers, each opened when first used (a config may not
+    read every tier it is given) and closed with `stack`."""
+
+    def __init__(self, tiers: Mapping[str, TierInfo], stack: ExitStack) -> None:
+        self._files = {
+            name: str(info.file)
+            for name, info in tiers.items()
+            if info.file is not None and name not in SPECIAL_TIERS
+        }
+        self._open: dict[str, h5py.File] = {}
+        self._stack = stack
+
+    def __getitem__(self, name: str) -> h5py.File:
+        if name not in self._open:
+            file = self._files[name]
+            self._open[name] = self._stack.enter_context(h5py.File(file, "r"))
+        return self._open[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
 def build_evt(
@@ -195,6 +222,8 @@ def build_evt(
     out = tiers.get("evt")
     if out is None or out.file is None:
         tables = list(chunks)
+        if len(tables) == 1:
+            return tables[0]  # one chunk: nothing to join
         return concat_tables(tables) if tables else Table(size=0)
     settings = lh5.preset_settings(hdf5_settings)
     with closing(chunks), staged_output(out.file, mode) as handle:  # closing: stop workers
@@ -238,18 +267,22 @@ def _evt_chunks(
     slabs: dict[str, SlabCache] = {}  # shared by the chunks: each storage chunk read once
     attrs: dict[str, dict[str, Any]] = {}  # by operation, found in the first chunk
     with ExitStack() as stack:
-        handles = _open_tiers(tiers, stack)
+        handles = _Handles(tiers, stack)
         name = tcm_info.group or "hardware_tcm_1"
-        for tcm in iter_tcm(str(tcm_info.file), name, buffer_len, events):
-            chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
-            if keys is None:
-                channels = flatten_channels(config.channels)
-                keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
-            for op in config.operations:
-                if op.name not in attrs:
-                    attrs[op.name] = _source_attrs(config, op, chunk, keys)
-                chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
-            yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
+        try:
+            for tcm in iter_tcm(str(tcm_info.file), name, buffer_len, events):
+                chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
+                if keys is None:
+                    channels = flatten_channels(config.channels)
+                    keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
+                for op in config.operations:
+                    if op.name not in attrs:
+                        attrs[op.name] = _source_attrs(config, op, chunk, keys)
+                    chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
+                yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
+        finally:
+            for cache in slabs.values():
+                cache.close()  # the HDF5 objects before their files
 
 
 def concat_tables(tables: Sequence[Table]) -> Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -290,6 +291,29 @@ def make_evt_config(source: ConfigLike) -> EvtConfig:
     >>> config.operations[0].mode, config.operations[0].channels
     ('sum', ('ch1084803', 'ch1084804'))
     """
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        status = Path(source).stat()  # a file's parse is reused while it is unchanged
+        key = (str(Path(source).resolve()), status.st_mtime_ns, status.st_size)
+        raw = _read_file(*key)
+        channels = raw.get("channels")
+        if isinstance(channels, Mapping) and any(isinstance(v, Mapping) for v in channels.values()):
+            return _make_evt_config(raw)  # channel sources read other files: every time
+        return _file_config(*key)
+    return _make_evt_config(source)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_file(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    """The mapping in file `path` as it is at (`mtime_ns`, `size`); shared: do not change."""
+    return load_mapping(path)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_config(path: str, mtime_ns: int, size: int) -> EvtConfig:
+    return _make_evt_config(_read_file(path, mtime_ns, size))
+
+
+def _make_evt_config(source: ConfigLike) -> EvtConfig:
     from tierflow.evt._functions import EVT_FUNCTIONS
 
     raw = load_mapping(source)

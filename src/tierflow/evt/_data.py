@@ -89,6 +89,13 @@ class HitSelection:
     def __len__(self) -> int:
         return int(self.positions.shape[0])
 
+    @functools.cached_property
+    def span(self) -> tuple[int, int]:
+        """The smallest row and one past the largest ((0, 0) without hits)."""
+        if len(self.rows) == 0:
+            return 0, 0
+        return int(self.rows.min()), int(self.rows.max()) + 1
+
 
 @dataclass
 class EventChunk:
@@ -165,30 +172,39 @@ class EventChunk:
         if (tier, key, name) in self._objects or len(self.hits(key)) == 0:
             return None
         slabs, path = self._slabs_of(tier, key, name)
-        rows = self.hits(key).rows
-        _check_rows(slabs, path, rows, self.tier(tier).file)
-        return slabs.take_lists(path, rows)
+        hits = self.hits(key)
+        _check_rows(slabs, path, hits, self.tier(tier).file)
+        return slabs.take_lists(path, hits.rows, hits.span)
+
+    def column_slab(
+        self, tier: str, key: int, name: str
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], int] | None:
+        """The slab of column `name` of tier `tier` that holds the hits of channel `key`:
+        list ends (from 0), values and the slab's first row
+        (:meth:`~tierflow.evt._slabs.SlabCache.slab_lists`), when it is a plain array or
+        plain jagged array of numbers and the channel has hits (else None)."""
+        hits = self.hits(key)
+        if len(hits) == 0:
+            return None
+        slabs, path = self._slabs_of(tier, key, name)
+        _check_rows(slabs, path, hits, self.tier(tier).file)
+        return slabs.slab_lists(path, hits.rows, hits.span)
 
     def _read(self, tier: str, key: int, name: str) -> Any:
         slabs, path = self._slabs_of(tier, key, name)
-        rows = self.hits(key).rows
-        _check_rows(slabs, path, rows, self.tier(tier).file)
-        return slabs.take(path, rows)
+        hits = self.hits(key)
+        _check_rows(slabs, path, hits, self.tier(tier).file)
+        return slabs.take(path, hits.rows, hits.span if len(hits) else None)
 
     def _slabs_of(self, tier: str, key: int, name: str) -> tuple[SlabCache, str]:
         """The slab cache of tier `tier` and the path of channel `key`'s field `name` in it
         (checked to exist)."""
         info = self.tier(tier)
-        handle = self.handles[tier]
-        path = f"{info.table(key)}/{name}"
-        slabs = self.slabs.get(tier)
-        if slabs is None:
-            slabs = self.slabs[tier] = SlabCache(handle)
-        if path not in slabs.entries:
-            node = handle.get(path)
-            if node is None:
-                _check_path(handle, info, key, name)
-            slabs.add(path, node)
+        slabs = self._slab_cache(tier)
+        path = slabs.lookup(info.table(key), name)
+        if path is None:
+            _check_path(self.handles[tier], info, key, name)
+            raise AssertionError("unreachable")  # _check_path raises
         return slabs, path
 
     def attrs_of(self, tier: str, keys: Sequence[int], name: str) -> dict[str, Any]:
@@ -196,12 +212,18 @@ class EventChunk:
         info = self.tiers.get(tier)
         if info is None or info.file is None or tier not in self.handles:
             return {}
-        handle = self.handles[tier]
+        slabs = self._slab_cache(tier)
         for key in keys:
-            path = f"{info.table(key)}/{name}"
-            if path in handle:
-                return {k: v for k, v in handle[path].attrs.items() if k != "datatype"}
+            path = slabs.lookup(info.table(key), name)
+            if path is not None:
+                return dict(slabs.attrs(path))
         return {}
+
+    def _slab_cache(self, tier: str) -> SlabCache:
+        slabs = self.slabs.get(tier)
+        if slabs is None:
+            slabs = self.slabs[tier] = SlabCache(self.handles[tier])
+        return slabs
 
 
 def group_hits(
@@ -254,11 +276,12 @@ def _check_path(handle: h5py.File, info: TierInfo, key: int, name: str) -> None:
         )
 
 
-def _check_rows(slabs: SlabCache, path: str, rows: npt.NDArray[np.int64], file: Any) -> None:
+def _check_rows(slabs: SlabCache, path: str, hits: HitSelection, file: Any) -> None:
     """Raise when the map points past the rows of the object at `path`."""
     size = slabs.size(path)
-    if len(rows) and (rows.max() >= size or rows.min() < 0):
-        bad = int(rows.max()) if rows.max() >= size else int(rows.min())
+    lo, hi = hits.span
+    if len(hits) and (hi > size or lo < 0):
+        bad = hi - 1 if hi > size else lo
         raise MismatchError(
             f"the time-coincidence map points at row {bad} of {path!r}, which has {size} rows",
             file=file,

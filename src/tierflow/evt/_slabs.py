@@ -10,6 +10,8 @@ the wanted rows from memory. Only flat 1-d columns and jagged arrays of numbers 
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
+from tierflow.evt._hdf5 import make_calls
 from tierflow.types import Array, VectorOfVectors
 
 __all__ = ["SlabCache", "read_slice"]
@@ -26,8 +29,23 @@ _DEFAULT_CHUNK = 2**16
 """Rows per slab when the storage does not say (contiguous datasets)."""
 _MIN_SLAB = 2**15
 """Slabs cover at least this many rows (fewer reads of small storage chunks)."""
+_WHOLE_BYTES = 2**20
+"""Whole datasets up to this size are read with one low-level call."""
 _MAX_FLAT_PER_ROW = 64
 """Jagged arrays with more values per row than this are read per request (waveform-like)."""
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """An open dataset (an identifier from :mod:`._hdf5`) with its path, shape and dtype,
+    each asked of HDF5 once; `plain` when the dtype is a little-endian IEEE float or
+    integer that one low-level call reads whole."""
+
+    hid: Any
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    plain: bool
 
 
 @dataclass
@@ -38,10 +56,10 @@ class _Entry:
     size: int
     chunk: int
     cacheable: bool
-    plain: tuple[h5py.Dataset, bool] | None = None
+    plain: tuple[_Dataset, bool] | None = None
     """The dataset and whether it holds booleans, when it holds plain numbers or booleans
     (``array<1>{real}``, ``array<1>{bool}``: read without lh5)."""
-    jagged: tuple[h5py.Dataset, h5py.Dataset, bool] | None = None
+    jagged: tuple[_Dataset, _Dataset, bool] | None = None
     """Offsets, values and whether they are booleans, for plain jagged arrays."""
     lo: int = 0
     obj: Any = None
@@ -50,49 +68,107 @@ class _Entry:
 
 @dataclass(frozen=True)
 class _Node:
-    """An object's HDF5 node and, for a group, its jagged-array datasets (each looked up
-    once: HDF5 lookups cost more than reading a small slab)."""
+    """An object: a dataset, or a group and its jagged-array datasets."""
 
-    node: h5py.Dataset | h5py.Group
-    offsets: h5py.Dataset | None = None
-    flat: h5py.Dataset | None = None
-
-    @classmethod
-    def of(cls, node: h5py.Dataset | h5py.Group) -> _Node:
-        if isinstance(node, h5py.Dataset):
-            return cls(node)
-        return cls(node, _child(node, b"cumulative_length"), _child(node, b"flattened_data"))
+    path: str
+    hid: Any
+    data: _Dataset | None = None
+    """The dataset, when the object is one."""
+    offsets: _Dataset | None = None
+    flat: _Dataset | None = None
 
 
-def _child(group: h5py.Group, name: bytes) -> h5py.Dataset | None:
-    """Dataset `name` of `group`, or None (a low-level open: half the cost of ``get``)."""
-    try:
-        oid = h5py.h5o.open(group.id, name)
-    except KeyError:
-        return None
-    return h5py.Dataset(oid) if isinstance(oid, h5py.h5d.DatasetID) else None
+class _Objects:
+    """The HDF5 objects of one open file that a slab cache uses, opened through the
+    fastest calls available (:func:`~tierflow.evt._hdf5.make_calls`; h5py's wrappers cost
+    more than reading a small column), table groups looked up once, all closed together."""
+
+    def __init__(self, handle: h5py.File) -> None:
+        self.handle = handle
+        self.calls = make_calls()
+        self._root = self.calls.root(handle)
+        self._groups: dict[str, Any] = {}
+        self._opened: list[Any] = []
+
+    def node(self, path: str) -> _Node | None:
+        """The object at `path` (from the root), or None."""
+        hid = self._open(self._root, path)
+        return None if hid is None else self._node(path, hid)
+
+    def field(self, table: str, name: str) -> _Node | None:
+        """Field `name` of the table at `table`, or None (either missing)."""
+        if table not in self._groups:
+            self._groups[table] = self._open(self._root, table)
+        group = self._groups[table]
+        hid = None if group is None else self._open(group, name)
+        return None if hid is None else self._node(f"{table}/{name}", hid)
+
+    def datatype(self, node: _Node) -> str | None:
+        """The lh5 ``datatype`` attribute of `node`."""
+        return self.calls.text_attribute(node.hid, b"datatype")
+
+    def read_whole(self, ds: _Dataset) -> npt.NDArray[Any] | None:
+        """All of a plain dataset, or None when HDF5 fails (a filter to load, ...)."""
+        out = np.empty(ds.shape, dtype=ds.dtype)
+        if out.size and not self.calls.read(ds.hid, out):
+            return None
+        return out
+
+    def close(self) -> None:
+        """Close every object opened here (before the file)."""
+        for hid in reversed(self._opened):
+            self.calls.close(hid)
+        self._opened.clear()
+        self._groups.clear()
+
+    def _open(self, parent: Any, name: str) -> Any:
+        hid = self.calls.open(parent, name.encode())
+        if hid is not None:
+            self._opened.append(hid)
+        return hid
+
+    def _node(self, path: str, hid: Any) -> _Node:
+        if self.calls.is_dataset(hid):
+            return _Node(path, hid, self._dataset(path, hid))
+        offsets = self._child(path, hid, "cumulative_length")
+        return _Node(path, hid, None, offsets, self._child(path, hid, "flattened_data"))
+
+    def _child(self, path: str, group: Any, name: str) -> _Dataset | None:
+        hid = self._open(group, name)
+        if hid is None or not self.calls.is_dataset(hid):
+            return None
+        return self._dataset(f"{path}/{name}", hid)
+
+    def _dataset(self, path: str, hid: Any) -> _Dataset:
+        shape, dtype = self.calls.shape(hid), self.calls.plain_dtype(hid)
+        if shape is None or dtype is None:  # other types: as h5py sees them
+            ds = self.handle[path]
+            return _Dataset(hid, path, tuple(ds.shape), ds.dtype, False)
+        return _Dataset(hid, path, shape, dtype, True)
 
 
-def _storage_chunk(parts: _Node) -> int:
-    ds = parts.node if isinstance(parts.node, h5py.Dataset) else parts.offsets
-    if ds is not None and ds.chunks:
-        return int(ds.chunks[0])
-    return _DEFAULT_CHUNK
+def _storage_chunk(parts: _Node, size: int, handle: h5py.File) -> int:
+    """Rows per storage chunk; a small object counts as one chunk (read whole)."""
+    if size <= _MIN_SLAB:
+        return max(size, 1)
+    ds = parts.data or parts.offsets
+    chunks = None if ds is None else handle[ds.path].chunks
+    return int(chunks[0]) if chunks else _DEFAULT_CHUNK
 
 
-def _n_rows(parts: _Node, path: str, handle: h5py.File) -> int:
+def _n_rows(parts: _Node, handle: h5py.File) -> int:
     """Rows of a dataset or jagged array, from its shape (no attribute parsing)."""
-    node = parts.node
-    if isinstance(node, h5py.Dataset) and len(node.shape) >= 1:
-        return int(node.shape[0])
-    if parts.offsets is not None and parts.flat is not None:
+    if parts.data is not None:
+        if len(parts.data.shape) >= 1:
+            return int(parts.data.shape[0])
+    elif parts.offsets is not None and parts.flat is not None:
         return int(parts.offsets.shape[0])
-    return int(lh5.n_rows(path, handle))
+    return int(lh5.n_rows(parts.path, handle))
 
 
 def _is_cacheable(parts: _Node, size: int) -> bool:
-    if isinstance(parts.node, h5py.Dataset):
-        return len(parts.node.shape) == 1 and parts.node.dtype.kind in "biuf"
+    if parts.data is not None:
+        return len(parts.data.shape) == 1 and parts.data.dtype.kind in "biuf"
     flat = parts.flat
     if flat is None or parts.offsets is None:
         return False
@@ -112,24 +188,34 @@ class SlabCache:
 
     handle: h5py.File
     entries: dict[str, _Entry] = field(default_factory=dict)
+    objects: _Objects = field(init=False, repr=False)
+    """The HDF5 objects opened for the entries."""
+    _attrs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.objects = _Objects(self.handle)
+        weakref.finalize(self, self.objects.close)  # if not closed explicitly
 
     def size(self, path: str) -> int:
         """Rows of the object at `path` (which must exist)."""
         return self._entry(path).size
 
-    def take(self, path: str, rows: npt.NDArray[np.int64]) -> Any:
+    def take(
+        self, path: str, rows: npt.NDArray[np.int64], span: tuple[int, int] | None = None
+    ) -> Any:
         """The rows `rows` (in range, increasing over calls for best effect) of `path`, as
-        an lh5 object (``Array``, ``VectorOfVectors``, ...)."""
+        an lh5 object (``Array``, ``VectorOfVectors``, ...); `span`: the smallest row and
+        one past the largest, if known."""
         entry = self._entry(path)
         if len(rows) == 0 or not entry.cacheable:
             return _read_rows(self.handle, path, rows)
-        slab = self._slab(entry, rows)
+        slab = self._slab(entry, rows, span)
         if type(slab) is Array:  # rows are checked above: skip take's checks
             return Array(slab.nda[rows - entry.lo])
         return slab.take(rows - entry.lo)
 
     def take_lists(
-        self, path: str, rows: npt.NDArray[np.int64]
+        self, path: str, rows: npt.NDArray[np.int64], span: tuple[int, int] | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
         """The lengths and the concatenated values of rows `rows` of the plain array (lists
         of one) or plain jagged array of numbers at `path`, read like :meth:`take` but
@@ -142,30 +228,90 @@ class SlabCache:
         entry = self._entry(path)
         if len(rows) == 0 or (entry.plain is None and entry.jagged is None):
             return None
-        slab = self._slab(entry, rows)
+        slab = self._slab(entry, rows, span)
         local = rows - entry.lo
         if type(slab) is Array:
             return np.ones(len(rows), dtype=np.int64), slab.nda[local]
         return _lists(slab.cumulative_length.nda, slab.flattened_data.nda, local)
 
-    def _slab(self, entry: _Entry, rows: npt.NDArray[np.int64]) -> Any:
+    def slab_lists(
+        self, path: str, rows: npt.NDArray[np.int64], span: tuple[int, int] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], int] | None:
+        """The slab holding rows `rows` of the plain array (lists of one) or plain jagged
+        array of numbers at `path`, as its list ends (from 0), its values and its first
+        row; None for other objects (the caller takes the rows it wants, e.g. of many
+        channels at once).
+
+        Example
+        -------
+        >>> ends, values, first = cache.slab_lists("ch1/hit/trigger_pos", rows)  # doctest: +SKIP
+        """
+        entry = self._entry(path)
+        if len(rows) == 0 or (entry.plain is None and entry.jagged is None):
+            return None
+        slab = self._slab(entry, rows, span)
+        if type(slab) is Array:
+            return np.arange(1, len(slab.nda) + 1, dtype=np.int64), slab.nda, entry.lo
+        ends = slab.cumulative_length.nda.astype(np.int64, copy=False)
+        return ends, slab.flattened_data.nda, entry.lo
+
+    def _slab(
+        self, entry: _Entry, rows: npt.NDArray[np.int64], span: tuple[int, int] | None
+    ) -> Any:
         """The slab of `entry` that holds `rows` (read when the current one does not)."""
-        lo, hi = int(rows.min()), int(rows.max()) + 1
+        lo, hi = span if span is not None else (int(rows.min()), int(rows.max()) + 1)
         if entry.obj is None or lo < entry.lo or hi > entry.lo + len(entry.obj):
             self._fill(entry, lo, hi)
         assert entry.obj is not None
         return entry.obj
 
-    def add(self, path: str, node: h5py.Dataset | h5py.Group | None = None) -> None:
-        """Start caching the object at `path` (`node`: the object, if already looked up)."""
+    def add(self, path: str) -> None:
+        """Start caching the object at `path`."""
         if path in self.entries:
             return
-        parts = _Node.of(self.handle[path] if node is None else node)
-        size = _n_rows(parts, path, self.handle)
-        entry = _Entry(path, size, _storage_chunk(parts), _is_cacheable(parts, size))
+        parts = self.objects.node(path)
+        if parts is None:
+            raise KeyError(path)
+        self._add_parts(parts)
+
+    def _add_parts(self, parts: _Node) -> None:
+        size = _n_rows(parts, self.handle)
+        chunk = _storage_chunk(parts, size, self.handle)
+        entry = _Entry(parts.path, size, chunk, _is_cacheable(parts, size))
         if entry.cacheable:
-            _find_plain(entry, parts)
-        self.entries[path] = entry
+            _find_plain(entry, parts, self.objects)
+        self.entries[parts.path] = entry
+
+    def lookup(self, table: str, name: str) -> str | None:
+        """The path of field `name` of the table at `table`, cached (None when either is
+        missing); the table's group is opened once for all its fields.
+
+        Example
+        -------
+        >>> cache.lookup("ch1084803/hit", "AoE")  # doctest: +SKIP
+        'ch1084803/hit/AoE'
+        """
+        path = f"{table}/{name}"
+        if path in self.entries:
+            return path
+        parts = self.objects.field(table, name)
+        if parts is None:
+            return None
+        self._add_parts(parts)
+        return path
+
+    def attrs(self, path: str) -> Mapping[str, Any]:
+        """The attributes of the object at `path` but its ``datatype``, read once (do not
+        change them)."""
+        if path not in self._attrs:
+            attrs = self.handle[path].attrs
+            self._attrs[path] = {k: attrs[k] for k in attrs if k != "datatype"}
+        return self._attrs[path]
+
+    def close(self) -> None:
+        """Forget the slabs and close the HDF5 objects (before the file is closed)."""
+        self.entries.clear()
+        self.objects.close()
 
     def _entry(self, path: str) -> _Entry:
         if path not in self.entries:
@@ -179,33 +325,33 @@ class SlabCache:
         entry.obj = None  # free the old slab before reading the next
         entry.lo = start
         if entry.plain is not None:
-            values = read_slice(entry.plain[0], start, stop)
+            values = _read_span(self.objects, entry.plain[0], start, stop)
             entry.obj = Array(values.astype(np.bool_) if entry.plain[1] else values)
             return
         if entry.jagged is not None:
-            entry.obj = _read_jagged(*entry.jagged, start, stop)
+            entry.obj = _read_jagged(self.objects, entry.jagged, start, stop)
             return
         entry.obj = lh5.read(entry.path, self.handle, start_row=start, n_rows=stop - start)
 
 
-def _find_plain(entry: _Entry, parts: _Node) -> None:
+def _find_plain(entry: _Entry, parts: _Node, objects: _Objects) -> None:
     """Note the datasets of `parts` when they can be read without lh5 (plain numbers)."""
-    node = parts.node
-    if isinstance(node, h5py.Dataset):
-        if node.dtype.kind in "iuf":
-            kind = _datatype(node, node.dtype, _PLAIN_FLAT[0])
+    data = parts.data
+    if data is not None:
+        if data.dtype.kind in "iuf":
+            kind = _datatype(objects, parts, data.dtype, _PLAIN_FLAT[0])
             if kind in _PLAIN_FLAT:
-                entry.plain = (node, kind == _PLAIN_FLAT[1])
+                entry.plain = (data, kind == _PLAIN_FLAT[1])
         return
     if parts.offsets is None or parts.flat is None:
         return
     if parts.offsets.dtype.kind in "iu" and parts.flat.dtype.kind in "iuf":
-        kind = _datatype(node, parts.flat.dtype, _PLAIN_JAGGED[0])
+        kind = _datatype(objects, parts, parts.flat.dtype, _PLAIN_JAGGED[0])
         if kind in _PLAIN_JAGGED:
             entry.jagged = (parts.offsets, parts.flat, kind == _PLAIN_JAGGED[1])
 
 
-def _datatype(node: h5py.Dataset | h5py.Group, values: np.dtype[Any], wide: str) -> str | None:
+def _datatype(objects: _Objects, node: _Node, values: np.dtype[Any], wide: str) -> str | None:
     """The lh5 datatype of `node` (a cacheable 1-d array or jagged array of `values`).
 
     Floating-point values can only be `wide` (``array<1>{real}`` or its jagged form), and
@@ -213,15 +359,11 @@ def _datatype(node: h5py.Dataset | h5py.Group, values: np.dtype[Any], wide: str)
     be booleans."""
     if values.kind == "f":
         return wide
-    return _text(node.attrs.get("datatype"))
+    return objects.datatype(node)
 
 
 _PLAIN_FLAT = ("array<1>{real}", "array<1>{bool}")
 _PLAIN_JAGGED = ("array<1>{array<1>{real}}", "array<1>{array<1>{bool}}")
-
-
-def _text(value: Any) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def read_slice(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
@@ -230,18 +372,30 @@ def read_slice(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
     return lh5.read_rows(ds, start, stop)
 
 
+def _read_span(objects: _Objects, ds: _Dataset, start: int, stop: int) -> npt.NDArray[Any]:
+    """Rows ``start:stop`` of a 1-d dataset: a whole small plain dataset in one low-level
+    read, anything else (or a failed read: a filter plugin to load, an error to name)
+    through :func:`read_slice`."""
+    whole = start == 0 and stop == ds.shape[0] and stop * ds.dtype.itemsize <= _WHOLE_BYTES
+    values = objects.read_whole(ds) if whole and ds.plain else None
+    if values is not None:
+        return values
+    return read_slice(objects.handle[ds.path], start, stop)
+
+
 def _read_jagged(
-    offsets_ds: h5py.Dataset, values_ds: h5py.Dataset, is_bool: bool, start: int, stop: int
+    objects: _Objects, parts: tuple[_Dataset, _Dataset, bool], start: int, stop: int
 ) -> VectorOfVectors:
     """Rows ``start:stop`` (at least one) of a jagged array, offsets from 0."""
+    offsets, values, is_bool = parts
     first = max(start - 1, 0)
-    ends = read_slice(offsets_ds, first, stop).astype(np.int64, copy=False)
+    ends = _read_span(objects, offsets, first, stop).astype(np.int64, copy=False)
     base = int(ends[0]) if start > 0 else 0
     ends = ends[start - first :] - base
-    values = read_slice(values_ds, base, base + int(ends[-1]))
+    flat = _read_span(objects, values, base, base + int(ends[-1]))
     if is_bool:
-        values = values.astype(np.bool_)
-    return VectorOfVectors(flattened_data=Array(values), cumulative_length=Array(ends))
+        flat = flat.astype(np.bool_)
+    return VectorOfVectors(flattened_data=Array(flat), cumulative_length=Array(ends))
 
 
 def _lists(

@@ -7,6 +7,7 @@ NaN pulses (padding of the hit tier) are dropped, as the anchor drops them.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy.typing as npt
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.evt._data import EventChunk
 from tierflow.evt._functions import register_evt_function
+from tierflow.evt._jagged import kept_per_list
 from tierflow.types import Array, DataObject, VectorOfVectors
 
 __all__ = ["Layout", "gather_pulse_data", "gather_tcm_data", "make_pulse_data_mask"]
@@ -177,6 +179,121 @@ def _flat_lists(
     chunk: EventChunk, keys: Sequence[int], tier: str, field: str
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
     """Pulses per hit (map order) and their values, for :func:`_flat_pulses`."""
+    batched = _slab_lists(chunk, keys, tier, field)
+    return batched if batched is not None else _channel_lists(chunk, keys, tier, field)
+
+
+@dataclass(frozen=True)
+class _Slabs:
+    """The slabs of many channels' column, one after another: list starts and ends into
+    the concatenated values, and where each channel's rows start."""
+
+    keys: tuple[int, ...]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    values: npt.NDArray[Any]
+    row_base: npt.NDArray[np.int64]
+    """Index of each channel's first slab row in `starts` and `ends`, minus its first row."""
+
+    def dropping_nan(self) -> _Slabs:
+        """Without NaN values (lists shortened)."""
+        if self.values.dtype.kind != "f":
+            return self
+        keep = ~np.isnan(self.values)
+        if keep.all():
+            return self
+        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept_before[1:])
+        return dataclasses.replace(
+            self,
+            starts=kept_before[self.starts],
+            ends=kept_before[self.ends],
+            values=self.values[keep],
+        )
+
+
+def _slab_lists(
+    chunk: EventChunk, keys: Sequence[int], tier: str, field: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """:func:`_channel_lists` in one pass over all channels' hits: their slabs are joined
+    and the hits taken in map order (None when a channel's column is not plain)."""
+    slabs = _join_slabs(chunk, keys, tier, field)
+    if slabs is None:
+        return None
+    slabs = slabs.dropping_nan()
+    positions, channel = _channel_of_hits(chunk, slabs.keys)
+    rows = slabs.row_base[channel] + chunk.tcm.row_in_table[positions]
+    starts = slabs.starts[rows]
+    counts = slabs.ends[rows] - starts
+    new_starts = np.cumsum(counts) - counts
+    take = np.repeat(starts - new_starts, counts) + np.arange(int(counts.sum()))
+    return counts, slabs.values[take]
+
+
+def _join_slabs(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -> _Slabs | None:
+    """The slabs holding the hits of the channels `keys` that have hits, joined, values
+    widened to float64/int64 (None when one is not a plain column of numbers, or kinds
+    differ)."""
+    found, starts, ends, values = [], [], [], []
+    row_base, n_rows, n_values = [], 0, 0
+    for key in dict.fromkeys(keys):
+        slab = chunk.column_slab(tier, key, field)
+        if slab is None:
+            if len(chunk.hits(key)):
+                return None
+            continue
+        flat = _widened(slab[1])
+        if flat is None:
+            return None
+        shifted = slab[0] + n_values  # lists of a slab are consecutive from its start
+        found.append(key)
+        starts.append(np.concatenate(([n_values], shifted[:-1])))
+        ends.append(shifted)
+        values.append(flat)
+        row_base.append(n_rows - slab[2])
+        n_rows += len(shifted)
+        n_values += len(flat)
+    if not values or len({v.dtype for v in values}) > 1:
+        return None
+    return _Slabs(
+        tuple(found),
+        np.concatenate(starts),
+        np.concatenate(ends),
+        np.concatenate(values),
+        np.array(row_base, dtype=np.int64),
+    )
+
+
+def _widened(flat: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
+    """Floats as float64, integers as int64, booleans as they are; None for others."""
+    if flat.dtype.kind == "f":
+        return flat.astype(np.float64, copy=False)
+    if flat.dtype.kind in "iu":
+        return flat.astype(np.int64)
+    return flat if flat.dtype.kind == "b" else None
+
+
+def _channel_of_hits(
+    chunk: EventChunk, keys: tuple[int, ...]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The map positions of the hits of the channels `keys`, in map order, and the index
+    in `keys` of each hit's channel (found once per chunk)."""
+    memo_key = ("spms._channel_of_hits", keys)
+    if memo_key not in chunk.memo:
+        table_key = chunk.tcm.table_key
+        positions = np.flatnonzero(np.isin(table_key, keys))
+        wanted = np.array(keys, dtype=np.int64)
+        by_key = np.argsort(wanted)
+        channel = by_key[np.searchsorted(wanted[by_key], table_key[positions])]
+        chunk.memo[memo_key] = positions, channel
+    found: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] = chunk.memo[memo_key]
+    return found
+
+
+def _channel_lists(
+    chunk: EventChunk, keys: Sequence[int], tier: str, field: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """:func:`_flat_lists` channel by channel (any column :func:`_channel_pulses` reads)."""
     first: dict[int, int] = {}  # where each channel's hits start in the concatenation
     counts, values = [], []
     n_hits = 0
@@ -202,7 +319,16 @@ def _flat_lists(
 
 def _map_order(chunk: EventChunk, first: Mapping[int, int]) -> npt.NDArray[np.int64]:
     """For the hits of the channels `first` (key → start of its hits in a concatenation
-    channel by channel), in map order, their index in that concatenation."""
+    channel by channel), in map order, their index in that concatenation (the same for
+    every observable of a chunk: found once)."""
+    memo_key = ("spms._map_order", tuple(first.items()))
+    if memo_key not in chunk.memo:
+        chunk.memo[memo_key] = _find_map_order(chunk, first)
+    found: npt.NDArray[np.int64] = chunk.memo[memo_key]
+    return found
+
+
+def _find_map_order(chunk: EventChunk, first: Mapping[int, int]) -> npt.NDArray[np.int64]:
     positions = np.flatnonzero(np.isin(chunk.tcm.table_key, list(first)))
     keys = np.fromiter(first, dtype=np.int64, count=len(first))
     starts = np.fromiter(first.values(), dtype=np.int64, count=len(first))
@@ -397,9 +523,7 @@ def _flat_gather(data: _Pulses, pulse_mask: Any, layout: Layout) -> DataObject |
     keep = pulse_mask.flattened_data.flattened_data.nda
     if keep.dtype != np.bool_:
         return None
-    hit_of_pulse = np.repeat(np.arange(len(data.hits), dtype=np.int64), data.hits)
-    kept = np.bincount(hit_of_pulse[keep], minlength=len(data.hits)).astype(np.int64)
-    return _nested(data.events, kept, data.values[keep], data.attrs)
+    return _nested(data.events, kept_per_list(data.hits, keep), data.values[keep], data.attrs)
 
 
 def gather_pulse_data(
