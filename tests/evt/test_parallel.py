@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierflow import lh5
+from tierflow import cores, lh5
 from tierflow.errors import ConfigError, MismatchError
 from tierflow.evt import TCM, _parallel, build_evt
 from tierflow.evt._parallel import can_fork, plan_workers, split_events
@@ -62,11 +62,11 @@ def test_worker_count() -> None:
 
 
 def test_default_uses_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_parallel, "available_cores", lambda: 4)
+    monkeypatch.setattr(cores, "available_cores", lambda: 4)
     monkeypatch.setattr(_parallel, "can_fork", lambda: True)
-    for load, idle in [(0.0, 4), (1.0, 4), (1.5, 3), (3.2, 1), (40.0, 1)]:
+    for load, idle in [(0.0, 4), (1.0, 4), (1.6, 3), (3.7, 1), (40.0, 1)]:
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
-        assert _parallel.idle_cores() == idle
+        assert cores.idle_cores() == idle
         assert plan_workers(None, 10**6, 10**4) == idle
     assert plan_workers(None, 250_000, 10**4) == 1  # 100k events per extra process
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))

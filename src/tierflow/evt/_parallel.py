@@ -34,15 +34,14 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from tierflow import lh5
+from tierflow.cores import available_cores, idle_cores
 from tierflow.errors import ConfigError
 from tierflow.types import Table
 
 __all__ = [
     "PARENT_WEIGHT",
     "EventRange",
-    "available_cores",
     "can_fork",
-    "idle_cores",
     "plan_workers",
     "run_ranges",
     "split_events",
@@ -60,24 +59,6 @@ and the transfer of its tables, cost a few tens of milliseconds)."""
 _SOURCES: dict[int, TableSource] = {}
 """The table source of each running job, set before the workers fork (they find it here)."""
 _job_ids = itertools.count()
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def idle_cores() -> int:
-    """Cores not kept busy by other work: the cores less the 1-minute load average beyond
-    one process (this one's own recent work), rounded down, at least one. Extra processes
-    on busy cores only slow a run down (the more so where the scheduler shares the CPU
-    between sessions rather than processes)."""
-    cores = available_cores()
-    if not hasattr(os, "getloadavg"):
-        return cores
-    return max(1, min(cores, math.floor(cores + 1 - os.getloadavg()[0])))
 
 
 def can_fork() -> bool:
