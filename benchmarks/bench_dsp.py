@@ -1,15 +1,18 @@
 """DSP throughput: build_dsp with the LEGEND HPGe config on 8192-sample waveforms.
 
-Run ``python benchmarks/bench_dsp.py [--rows 10240] [--repeat 3] [--anchor-python PYTHON]``.
+Run ``python benchmarks/bench_dsp.py [--rows 10240] [--repeat 3] [--steps TOP]
+[--anchor-python PYTHON]``.
 It makes a raw file of `rows` waveforms by repeating the 30 real ones of the reference raw file
 (``../shared/testdata``), then times, in the same run and on the same file:
 
 * tierflow on one core and on two processes (BLAS limited to one thread per process);
 * dspeed (the anchor) when importable here or through ``--anchor-python`` (its own venv);
-* the first run with an empty numba cache (a fresh ``NUMBA_CACHE_DIR``) in a subprocess.
+* the first run with an empty numba cache (a fresh ``NUMBA_CACHE_DIR``) in a subprocess;
+* with ``--steps TOP``, the time of every processor of the chain (the TOP largest listed).
 
 tierflow and dspeed runs alternate `repeat` times and the medians are compared, in wall time
-and in CPU time (the process's own, which other load on a shared machine disturbs less).
+and in CPU time (the process's own, which other load on a shared machine disturbs less). Both
+run at their defaults (3200 rows read at a time, blocks of 16).
 """
 
 from __future__ import annotations
@@ -83,9 +86,13 @@ def make_raw(path: Path, rows: int) -> None:
 
 
 def run_tierflow(
-    raw: Path, out: Path, config: Path, processes: int, rows: int
+    raw: Path, out: Path, config: Path, processes: int, rows: int | None = None
 ) -> tuple[float, float]:
-    """Wall and CPU seconds (CPU of this process: meaningful for one process only)."""
+    """Wall and CPU seconds (CPU of this process: meaningful for one process only).
+
+    The defaults of both tools are used (as for the anchor): 3200 rows read at a time, blocks
+    of 16 rows.
+    """
     from tierflow.dsp import build_dsp
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -96,8 +103,7 @@ def run_tierflow(
         lh5_tables="bench/raw",
         n_processes=processes,
         overwrite=True,
-        block_width=16,
-        buffer_len=rows,
+        n_entries=rows,
     )
     return time.perf_counter() - start, time.process_time() - cpu
 
@@ -137,6 +143,36 @@ def first_run(raw: Path, out: Path, config: Path) -> float:
         return time.perf_counter() - start
 
 
+def step_table(raw: Path, config: Path, rows: int, repeat: int, top: int) -> None:
+    """Per-processor CPU time (this thread's, best of `repeat` passes) on `rows` waveforms."""
+    from tierflow.dsp import make_processing_chain
+
+    table = lh5.read("bench/raw", raw, n_rows=rows)
+    bound = make_processing_chain(config, table)
+    bound.process(table)  # compile or load the kernels
+    chain, width = bound.chain, bound.chain.block_width
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        spent = dict.fromkeys((s.label for s in chain.steps), 0.0)
+        for start in range(0, rows, width):
+            n = min(width, rows - start)
+            for link in bound.inputs:
+                link.read(table, start, start + n)
+            for step in chain.steps:
+                begin = time.thread_time()
+                step.run(n)
+                spent[step.label] += time.thread_time() - begin
+        for label, seconds in spent.items():
+            best[label] = min(best.get(label, np.inf), seconds * 1e6 / rows)
+    total = sum(best.values())
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    print(f"per processor, us/waveform (best of {repeat}), {len(ranked)} steps: {total:.1f} in all")
+    for label, us in ranked[:top]:
+        print(f"  {us:7.2f}  {100 * us / total:5.1f}%  {label[:90]}")
+    rest = sum(us for _, us in ranked[top:])
+    print(f"  {rest:7.2f}  {100 * rest / total:5.1f}%  the other {len(ranked) - top} steps")
+
+
 def _rates(rows: int, times: list[tuple[float, float]]) -> tuple[float, float]:
     """Median waveforms/s in wall and in CPU time."""
     return rows / statistics.median(t[0] for t in times), rows / statistics.median(
@@ -150,21 +186,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--anchor-python", default=None, help="python of a venv with dspeed")
     parser.add_argument("--skip-first-run", action="store_true")
+    parser.add_argument(
+        "--steps", type=int, default=0, metavar="TOP", help="print the TOP processors' times"
+    )
     args = parser.parse_args()
     config = _require(find_shared()) / "reference/legend/configs/dsp-icpc-with-timestamp.json"
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw.lh5", Path(tmp) / "dsp.lh5"
         make_raw(raw, args.rows)
+        if args.steps:
+            step_table(raw, config, min(args.rows, 512), max(args.repeat, 3), args.steps)
         if not args.skip_first_run:
             print(f"first run, empty numba cache (30 rows): {first_run(raw, out, config):.1f} s")
-        run_tierflow(raw, out, config, 1, 64)  # warm: compile or load the cache
+        run_tierflow(raw, out, config, 1, 64)  # warm: compile or load the cache (64 rows)
         anchor = anchor_command(args.anchor_python, raw, Path(tmp) / "anchor.lh5", config)
         ours, theirs = [], []
         for _ in range(args.repeat):  # alternate, so that changes in load hit both alike
-            ours.append(run_tierflow(raw, out, config, 1, args.rows))
+            ours.append(run_tierflow(raw, out, config, 1))
             if anchor is not None:
                 theirs.append(run_anchor(anchor))
-        two = [run_tierflow(raw, out, config, 2, args.rows)[0] for _ in range(args.repeat)]
+        two = [run_tierflow(raw, out, config, 2)[0] for _ in range(args.repeat)]
         wall, cpu = _rates(args.rows, ours)
         print(f"tierflow, 1 process:  {wall:8.0f} waveforms/s ({cpu:.0f}/s of CPU time)")
         print(f"tierflow, 2 processes: {args.rows / statistics.median(two):7.0f} waveforms/s")

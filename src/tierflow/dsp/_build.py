@@ -134,11 +134,18 @@ def _store_db(
 def _chunks(
     raw_in: str, table: str, fields: list[str], start: int, stop: int, buffer_len: int
 ) -> Iterator[Table]:
+    """Rows ``start:stop`` of `table`, `buffer_len` at a time, read into the same buffers.
+
+    Each chunk is processed (into new output arrays) before the next is asked for, so the
+    next refills the buffers of the last instead of allocating (and page-faulting) anew.
+    """
     from tierflow import lh5
 
+    chunk: Table | None = None
     for first in range(start, stop, buffer_len):
         n = min(buffer_len, stop - first)
-        yield lh5.read(table, raw_in, start_row=first, n_rows=n, fields=fields)
+        chunk = lh5.read(table, raw_in, start_row=first, n_rows=n, fields=fields, obj=chunk)
+        yield chunk
 
 
 def _process_range(args: tuple[Any, ...]) -> Table:

@@ -24,14 +24,25 @@ class Step:
 
 @dataclass
 class KernelStep(Step):
-    """A processor kernel on bound arrays; `sliced[i]` tells which arrays have a row axis."""
+    """A processor kernel on bound arrays; `sliced[i]` tells which arrays have a row axis.
+
+    A full block (every row of the buffers, the common case) passes the arrays as they are,
+    without slicing each one on every call.
+    """
 
     label: str
     func: Callable[..., Any]
     arrays: list[Any]
     sliced: list[bool]
 
+    def __post_init__(self) -> None:
+        rows = {a.shape[0] for a, s in zip(self.arrays, self.sliced, strict=False) if s}
+        self._full = rows.pop() if len(rows) == 1 else -1
+
     def run(self, n: int) -> None:
+        if n == self._full:
+            self.func(*self.arrays)
+            return
         self.func(*[a[:n] if s else a for a, s in zip(self.arrays, self.sliced, strict=False)])
 
 

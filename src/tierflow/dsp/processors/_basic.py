@@ -43,41 +43,65 @@ def bl_subtract(w, baseline, out):
             out[r, i] = w[r, i] - baseline[r]
 
 
+_T = 256
+"""Samples of a block transposed at a time by `linear_slope_fit` (rows then lie side by side)."""
+
+
+@kernel
+def _welford_rows(w, mean, stdev, sum_xy, sum_y):
+    """Advance the running sums of every row over all samples, the rows side by side.
+
+    A block of `_T` samples is transposed first so that one sample of all rows is contiguous:
+    the loop over rows then has no branch and LLVM vectorises it (several divisions per
+    instruction), each row keeping its own operations. Rows holding a NaN are computed too
+    and set to NaN by the caller.
+    """
+    rows, n = w.shape
+    wt = np.empty((_T, rows), w.dtype)
+    for i0 in range(0, n, _T):
+        i1 = min(i0 + _T, n)
+        for r in range(rows):
+            for i in range(i0, i1):
+                wt[i - i0, r] = w[r, i]
+        for i in range(i0, i1):
+            x, d, fi = wt[i - i0], np.float64(i + 1), np.float64(i)
+            for r in range(rows):
+                temp = x[r] - mean[r]
+                mean[r] += temp / d
+                stdev[r] += temp * (x[r] - mean[r])
+                sum_xy[r] += x[r] * fi
+                sum_y[r] += x[r]
+
+
 @kernel
 def linear_slope_fit(w, mean, stdev, slope, intercept):
     """Mean and standard deviation (Welford) and least-squares line of each row.
 
     The running mean and variance are kept in the output precision, the regression sums in
     float64, as the anchor does, so results agree to the last bit. The rows of the block are
-    advanced together, sample by sample: each row's chain of divisions is serial, and running
-    several independent chains at once keeps the divider busy (the same operations per row).
+    advanced together, sample by sample (see `_welford_rows`): each row's chain of divisions
+    is serial, and running the rows side by side vectorises the divisions.
     """
     n, rows = w.shape[1], w.shape[0]
-    ok = np.zeros(rows, np.bool_)
+    m = np.zeros(rows, mean.dtype)
+    sd = np.zeros(rows, stdev.dtype)
     sum_xy = np.zeros(rows)
     sum_y = np.zeros(rows)
-    for r in range(rows):
-        mean[r] = stdev[r] = slope[r] = intercept[r] = np.nan
-        if not has_nan(w[r]):
-            ok[r] = True
-            mean[r] = stdev[r] = 0
+    _welford_rows(w, m, sd, sum_xy, sum_y)
     sum_x = sum_x2 = 0
     for i in range(n):
         sum_x += i
         sum_x2 += i * i
-        for r in range(rows):
-            if ok[r]:
-                temp = w[r, i] - mean[r]
-                mean[r] += temp / (i + 1)
-                stdev[r] += temp * (w[r, i] - mean[r])
-                sum_xy[r] += w[r, i] * i
-                sum_y[r] += w[r, i]
     for r in range(rows):
-        if ok[r]:
-            stdev[r] /= n - 1
-            stdev[r] = np.sqrt(stdev[r])
-            slope[r] = (n * sum_xy[r] - sum_x * sum_y[r]) / (n * sum_x2 - sum_x * sum_x)
-            intercept[r] = (sum_y[r] - sum_x * slope[r]) / n
+        mean[r] = stdev[r] = slope[r] = intercept[r] = np.nan
+        if has_nan(w[r]):
+            continue
+        mean[r] = m[r]
+        stdev[r] = sd[r]
+        stdev[r] /= n - 1
+        stdev[r] = np.sqrt(stdev[r])
+        slope[r] = (n * sum_xy[r] - sum_x * sum_y[r]) / (n * sum_x2 - sum_x * sum_x)
+        intercept[r] = (sum_y[r] - sum_x * slope[r]) / n
 
 
 @kernel

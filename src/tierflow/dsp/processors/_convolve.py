@@ -5,8 +5,9 @@
 precision, at ``next_fast_len(n + m - 1)``, so float32 results agree with it to the bit; the
 Fourier transform of a kernel shared by all rows (a cusp or ZAC kernel built once per chain)
 is computed once, and the waveforms' transforms are shared by successive calls on the same
-block. ``convolve_wf`` sums directly in float64, or for long kernels by a float64 FFT of the
-smallest length that gives the requested part without wrap-around.
+block. ``convolve_wf`` sums in float64: by sliding sums over the runs of equal values of
+kernels made of them (``_runs``), directly for short kernels, or for other long kernels by a
+float64 FFT of the smallest length that gives the requested part without wrap-around.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.dsp.processors._fft import Workspace, irfft_into, rfft_into
 from tierflow.dsp.processors._jit import has_nan
+from tierflow.dsp.processors._runs import RunPlan, cached_run_plan, convolve_runs
 
 __all__ = ["convolve_wf", "fft_convolve_wf", "reflected_convolve_wf"]
 
@@ -77,13 +80,18 @@ def _check(w: np.ndarray, kern: np.ndarray, mode: str, n_out: int) -> None:
 def convolve_wf(w: np.ndarray, kern: np.ndarray, mode: np.ndarray, out: np.ndarray) -> None:
     """Convolve each waveform with a kernel: mode ``f`` full, ``v`` valid, ``s`` same.
 
-    Sums are formed in float64: directly for short kernels, by FFT (float64, a relative
-    error near 1e-16 of the largest term) where that is cheaper, as for the 133-sample t0
-    filter on 8192-sample waveforms (the anchor sums in float32 either way).
+    Sums are formed in float64: by sliding window sums over a kernel's runs of equal values
+    (the 133-sample t0 filter is an 8-sample ramp and a 125-sample run), directly for short
+    kernels, by FFT (float64, a relative error near 1e-16 of the largest term) where that is
+    cheaper (the anchor sums in float32 either way).
     """
     name = _mode(mode)
     _check(w, kern, name, out.shape[-1])
     m = kern.shape[-1]
+    plan = _run_plan(kern)
+    if plan is not None and plan.cost(out.shape[-1]) < _fft_cost(w.shape[-1], m, name):
+        convolve_runs(w, plan, _start(name, 0, m), out)
+        return
     if not _by_fft(w.shape[-1], m, name, out.shape[-1]):
         _direct(w, np.broadcast_to(kern, (w.shape[0], m)), _start(name, 0, m), out)
         return
@@ -152,36 +160,69 @@ class _SpectraCache(threading.local):
         saved = self.saved
         if saved is None or plan != self.plan or saved.shape != w.shape or saved.dtype != w.dtype:
             return None
-        if not np.array_equal(saved.view(np.uint8), np.ascontiguousarray(w).view(np.uint8)):
+        # bit for bit, as integers of the same width (no copy of a strided block); a new
+        # block differs in its first row already, which is compared first
+        as_int = np.dtype(f"i{w.dtype.itemsize}")
+        old, new = saved.view(as_int), w.view(as_int)
+        if not (np.array_equal(old[0], new[0]) and np.array_equal(old, new)):
             return None
         return self.result
 
     def store(self, w: np.ndarray, plan: _Plan, bad: np.ndarray, spectra: np.ndarray) -> None:
-        self.plan, self.saved, self.result = plan, np.array(w), (bad, spectra)
+        saved = _WORK.get("saved", w.shape, w.dtype)
+        np.copyto(saved, w)
+        self.plan, self.saved, self.result = plan, saved, (bad, spectra)
 
 
 _SPECTRA = _SpectraCache()
+_WORK = Workspace()
 
 
 def _waveform_spectra(w: np.ndarray, plan: _Plan, cache: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Rows holding a NaN, and the spectra of the rows (NaN rows as zeros)."""
-    import scipy.fft
+    """Rows holding a NaN, and the spectra of the rows (NaN rows as zeros).
 
+    The rows are copied (cast to the plan's precision) into a zero-padded buffer kept for
+    the next block, and transformed into another (see ``_fft``); the cached spectra have
+    their own buffer, which only the next cached transform overwrites.
+    """
     found = _SPECTRA.lookup(w, plan) if cache else None
     if found is not None:
         return found
+    rows, n = w.shape
+    padded = _WORK.get(f"padded-{n}", (rows, plan.size), plan.dtype)  # zeros after n stay
     bad = np.isnan(w).any(axis=-1)
-    data = np.where(bad[:, None], 0, w) if bad.any() else w
-    spectra = scipy.fft.rfft(data.astype(plan.dtype, copy=False), plan.size, axis=-1)
+    np.copyto(padded[:, :n], w, casting="unsafe")
+    if bad.any():
+        padded[bad] = 0
+    complex_type = np.result_type(plan.dtype, np.complex64)
+    name = "spectra-cached" if cache else "spectra"
+    spectra = rfft_into(padded, _WORK.get(name, (rows, plan.size // 2 + 1), complex_type))
     if cache:
         _SPECTRA.store(w, plan, bad, spectra)
     return bad, spectra
 
 
-def _by_fft(n: int, m: int, mode: str, n_out: int) -> bool:
-    """Whether an FFT (two transforms of the fast length) beats the direct sums."""
+def _fft_cost(n: int, m: int, mode: str) -> float:
+    """Operations per row of the FFT path (two transforms of the fast length)."""
     size = _fast_length(n if mode == "valid" else n + m - 1)
-    return m > 64 and n_out * m > 2 * size * np.log2(size)
+    return float(2 * size * np.log2(size))
+
+
+def _by_fft(n: int, m: int, mode: str, n_out: int) -> bool:
+    """Whether an FFT beats the direct sums."""
+    return m > 64 and n_out * m > _fft_cost(n, m, mode)
+
+
+def _run_plan(kern: np.ndarray) -> RunPlan | None:
+    """The runs of a kernel shared by all rows, if it has any (else None)."""
+    rows = kern.reshape(-1, kern.shape[-1])
+    if rows.shape[0] > 1 and rows.strides[0] != 0 and not (rows == rows[0]).all():
+        return None
+    row = np.ascontiguousarray(rows[0])
+    if np.isnan(row).any():
+        return None
+    plan = cached_run_plan(row.tobytes(), row.dtype.str)
+    return plan if len(plan.starts) else None
 
 
 def _by_spectra(
@@ -205,7 +246,8 @@ def _by_spectra(
     else:
         spectrum = scipy.fft.rfft(kern.astype(plan.dtype), plan.size, axis=-1)
     bad, spectra = _waveform_spectra(w, plan, cache)
-    full = scipy.fft.irfft(spectra * spectrum, plan.size, axis=-1)
+    product = np.multiply(spectra, spectrum, out=_WORK.get("product", spectra.shape, spectra.dtype))
+    full = irfft_into(product, plan.size, _WORK.get("full", (len(w), plan.size), plan.dtype))
     out[...] = full[:, start : start + n_out]
     out[bad] = np.nan
 

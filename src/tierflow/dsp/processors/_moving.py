@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tierflow.dsp.processors._jit import GROUP, good_rows, group_end, has_nan, kernel
+from tierflow.dsp.processors._jit import good_rows, group_end, has_nan, kernel
+from tierflow.dsp.processors._scan import CHUNK, four_rows, scan_add
 
 __all__ = ["avg_current", "moving_window_left", "moving_window_multi", "moving_window_right"]
 
@@ -59,70 +60,89 @@ def moving_window_right(w, length, out):
 
 
 @kernel
-def _left_rows(src, rows, length, out):
-    """`_window_left` on rows ``src[j]`` into ``out[rows[j]]``, the rows advanced together."""
-    n, k = src.shape[1], int(length)
-    for j in range(rows.shape[0]):
-        out[rows[j], 0] = src[j, 0]
-    for i in range(1, k):
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            out[r, i] = out[r, i - 1] + (src[j, i] - src[j, 0]) / length
-    for i in range(k, n):
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            out[r, i] = out[r, i - 1] + (src[j, i] - src[j, i - k]) / length
+def _left_inc(x, length, i0, i1, inc):
+    """Increments of `_window_left` for i0 <= i < i1 (at 0: the first sample itself)."""
+    k = int(length)
+    if i0 == 0:
+        inc[0] = x[0]
+    for i in range(max(i0, 1), min(i1, k)):
+        inc[i - i0] = (x[i] - x[0]) / length
+    lo = max(i0, k)
+    if i1 > lo:
+        a, b, dst = x[lo:i1], x[lo - k : i1 - k], inc[lo - i0 :]
+        for t in range(i1 - lo):
+            dst[t] = (a[t] - b[t]) / length
 
 
 @kernel
-def _right_rows(src, rows, length, out):
-    """`_window_right` on rows ``src[j]`` into ``out[rows[j]]``, the rows advanced together."""
-    n, k = src.shape[1], int(length)
-    for j in range(rows.shape[0]):
-        out[rows[j], n - 1] = src[j, n - 1]
-    for i in range(1, k):
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            out[r, n - 1 - i] = out[r, n - i] + (src[j, n - 1 - i] - out[r, n - 1]) / length
-    for i in range(k, n):
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            out[r, n - 1 - i] = out[r, n - i] + (src[j, n - 1 - i] - src[j, n - 1 - i + k]) / length
+def _pass_rows(src, srows, length, inc, out, orows):
+    """A left moving average of rows ``src[srows[j]]`` into ``out[orows[j]]`` (four rows):
+    the divisions first, chunk by chunk (vectorised), then the running sums (``_scan``)."""
+    n = src.shape[1]
+    for i0 in range(0, n, CHUNK):
+        i1 = min(i0 + CHUNK, n)
+        for j in range(4):
+            _left_inc(src[srows[j]], length, i0, i1, inc[j])
+        scan_add(inc, orows, i0, i1, out)
 
 
 @kernel
-def _copy_rows(a, rows, b):
-    """``b[j] = a[rows[j]]`` by loops (slice assignment compiles seconds of error formatting)."""
-    for j in range(rows.shape[0]):
-        for i in range(a.shape[1]):
-            b[j, i] = a[rows[j], i]
+def _check_multi(size, count, n):
+    if np.floor(size) != size or np.floor(count) != count:
+        raise ValueError("moving_window_multi needs whole numbers of samples and windows")
+    if int(size) < 0 or int(size) >= n or int(count) < 0:
+        raise ValueError("moving_window_multi length or count out of range")
 
 
 @kernel
 def moving_window_multi(w, length, num_mw, mw_type, out):
     """`num_mw` moving averages in a row: type 0 alternates left and right, 1 left, 2 right.
 
-    Rows sharing their parameters run together (see ``_jit.group_end``), bit for bit as alone.
+    Rows sharing their parameters run together, four at a time (see ``_jit.group_end``), bit
+    for bit as alone: each pass divides first and adds up after (see ``_scan``), from the
+    waveform or one of two scratch rows to the other (no copies), the last into the output.
+    No window (or a zero-length one, whose averages divide 0 by 0) gives NaN, as the anchor.
+
+    A right average is a left one of the reversed row, reversed: ``_window_right`` computes
+    ``out[p] = out[p+1] + (w[p] - w[p+k]) / length`` from the end, the same operations as
+    ``_window_left`` on ``w[::-1]``. So every pass is a left average of rows stored in the
+    order it needs (time order for a left pass, reversed for a right one): each pass writes
+    its result (through a reversed view when the next pass, or the output, needs the other
+    order) where the next one reads it forwards, contiguously.
     """
     rows = good_rows(w, out)
-    src = np.empty((GROUP, w.shape[1]), w.dtype)
+    bufs = np.empty((2, 4, w.shape[1]), w.dtype)
+    inc = np.empty((4, CHUNK), w.dtype)
+    local = np.empty(4, np.int64)
+    for j in range(4):
+        local[j] = j
     start = np.int64(0)  # not a literal: group_end compiles once
     while start < rows.shape[0]:
         end = group_end(rows, start, length, num_mw, mw_type)
-        group = rows[start:end]
+        group = four_rows(rows[start:end])
         size, count, kind = length[group[0]], num_mw[group[0]], mw_type[group[0]]
-        if np.floor(size) != size or np.floor(count) != count:
-            raise ValueError("moving_window_multi needs whole numbers of samples and windows")
-        if int(size) < 0 or int(size) >= w.shape[1] or int(count) < 0:
-            raise ValueError("moving_window_multi length or count out of range")
-        _copy_rows(w, group, src)
-        for i in range(int(count)):
-            if (i % 2 == 1 and kind == 0) or kind == 2:
-                _right_rows(src, group, size, out)
-            else:
-                _left_rows(src, group, size, out)
-            _copy_rows(out, group, src)
+        _check_multi(size, count, w.shape[1])
         start = end
+        if int(size) == 0 or int(count) == 0:
+            for r in group:
+                out[r, :] = np.nan
+            continue
+        src, srows = w, group
+        if kind == 2:  # the first pass is a right one: the rows reversed into scratch
+            for j in range(4):
+                row, dest = w[group[j]], bufs[1, j]
+                for t in range(row.shape[0]):
+                    dest[row.shape[0] - 1 - t] = row[t]
+            src, srows = bufs[1], local
+        for i in range(int(count)):
+            right = (i % 2 == 1 and kind == 0) or kind == 2
+            last = i == int(count) - 1
+            right_next = not last and (((i + 1) % 2 == 1 and kind == 0) or kind == 2)
+            target, trows = (out, group) if last else (bufs[i % 2], local)
+            if right != right_next:  # the next pass (or the output) needs the other order
+                target = target[:, ::-1]
+            _pass_rows(src, srows, size, inc, target, trows)
+            src, srows = bufs[i % 2], local
 
 
 @kernel

@@ -100,7 +100,10 @@ def _pickoff_any(w, t_in, mode, out):
             out[r] = _pick_any(w[r], i, t - i, 1 - (t - i), mode[r])
 
 
-_SIMPLE_MODES = np.array([ord(c) for c in "infcl"])
+_SIMPLE_MODES = np.zeros(256, dtype=bool)
+_SIMPLE_MODES[[ord(c) for c in "infcl"]] = True
+"""Mode characters (as bytes) `_pickoff_simple` handles: a lookup table (``np.isin`` would
+sort on every call, 0.1 ms for a block)."""
 
 
 def fixed_time_pickoff(w, t_in, mode, out):
@@ -109,7 +112,7 @@ def fixed_time_pickoff(w, t_in, mode, out):
     Modes: ``i`` integer only, ``n`` nearest, ``f`` floor, ``c`` ceiling, ``l`` linear,
     ``h`` cubic Hermite, ``s`` natural cubic spline. Outside the waveform: NaN.
     """
-    simple = np.isin(mode, _SIMPLE_MODES).all()
+    simple = _SIMPLE_MODES[np.asarray(mode).astype(np.uint8)].all()
     (_pickoff_simple if simple else _pickoff_any)(w, t_in, mode, out)
 
 

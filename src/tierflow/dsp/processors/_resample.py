@@ -39,12 +39,12 @@ def upsampler(w, factor, out):
         up = factor[r]
         if not up > 0:
             raise ValueError("the upsampling factor must be positive")
+        row, m = out[r], out.shape[1]
         for t_in in range(w.shape[1]):
-            t_out = int(t_in * up - np.floor(up / 2))
-            for _ in range(int(up)):
-                if t_out >= 0 and t_out < out.shape[1]:
-                    out[r, t_out] = w[r, t_in]
-                t_out += 1
+            first = int(t_in * up - np.floor(up / 2))
+            # the int(up) samples from `first` that fall inside the output (no test per sample)
+            for t_out in range(max(first, 0), min(first + int(up), m)):
+                row[t_out] = w[r, t_in]
 
 
 @kernel
