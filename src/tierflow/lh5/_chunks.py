@@ -144,10 +144,16 @@ class DeflatePipeline:
 def plain_type(ds: h5py.Dataset) -> bool:
     """Whether `ds` stores a fixed-size numeric type exactly as numpy lays it out (no reduced
     precision, offset or padding, which ``ds.dtype`` does not show)."""
-    dtype = ds.dtype
+    dtype = ds.id.dtype
     if dtype.kind not in FAST_KINDS or dtype.fields is not None or dtype.metadata:
         return False
-    return bool(ds.id.get_type() == h5py.h5t.py_create(dtype, logical=True))
+    return bool(ds.id.get_type() == _hdf5_type(dtype))
+
+
+@lru_cache(maxsize=256)
+def _hdf5_type(dtype: np.dtype[Any]) -> h5py.h5t.TypeID:
+    """The HDF5 type h5py stores `dtype` as (made once per dtype)."""
+    return h5py.h5t.py_create(dtype, logical=True)
 
 
 @dataclass(frozen=True)

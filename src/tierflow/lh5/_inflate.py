@@ -190,19 +190,21 @@ def _decompressor(code: int, engine: str) -> tuple[Inflate, DecodeInto | None] |
 
 
 def _layout(ds: h5py.Dataset, engine: str) -> _Layout | None:
-    """The chunk layout of `ds` if the fast path can read it (deflate with `engine`)."""
-    if ds.chunks is None or ds.ndim == 0 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
+    """The chunk layout of `ds` if the fast path can read it (deflate with `engine`; asked
+    of HDF5's low-level API, which costs a tenth of h5py's properties)."""
+    plist, shape, dtype = ds.id.get_create_plist(), ds.id.shape, ds.id.dtype
+    if plist.get_layout() != h5py.h5d.CHUNKED or not shape:
         return None
-    if not plain_type(ds):
+    chunks = plist.get_chunk()
+    if tuple(chunks[1:]) != tuple(shape[1:]) or not plain_type(ds):
         return None
-    plist = ds.id.get_create_plist()
     codes = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    shuffle = ds.dtype.itemsize if codes[:1] == [FILTER_SHUFFLE] else 0
+    shuffle = dtype.itemsize if codes[:1] == [FILTER_SHUFFLE] else 0
     decoders = _decompressor(codes[-1], engine) if len(codes) == 1 + bool(shuffle) else None
     if decoders is None:
         return None
-    row_bytes = int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize
-    return _Layout(int(ds.chunks[0]), row_bytes, shuffle, *decoders)
+    row_bytes = math.prod(shape[1:]) * dtype.itemsize
+    return _Layout(int(chunks[0]), row_bytes, shuffle, *decoders)
 
 
 def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chunks | None:
@@ -333,10 +335,10 @@ MAX_GAP = 1 << 20
 read and dropped); farther apart, they are read separately."""
 
 
-def _read_stored(ds: h5py.Dataset, chunks: _Chunks) -> list[memoryview]:
-    """The stored bytes of each of `chunks`: runs of nearby chunks read with one ``pread``
-    each (a column's chunks usually follow one another in the file)."""
-    handle = ds.file.id.get_vfd_handle()
+def _read_stored(ds: h5py.Dataset, handle: int, chunks: _Chunks) -> list[memoryview]:
+    """The stored bytes of each of `chunks` (from the file descriptor `handle`): runs of
+    nearby chunks read with one ``pread`` each (a column's chunks usually follow one another
+    in the file)."""
     order = np.argsort(chunks.offsets, kind="stable")
     stored: list[memoryview] = [memoryview(b"")] * len(order)
     run = [int(order[0])]
@@ -377,18 +379,15 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     row_bytes = out.itemsize * math.prod(out.shape[1:])
     if not settings.enabled or count * row_bytes < max(settings.min_bytes, 1):
         return False  # checked first: small reads must not pay for the checks below
-    if out.dtype != ds.dtype or not out[:count].flags.c_contiguous:
+    if out.dtype != ds.id.dtype or not out[:count].flags.c_contiguous:
         return False
-    file = ds.file
-    if file.mode != "r" or file.driver != "sec2" or start < 0 or start + count > len(ds):
-        return False
-    layout = _layout(ds, settings.engine)
+    fd = _readable_file(ds, start, count)
+    layout = None if fd is None else _layout(ds, settings.engine)
     chunks = None if layout is None else _chunks_of(ds, layout, start, start + count)
-    if layout is None or chunks is None:
+    if fd is None or layout is None or chunks is None:
         return False
-    status = os.fstat(file.id.get_vfd_handle())
-    layout = dataclasses.replace(layout, source=_identity(status))
-    stored = _read_stored(ds, chunks)
+    layout = dataclasses.replace(layout, source=_identity(os.fstat(fd)))
+    stored = _read_stored(ds, fd, chunks)
     target = out[:count].reshape(-1).view(np.uint8)
     span = (start, start + count)
     threads = settings.threads or idle_cores()
@@ -409,8 +408,23 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     errors += [future.exception() for future in futures]
     damaged = next((e for e in errors if isinstance(e, WrongSizeError)), None)
     if damaged is not None:
-        raise FormatError(f"{ds.name} is damaged: {damaged}", file=file.filename, obj=ds.name)
+        raise FormatError(f"{ds.name} is damaged: {damaged}", file=ds.file.filename, obj=ds.name)
     return not any(errors)  # a chunk that does not decompress: HDF5 may know it (unfiltered)
+
+
+def _readable_file(ds: h5py.Dataset, start: int, count: int) -> int | None:
+    """The descriptor of the file of `ds` if the fast path may read rows ``start:start+count``
+    from it: open read-only (not for SWMR) with the default driver, the rows in range (HDF5's
+    low-level calls: h5py's ``file.mode`` and ``file.driver`` cost more than a small read)."""
+    shape = ds.id.shape
+    if not shape or start < 0 or start + count > shape[0]:
+        return None
+    fid = h5py.h5i.get_file_id(ds.id)
+    if fid.get_intent() != h5py.h5f.ACC_RDONLY:
+        return None
+    if fid.get_access_plist().get_driver() != h5py.h5fd.SEC2:
+        return None
+    return int(fid.get_vfd_handle())
 
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:
