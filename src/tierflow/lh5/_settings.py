@@ -7,6 +7,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -94,15 +95,27 @@ FILTERS.add("lzf", lambda _: {"compression": "lzf"})
 
 
 def _zstd(level: Any) -> dict[str, Any]:
+    return dict(_zstd_filter(None if level is None else int(level)))
+
+
+@lru_cache(maxsize=32)
+def _zstd_filter(level: int | None) -> tuple[tuple[str, Any], ...]:
+    """hdf5plugin's Zstd filter settings (made once per level: hdf5plugin builds and checks
+    them anew on every call, which a write of many small columns notices)."""
     import hdf5plugin
 
-    return dict(hdf5plugin.Zstd(**({"clevel": int(level)} if level is not None else {})))
+    return tuple(dict(hdf5plugin.Zstd(**({"clevel": level} if level is not None else {}))).items())
 
 
 def _lz4(_: Any) -> dict[str, Any]:
+    return dict(_lz4_filter())
+
+
+@lru_cache(maxsize=1)
+def _lz4_filter() -> tuple[tuple[str, Any], ...]:
     import hdf5plugin
 
-    return dict(hdf5plugin.LZ4())
+    return tuple(dict(hdf5plugin.LZ4()).items())
 
 
 FILTERS.add("zstd", _zstd)
