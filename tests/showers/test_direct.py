@@ -33,15 +33,6 @@ def _same(a: sh.Showers, b: sh.Showers) -> bool:
 
 
 @pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 1,024 hits in blocks of 64; two-thread reads from 5,000 hits, by 2,000."""
-    monkeypatch.setattr(_lh5format, "HITS_CHUNK_ROWS", 1024)
-    monkeypatch.setattr(_lh5format, "BLOCK_ROWS", 64)
-    monkeypatch.setattr(_direct, "LARGE_ROWS", 5000)
-    monkeypatch.setattr(_direct, "BATCH_ROWS", 2000)
-
-
-@pytest.fixture
 def saved(small_chunks: None, tmp_path: Path) -> tuple[sh.Showers, Path]:
     showers = _showers(1, 40, high=900)
     path = tmp_path / "s.lh5"

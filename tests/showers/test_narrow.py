@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tierflow import showers as sh
 from tierflow.errors import FormatError
-from tierflow.showers import _direct, _lh5format
+from tierflow.showers import _lh5format
 from tierflow.showers._narrow import DIVISOR_ATTR, Narrow, choose_narrow, narrow_of
 
 DATA = Path(__file__).with_name("data")
@@ -118,15 +118,6 @@ def test_narrow_of_reads_the_attribute() -> None:
     assert narrow_of(np.dtype("float32"), {}) is None
     assert narrow_of(np.dtype("float32"), {DIVISOR_ATTR: 2}) is None
     assert narrow_of(np.dtype("int16"), {DIVISOR_ATTR: 3}) is None  # not a divisor it writes
-
-
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 1,024 hits in blocks of 64; two-thread reads from 5,000 hits, by 2,000."""
-    monkeypatch.setattr(_lh5format, "HITS_CHUNK_ROWS", 1024)
-    monkeypatch.setattr(_lh5format, "BLOCK_ROWS", 64)
-    monkeypatch.setattr(_direct, "LARGE_ROWS", 5000)
-    monkeypatch.setattr(_direct, "BATCH_ROWS", 2000)
 
 
 def test_cell_centred_columns_are_stored_narrow_and_read_exactly(
