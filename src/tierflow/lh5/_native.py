@@ -35,8 +35,11 @@ import numpy.typing as npt
 
 __all__ = [
     "DecodeInto",
+    "Signatures",
     "UndecodableError",
     "WrongSizeError",
+    "declared",
+    "hdf5plugin_library",
     "libdeflate_into",
     "simd_shuffle",
     "simd_unshuffle",
@@ -61,6 +64,12 @@ def _library(path: str | None) -> ctypes.CDLL | None:
         return None if path is None else ctypes.CDLL(path)
     except OSError:
         return None
+
+
+def hdf5plugin_library(stem: str) -> str | None:
+    """The path of hdf5plugin's filter library named like `stem` (``"h5zstd"``), found
+    without importing hdf5plugin; None if there is none."""
+    return _package_file("hdf5plugin", os.path.join("plugins", f"*{stem}*"))
 
 
 def _package_file(package: str, pattern: str) -> str | None:
@@ -115,7 +124,7 @@ _ZSTD: Signatures = {
 }
 
 
-def _declared(path: str | None, signatures: Signatures) -> ctypes.CDLL | None:
+def declared(path: str | None, signatures: Signatures) -> ctypes.CDLL | None:
     """The library at `path` with the types of `signatures` declared, or None if it lacks
     one of them."""
     lib = _library(path)
@@ -130,13 +139,13 @@ def _declared(path: str | None, signatures: Signatures) -> ctypes.CDLL | None:
 @lru_cache(maxsize=1)
 def _zstd_library() -> ctypes.CDLL | None:
     """hdf5plugin's Zstd filter: the Zstd that HDF5 itself runs on these datasets."""
-    return _declared(_package_file("hdf5plugin", os.path.join("plugins", "*h5zstd*")), _ZSTD)
+    return declared(hdf5plugin_library("h5zstd"), _ZSTD)
 
 
 @lru_cache(maxsize=1)
 def libdeflate_into() -> DecodeInto | None:
     """``libdeflate_zlib_decompress`` from the ``deflate`` wheel, or None."""
-    lib = _declared(_package_file("deflate", "_deflate*.so"), _LIBDEFLATE)
+    lib = declared(_package_file("deflate", "_deflate*.so"), _LIBDEFLATE)
     if lib is None:
         return None
     function = lib.libdeflate_zlib_decompress
@@ -212,15 +221,11 @@ def zstd_compressor() -> Callable[[npt.NDArray[Any], int], npt.NDArray[np.uint8]
 
 
 def _blosc2(name: str) -> Any:
-    """``blosc2_(un)shuffle(typesize, nbytes, src, dest)`` from hdf5plugin's Blosc2 plugin
-    (found without importing hdf5plugin), or None."""
-    lib = _library(_package_file("hdf5plugin", os.path.join("plugins", "*h5blosc2*")))
-    if lib is None or not hasattr(lib, name):
-        return None
-    function = getattr(lib, name)
-    function.restype = ctypes.c_int32
-    function.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
-    return function
+    """``blosc2_(un)shuffle(typesize, nbytes, src, dest)`` from hdf5plugin's Blosc2 plugin, or
+    None."""
+    signature = (ctypes.c_int32, [ctypes.c_int32, ctypes.c_int32, _VOID, _VOID])
+    lib = declared(hdf5plugin_library("h5blosc2"), {name: signature})
+    return None if lib is None else getattr(lib, name)
 
 
 def _transposes(function: Any, expected: npt.NDArray[np.uint8]) -> bool:

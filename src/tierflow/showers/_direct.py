@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
-import glob
 import mmap
 import os
 import threading
@@ -37,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import FormatError
+from tierflow.lh5._native import Signatures, declared, hdf5plugin_library
 
 __all__ = [
     "BITSHUFFLE_FILTER",
@@ -71,22 +71,24 @@ LOCATE_SHARE = 8
 all of them (1 us a chunk) would cost more than such a read saves."""
 
 
+_BSHUF: Signatures = {
+    "bshuf_decompress_lz4": (ctypes.c_int64, [ctypes.c_void_p] * 2 + [ctypes.c_size_t] * 3),
+}
+
+
 def _library() -> str | None:
     """The path of hdf5plugin's Bitshuffle filter library, if there is one."""
-    import hdf5plugin
-
-    found = sorted(glob.glob(os.path.join(hdf5plugin.PLUGIN_PATH, "libh5bshuf.*")))
-    return found[0] if found else None
+    return hdf5plugin_library("h5bshuf")
 
 
 @functools.cache
 def _decompress(library: str) -> Any:
     """``bshuf_decompress_lz4(in, out, n, itemsize, block) -> bytes read or < 0`` by ctypes
     (which lets other threads run during the call)."""
-    function = ctypes.CDLL(library).bshuf_decompress_lz4
-    function.restype = ctypes.c_int64
-    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
-    return function
+    lib = declared(library, _BSHUF)
+    if lib is None:
+        raise OSError(f"{library} has no bshuf_decompress_lz4")
+    return lib.bshuf_decompress_lz4
 
 
 def decode_chunks(
