@@ -23,6 +23,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from tierflow.lh5._native import Signatures, declared
+
 __all__ = ["Calls", "H5pyCalls", "hdf5_calls", "make_calls"]
 
 _PHIL: Any = getattr(importlib.import_module("h5py._objects"), "phil", None)
@@ -33,7 +35,7 @@ _INT = ctypes.c_int
 _VARIABLE = ctypes.c_size_t(-1).value
 _MAX_RANK = 32
 
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+_SIGNATURES: Signatures = {
     "H5Oopen": (_HID, [_HID, ctypes.c_char_p, _HID]),
     "H5Oclose": (_INT, [_HID]),
     "H5Iget_type": (_INT, [_HID]),
@@ -74,11 +76,8 @@ class Calls:
     """
 
     def __init__(self, lib: ctypes.CDLL) -> None:
-        self._c: dict[str, Any] = {}
-        for name, (restype, argtypes) in _SIGNATURES.items():
-            func = getattr(lib, name)
-            func.restype, func.argtypes = restype, argtypes
-            self._c[name] = func
+        """`lib`: HDF5 with the types of ``_SIGNATURES`` declared (:func:`hdf5_calls`)."""
+        self._c: dict[str, Any] = {name: getattr(lib, name) for name in _SIGNATURES}
         self._ieee = {size: kind.id for size, kind in _IEEE.items()}
         self._dims = (ctypes.c_uint64 * _MAX_RANK)()
 
@@ -227,10 +226,8 @@ def hdf5_calls() -> Calls | None:
     """
     if h5py.version.hdf5_version_tuple < (1, 10, 0) or _PHIL is None:
         return None  # identifiers were 32-bit; or no lock to share with h5py
-    try:
-        return Calls(ctypes.CDLL(h5py.h5o.__file__))  # resolves in h5py's own HDF5
-    except (OSError, AttributeError):
-        return None
+    lib = declared(h5py.h5o.__file__, _SIGNATURES)  # resolves in h5py's own HDF5
+    return None if lib is None else Calls(lib)
 
 
 class H5pyCalls:
