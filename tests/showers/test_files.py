@@ -99,7 +99,7 @@ def test_round_trip_through_lh5_is_lossless(real_file: Path, tmp_path: Path) -> 
     assert sh.load(back) == sh.load(real_file)
 
 
-def test_lh5_layout_is_an_lh5_file_with_units(tmp_path: Path) -> None:
+def test_lh5_layout_is_an_lh5_file_with_units(compress_all: None, tmp_path: Path) -> None:
     from tierflow import lh5
 
     path = tmp_path / "s.lh5"

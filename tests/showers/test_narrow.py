@@ -186,7 +186,7 @@ def test_appends_that_fit_stay_narrow(small_chunks: None, tmp_path: Path) -> Non
     "settings", [None, {"compression": "gzip", "shuffle": True}], ids=["default", "gzip"]
 )
 def test_an_append_that_does_not_fit_widens_the_column(
-    small_chunks: None, tmp_path: Path, settings: dict[str, object] | None
+    small_chunks: None, compress_all: None, tmp_path: Path, settings: dict[str, object] | None
 ) -> None:
     first, second = _cells(20, 10, high=400), _cells(21, 6, high=400)
     second.flat[:, 1] += np.float32(0.3183)  # y no longer of few digits

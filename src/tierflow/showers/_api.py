@@ -98,7 +98,10 @@ def save(
         :class:`Layout` ``"showerdata"`` or ``"lh5"``; default: ``"lh5"`` for a ``.lh5`` file,
         showerdata's otherwise (so that showerdata opens it).
     hdf5_settings
-        For the LH5 layout: compression settings (default Bitshuffle with LZ4).
+        For the LH5 layout: compression settings for every column. By default the hits
+        columns that Bitshuffle with LZ4 at least halves are compressed with it, the others
+        stored plain (faster to load); ``{"compression": dict(hdf5plugin.Bitshuffle())}``
+        compresses all of them, for the smallest files.
     metadata
         File attributes to record.
 

@@ -25,6 +25,8 @@ from numba import types
 __all__ = ["decode_ranges", "load_library"]
 
 ERROR = -1
+PLAIN = 0
+"""``kinds[j, 1]`` of a column stored without a filter (its chunks hold its values)."""
 """Returned by the kernels for a chunk whose header or blocks do not fit the dataset."""
 
 
@@ -97,6 +99,8 @@ def _walk_together(
     pos, at, wanted = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     for j in range(n):
         itemsize, block = kinds[j, 0], kinds[j, 1]
+        if block == PLAIN:
+            continue
         start, end, places = chunks[j, k, 0], chunks[j, k, 1], blocks[j, k]
         b = lo // block
         if start < 0 or end - start < 12 or end > len(buf) or places[b] >= 0:
@@ -184,6 +188,23 @@ def _decode_narrow(
 
 
 @numba.njit(cache=True, nogil=True)
+def _copy_plain(buf: Any, pos: int, itemsize: int, divisor: Any, dest: Any) -> None:
+    """Values of a plain column from byte `pos` of `buf` into `dest`: float32 copied bit for
+    bit, little-endian int16 / int8 converted and divided by `divisor` (the bytes may not be
+    aligned for a view)."""
+    if itemsize == 4:
+        dest.view(np.uint8)[:] = buf[pos : pos + 4 * len(dest)]
+    elif itemsize == 2:
+        for k in range(len(dest)):
+            value = np.int64(buf[pos + 2 * k]) | (np.int64(buf[pos + 2 * k + 1]) << 8)
+            dest[k] = np.float32(value - 65536 if value >= 32768 else value) / divisor
+    else:
+        for k in range(len(dest)):
+            value = np.int64(buf[pos + k])
+            dest[k] = np.float32(value - 256 if value >= 128 else value) / divisor
+
+
+@numba.njit(cache=True, nogil=True)
 def decode_ranges(
     buf: Any,
     chunks: Any,
@@ -202,10 +223,10 @@ def decode_ranges(
     ``geometry[1]`` onwards; `blocks` ``(columns, chunks, blocks per chunk)`` the places of
     the blocks in their chunks found so far (-1: not yet; filled in by the reads);
     `geometry` is (rows per chunk, first chunk); ``kinds[j]`` is (bytes per value, rows per
-    block) of column ``j``: float32 (4) or int16 / int8 (2 / 1) values that are divided by
-    `divisors[j]` (float32); `out[j]` (float32) receives column ``j``'s rows one range after
-    another; `scratch` (float32) holds one chunk. Returns 0, or -1 for a chunk that is not as
-    expected.
+    block, or :data:`PLAIN` for a column stored without a filter) of column ``j``: float32
+    (4) or int16 / int8 (2 / 1) values that are divided by `divisors[j]` (float32); `out[j]`
+    (float32) receives column ``j``'s rows one range after another; `scratch` (float32) holds
+    one chunk. Returns 0, or -1 for a chunk that is not as expected.
     """
     chunk_rows, first_chunk = geometry[0], geometry[1]
     for r in range(len(starts)):
@@ -227,6 +248,14 @@ def decode_ranges(
                 if k < 0 or k >= chunks.shape[1]:
                     return ERROR
                 start, end = chunks[j, k, 0], chunks[j, k, 1]
+                dest = row[written : written + n]
+                if block == PLAIN:
+                    if start < 0 or end - start != chunk_rows * itemsize or end > len(buf):
+                        return ERROR
+                    _copy_plain(buf, start + lo * itemsize, itemsize, divisor, dest)
+                    written += n
+                    a += n
+                    continue
                 if start < 0 or end - start < 12 or end > len(buf):
                     return ERROR
                 places = blocks[j, k]
@@ -235,7 +264,6 @@ def decode_ranges(
                     pos = _find(buf, start, end, places, chunk_rows, block, itemsize, lo // block)
                 if pos < 0 or pos >= end:
                     return ERROR
-                dest = row[written : written + n]
                 if itemsize == 4:
                     status = _decode_floats(buf, pos, end, block, lo, hi, dest, scratch)
                 else:

@@ -2,9 +2,11 @@
 
 Reading a few rows through HDF5 costs tens of microseconds per column (selection, chunk
 lookup, filter pipeline), more than decoding them. The hits columns of tierflow's shower files
-are Bitshuffle-LZ4 chunks (hdf5plugin filter 32008) made of independent blocks of a few hundred
-hits. :class:`DirectColumns` looks up where the chunks lie in the file (HDF5's chunk iteration,
-~1 us a chunk: when a file is opened for random reads, or at the first large read), and
+are Bitshuffle-LZ4 chunks (hdf5plugin filter 32008) made of independent blocks of a few
+hundred hits, or plain chunks (no filter: :mod:`tierflow.showers._packing`), whose rows are
+copied. :class:`DirectColumns` looks up where the chunks lie in the file (HDF5's chunk
+iteration, ~1 us a chunk: when a file is opened for random reads, or at the first large read),
+and
 decodes only the blocks that hold the rows asked for, all columns in one numba kernel that
 runs without the GIL, with the Bitshuffle library that hdf5plugin ships: the same code
 HDF5's filter runs, so the values are the same. The kernel records where the blocks it walks
@@ -12,10 +14,12 @@ past lie, so that later reads of a chunk jump to their first block (0.8 of the t
 random shower once its chunks were read). Columns are float32, or int8 / int16 stored
 narrowly (:mod:`tierflow.showers._narrow`), converted to float32 as they are decoded.
 
-Small reads decode from a memory map of the file (no copy); large ones read the compressed
-bytes of a batch of chunks at a time into a buffer and decode the batches in two threads, so
-that a full load holds no more than its result and two batches, chunk by chunk through ctypes
-(:func:`decode_chunks`: as fast, and without importing numba). Columns of other filters,
+Small reads decode from a memory map of the file (no copy); large ones go column by column,
+in batches of chunks, in two threads that start on a column as soon as its chunks are located:
+a compressed batch's bytes are read into a buffer and decoded chunk by chunk through ctypes
+(:func:`decode_chunks`: as fast, and without importing numba), a plain one read straight into
+the result (float32) or converted from a buffer (narrow), so that a full load holds no more
+than its result and two batches. Columns of other filters,
 chunk layouts it does not know, or files open for writing are read through HDF5
 (:func:`make_direct_columns` returns ``None``).
 """
@@ -28,6 +32,7 @@ import functools
 import mmap
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,6 +45,7 @@ from tierflow.lh5._native import Signatures, declared, hdf5plugin_library
 
 __all__ = [
     "BITSHUFFLE_FILTER",
+    "PLAIN",
     "ChunkIndex",
     "DirectColumns",
     "Workspace",
@@ -47,10 +53,15 @@ __all__ = [
     "decode_chunks",
     "headers_fit",
     "make_direct_columns",
+    "plain_fit",
+    "plain_pieces",
     "split_ranges",
 ]
 
 BITSHUFFLE_FILTER = 32008
+PLAIN = 0
+"""The rows per block of a column stored without a filter (:mod:`~tierflow.showers._packing`):
+its chunks are its values."""
 LZ4 = 2
 """The Bitshuffle filter's code for LZ4 compression (its fifth filter parameter)."""
 LARGE_ROWS = 1 << 20
@@ -66,6 +77,8 @@ POPULATE_BYTES = 1 << 30
 a page fault costs several microseconds here, and a random shower touched ~3 (0.7x the time,
 38 instead of 55 us of CPU a shower on 20,000 showers). Larger files are mapped lazily, so
 that opening one does not read it whole."""
+UNLOCATED = -2
+"""What a large read returns when a column's chunks cannot be located (HDF5 reads it)."""
 LOCATE_SHARE = 8
 """Until the chunks are located, reads of less than 1/8 of the rows go through HDF5: locating
 all of them (1 us a chunk) would cost more than such a read saves."""
@@ -102,40 +115,119 @@ def decode_chunks(
     stops: npt.NDArray[np.int64],
     out: npt.NDArray[np.float32],
     scratch: npt.NDArray[np.float32],
+    columns: list[int] | None = None,
 ) -> int:
     """What the numba kernel does, chunk by chunk through ctypes, for large reads (mostly
     whole chunks: float32 ones decoded in place, the others through `scratch`): it needs no
     numba, whose import takes 0.2 s and 65 MB, and a call per 8,192 hits costs little.
-    ``kinds[j]`` is column ``j``'s bytes per value and rows per block, ``divisors[j]`` what
-    its integers are divided by."""
-    rows, first = (int(v) for v in geometry)
-    sizes = kinds[:, 0] * rows, kinds[:, 0] * kinds[:, 1]
-    if not all(headers_fit(buf, chunks[j], sizes[0][j], sizes[1][j]) for j in range(len(kinds))):
-        return -1
-    base, spare = buf.ctypes.data, scratch.ctypes.data
-    places = (chunks[:, :, 0] + 12).tolist()
-    for j in range(out.shape[0]):
-        column, at = out[j], out[j].ctypes.data
+    ``kinds[j]`` is column ``j``'s bytes per value and rows per block (:data:`PLAIN`: no
+    filter, its values copied), ``divisors[j]`` what its integers are divided by; `columns`:
+    those to decode (default: all)."""
+    rows = int(geometry[0])
+    for j in range(len(kinds)) if columns is None else columns:
         itemsize, block = int(kinds[j, 0]), int(kinds[j, 1])
-        held_values = scratch if itemsize == 4 else scratch.view(NARROW_TYPES[itemsize])
-        written, held = 0, -1  # held: the chunk in `scratch` (ranges of one chunk share it)
-        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-            for c in range(a // rows, -(-b // rows)):
-                lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
-                in_place = lo == 0 and hi == rows and itemsize == 4
-                if in_place or c != held:
-                    dest = at + written * itemsize if in_place else spare
-                    if decompress(base + places[j][c - first], dest, rows, itemsize, block) < 0:
-                        return -1
-                    held = held if in_place else c
-                if itemsize == 4 and not in_place:
-                    column[written : written + hi - lo] = held_values[lo:hi]
-                elif not in_place:
-                    np.divide(
-                        held_values[lo:hi], divisors[j], out=column[written : written + hi - lo]
-                    )
-                written += hi - lo
+        size = (itemsize * rows, itemsize * block)
+        if not (plain_fit if block == PLAIN else headers_fit)(buf, chunks[j], *size):
+            return -1
+        ranges = (starts.tolist(), stops.tolist())
+        if block == PLAIN:
+            _copy_plain(buf, chunks[j, :, 0], geometry, itemsize, divisors[j], ranges, out[j])
+            continue
+        layout = ((itemsize, block), divisors[j])
+        if _decode_column(decompress, buf, chunks[j], geometry, *layout, ranges, out[j], scratch):
+            return -1
     return 0
+
+
+def _decode_column(
+    decompress: Any,
+    buf: npt.NDArray[np.uint8],
+    chunks: npt.NDArray[np.int64],
+    geometry: npt.NDArray[np.int64],
+    kind: tuple[int, int],
+    divisor: np.float32,
+    ranges: tuple[list[int], list[int]],
+    column: npt.NDArray[np.float32],
+    scratch: npt.NDArray[np.float32],
+) -> int:
+    """One Bitshuffle-LZ4 column of :func:`decode_chunks`; 0, or -1 for a damaged chunk."""
+    rows, first = (int(v) for v in geometry)
+    itemsize, block = kind
+    base, spare, at = buf.ctypes.data, scratch.ctypes.data, column.ctypes.data
+    places = (chunks[:, 0] + 12).tolist()
+    held_values = scratch if itemsize == 4 else scratch.view(NARROW_TYPES[itemsize])
+    written, held = 0, -1  # held: the chunk in `scratch` (ranges of one chunk share it)
+    for a, b in zip(*ranges, strict=True):
+        for c in range(a // rows, -(-b // rows)):
+            lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
+            in_place = lo == 0 and hi == rows and itemsize == 4
+            if in_place or c != held:
+                dest = at + written * itemsize if in_place else spare
+                if decompress(base + places[c - first], dest, rows, itemsize, block) < 0:
+                    return -1
+                held = held if in_place else c
+            if itemsize == 4 and not in_place:
+                column[written : written + hi - lo] = held_values[lo:hi]
+            elif not in_place:
+                np.divide(held_values[lo:hi], divisor, out=column[written : written + hi - lo])
+            written += hi - lo
+    return 0
+
+
+def _copy_plain(
+    buf: npt.NDArray[np.uint8],
+    places: npt.NDArray[np.int64],
+    geometry: npt.NDArray[np.int64],
+    itemsize: int,
+    divisor: np.float32,
+    ranges: tuple[list[int], list[int]],
+    column: npt.NDArray[np.float32],
+) -> None:
+    """One plain column of :func:`decode_chunks`: its chunks (starting at `places` in `buf`)
+    hold the values themselves."""
+    rows, first = (int(v) for v in geometry)
+    values = np.float32 if itemsize == 4 else NARROW_TYPES[itemsize]
+    written = 0
+    for a, b in zip(*ranges, strict=True):
+        for c in range(a // rows, -(-b // rows)):
+            lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
+            start = int(places[c - first]) + lo * itemsize
+            stored = buf[start : start + (hi - lo) * itemsize].view(values)
+            if itemsize == 4:  # copied, not divided by 1: NaNs keep their bits
+                column[written : written + hi - lo] = stored
+            else:
+                np.divide(stored, divisor, out=column[written : written + hi - lo])
+            written += hi - lo
+
+
+def plain_pieces(
+    places: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    stops: npt.NDArray[np.int64],
+    chunk_rows: int,
+    itemsize: int,
+) -> list[list[int]]:
+    """Where the rows ``starts[i]..stops[i]`` of a plain column whose chunks begin at byte
+    `places` of the file lie: ``[offset, bytes]`` pieces in order, adjacent ones merged."""
+    pieces: list[list[int]] = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        for c in range(a // chunk_rows, -(-b // chunk_rows)):
+            lo, hi = max(a - c * chunk_rows, 0), min(b - c * chunk_rows, chunk_rows)
+            offset, size = int(places[c]) + lo * itemsize, (hi - lo) * itemsize
+            if pieces and pieces[-1][0] + pieces[-1][1] == offset:
+                pieces[-1][1] += size
+            else:
+                pieces.append([offset, size])
+    return pieces
+
+
+def plain_fit(
+    buf: npt.NDArray[np.uint8], chunks: npt.NDArray[np.int64], size: int, _block_size: int = 0
+) -> bool:
+    """Whether the chunks of a plain column (``first, last + 1`` bytes in `buf`; -1 for
+    none) lie in `buf` and hold `size` bytes each."""
+    spans = chunks[chunks[..., 0] >= 0]
+    return not (np.any(spans[:, 1] > len(buf)) or np.any(spans[:, 1] - spans[:, 0] != size))
 
 
 def headers_fit(
@@ -161,8 +253,11 @@ def _kernel(library: str) -> Any:
 
 
 def _block_rows(ds: h5py.Dataset) -> int | None:
-    """Hits per Bitshuffle block of `ds`, if its only filter is Bitshuffle with LZ4."""
+    """Hits per Bitshuffle block of `ds` if its only filter is Bitshuffle with LZ4,
+    :data:`PLAIN` if it has no filter, None otherwise."""
     plist = ds.id.get_create_plist()
+    if plist.get_nfilters() == 0:
+        return PLAIN
     if plist.get_nfilters() != 1:
         return None
     code, _, options, _ = plist.get_filter(0)
@@ -249,16 +344,37 @@ class ChunkIndex:
         """``(columns, chunks, 2)``: each chunk's first and last byte + 1 in the file."""
         self.usable: bool | None = None
         """Whether all chunks were located (None: not tried yet)."""
+        self._plain_ok: dict[int, bool] = {}
 
     def locate(self) -> bool:
         """Find where every chunk lies in the file (HDF5's chunk iteration, ~1 us a chunk);
         False if a chunk has no place or was stored without its filter."""
-        if self.usable is None:
-            spans = [self._locate_column(j) for j in range(len(self.columns))]
-            self.usable = all(s is not None for s in spans)
-            if self.usable:
-                self.spans[:] = np.stack([s for s in spans if s is not None])
-        return self.usable
+        for _ in self.locate_each():
+            pass
+        return self.usable is True
+
+    def locate_each(self) -> Iterator[int]:
+        """Locate the columns one after another, yielding each column's index once its chunks
+        are found (all at once if they were before); stops at a column that cannot be."""
+        if self.usable is not None:
+            yield from range(len(self.columns)) if self.usable else ()
+            return
+        for j in range(len(self.columns)):
+            spans = self._locate_column(j)
+            if spans is None:
+                self.usable = False
+                return
+            self.spans[j] = spans
+            yield j
+        self.usable = True
+
+    def plain_checked(self, j: int, itemsize: int) -> bool:
+        """Whether every chunk of column `j`, stored without a filter, holds a whole chunk of
+        `itemsize`-byte values (checked once)."""
+        if j not in self._plain_ok:
+            sizes = self.spans[j, :, 1] - self.spans[j, :, 0]
+            self._plain_ok[j] = bool(np.all(sizes == itemsize * self.chunk_rows))
+        return self._plain_ok[j]
 
     @property
     def located(self) -> bool:
@@ -319,8 +435,8 @@ class DirectColumns:
         """Each column's bytes per value (4: float32, 2 or 1: int16 or int8 over a divisor) and
         rows per Bitshuffle block."""
         self.divisors = np.array(divisors or [1] * len(columns), dtype=np.float32)
-        self.block_rows = block_rows[0]
-        """The first column's rows per block."""
+        self.block_rows = next((b for b in block_rows if b != PLAIN), PLAIN)
+        """The first compressed column's rows per block (:data:`PLAIN` if there is none)."""
         self._map: mmap.mmap | None = None
         self._bytes: npt.NDArray[np.uint8] | None = None
         self._blocks: npt.NDArray[np.int32] | None = None
@@ -346,18 +462,20 @@ class DirectColumns:
         into ``out[j]``; False (nothing read) when HDF5 should read them: before the chunks
         were located, for reads of less than 1/LOCATE_SHARE of the rows, or when they cannot
         be located."""
-        index = self.index
+        index, large = self.index, out.shape[1] >= LARGE_ROWS
         if not index.located:
             if index.usable is False or out.shape[1] * LOCATE_SHARE < index.n_rows:
                 return False
-            if not index.locate():
+            if not large and not index.locate():
                 return False
         if starts.dtype != np.int64 or stops.dtype != np.int64:
             starts, stops = starts.astype(np.int64), stops.astype(np.int64)
         if out.shape[1] == 0:
             return True
-        if out.shape[1] >= LARGE_ROWS:
+        if large:
             status = self._read_batches(starts, stops, out)
+            if status == UNLOCATED:
+                return False
         else:
             data = self._bytes if self._bytes is not None else self._file_bytes()
             blocks = self._blocks if self._blocks is not None else self._new_blocks()
@@ -365,7 +483,8 @@ class DirectColumns:
             status = int(self.kernel(*args, stops, out, self._workspace().scratch))
         if status < 0:
             raise FormatError(
-                "a hits chunk does not decode as the Bitshuffle-LZ4 blocks it declares",
+                "a hits chunk is not what its dataset declares (Bitshuffle-LZ4 blocks or plain"
+                " values), or the file ends early",
                 file=self.path,
             )
         return True
@@ -392,7 +511,8 @@ class DirectColumns:
         0.8 of the time of a random shower on 20,000 showers, once they are found)."""
         with self._lock:
             if self._blocks is None:
-                per_chunk = int((self.chunk_rows // self.kinds[:, 1]).max(initial=1))
+                blocks = self.kinds[:, 1][self.kinds[:, 1] != PLAIN]
+                per_chunk = int((self.chunk_rows // blocks).max(initial=1))
                 shape = (len(self.kinds), self.index.n_chunks, per_chunk)
                 self._blocks = np.full(shape, -1, dtype=np.int32)
             return self._blocks
@@ -406,75 +526,81 @@ class DirectColumns:
     def _read_batches(
         self, starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64], out: Any
     ) -> int:
-        """Large reads: batches of about BATCH_ROWS hits, decoded in two threads."""
-        n_batches = -(-out.shape[1] // BATCH_ROWS)
-        batches = split_ranges(starts, stops, n_batches)
-        with open(self.path, "rb", buffering=0) as handle:
+        """Large reads: each column in batches of about BATCH_ROWS hits, read in two threads
+        from the moment its chunks are located (locating them, in this thread, overlaps the
+        reading); :data:`UNLOCATED` if a column cannot be located."""
+        batches = split_ranges(starts, stops, -(-out.shape[1] // BATCH_ROWS))
+        spaces = threading.local()
+        with open(self.path, "rb", buffering=0) as handle, ThreadPoolExecutor(THREADS) as pool:
             fd = handle.fileno()
 
-            def work(k: int) -> int:
-                status, space = 0, Workspace(self.chunk_rows)
-                for s, e, lo, hi in batches[k::THREADS]:
-                    status = min(status, self._read_batch(fd, s, e, out[:, lo:hi], space))
-                return status
+            def work(j: int, s: Any, e: Any, lo: int, hi: int) -> int:
+                space = getattr(spaces, "space", None)
+                if space is None:
+                    space = spaces.space = Workspace(self.chunk_rows)
+                return self._read_column(fd, j, s, e, out[j, lo:hi], space)
 
-            with ThreadPoolExecutor(THREADS) as pool:
-                return min(pool.map(work, range(THREADS)))
+            located = self.index.locate_each()
+            futures = [pool.submit(work, j, *batch) for j in located for batch in batches]
+            status = min((future.result() for future in futures), default=0)
+        return status if self.index.located else UNLOCATED
 
-    def _read_batch(
+    def _read_column(
         self,
         fd: int,
+        j: int,
         starts: npt.NDArray[np.int64],
         stops: npt.NDArray[np.int64],
-        out: Any,
+        dest: npt.NDArray[np.float32],
         space: Workspace,
     ) -> int:
-        """One batch: its chunks' bytes read column by column into one buffer, then decoded."""
+        """One batch of column `j` into `dest`: plain, or its chunks' bytes read into a buffer
+        (or, when they lie far apart, from the memory map) and decoded; 0 or -1."""
+        if self.kinds[j, 1] == PLAIN:
+            return self._read_plain(fd, j, starts, stops, dest, space)
         chunks = chunks_of(starts, stops, self.chunk_rows)
         first = int(chunks[0])
-        spans = self.index.spans[:, first : int(chunks[-1]) + 1]
-        local = np.full(spans.shape, -1, dtype=np.int64)
-        pieces = []
-        size = 0
-        for j in range(len(spans)):
-            wanted = spans[j, chunks - first]
-            begin, end = int(wanted[:, 0].min()), int(wanted[:, 1].max())
-            if end - begin > 2 * int((wanted[:, 1] - wanted[:, 0]).sum()) + (1 << 16):
-                return self._read_scattered(starts, stops, out, space, chunks)
-            pieces.append((begin, end, size))
-            local[j, chunks - first] = wanted - begin + size
-            size += end - begin
-        buffer = space.bytes(size)
-        for begin, end, at in pieces:
-            if os.preadv(fd, [buffer[at : at + end - begin].data], begin) != end - begin:
+        wanted = self.index.spans[j, chunks]
+        local = np.full((1, int(chunks[-1]) + 1 - first, 2), -1, dtype=np.int64)
+        begin, end = int(wanted[:, 0].min()), int(wanted[:, 1].max())
+        if end - begin > 2 * int((wanted[:, 1] - wanted[:, 0]).sum()) + (1 << 16):
+            buffer, local[0, chunks - first] = self._file_bytes(), wanted
+        else:
+            buffer, local[0, chunks - first] = space.bytes(end - begin), wanted - begin
+            if os.preadv(fd, [buffer[: end - begin].data], begin) != end - begin:
                 return -1
-        geometry = self._geometry(first)
-        return self._decode_chunks(buffer, local, geometry, starts, stops, out, space.scratch)
+        decompress, geometry = _decompress(self.library), self._geometry(first)
+        kinds, divisors = self.kinds[j : j + 1], self.divisors[j : j + 1]
+        rows = (starts, stops, dest[None, :], space.scratch)
+        return decode_chunks(decompress, buffer, local, geometry, kinds, divisors, *rows)
 
-    def _read_scattered(
+    def _read_plain(
         self,
+        fd: int,
+        j: int,
         starts: npt.NDArray[np.int64],
         stops: npt.NDArray[np.int64],
-        out: Any,
+        dest: npt.NDArray[np.float32],
         space: Workspace,
-        chunks: npt.NDArray[np.int64],
     ) -> int:
-        """A batch whose `chunks` lie far apart in the file: decoded from the memory map."""
-        first, last = int(chunks[0]), int(chunks[-1])
-        spans = np.full((len(self.index.columns), last + 1 - first, 2), -1, dtype=np.int64)
-        spans[:, chunks - first] = self.index.spans[:, chunks]
-        args = (self._file_bytes(), spans, self._geometry(first), starts, stops, out)
-        return self._decode_chunks(*args, space.scratch)
-
-    def _decode_chunks(
-        self,
-        buf: npt.NDArray[np.uint8],
-        chunks: npt.NDArray[np.int64],
-        geometry: npt.NDArray[np.int64],
-        *args: Any,
-    ) -> int:
-        layout = (self.kinds, self.divisors)
-        return decode_chunks(_decompress(self.library), buf, chunks, geometry, *layout, *args)
+        """The rows of plain column `j` into `dest`: read straight into it (float32) or into a
+        buffer and divided (narrow), one read per run of adjacent bytes; 0, or -1 when the
+        file ends early or a chunk is not where it should be."""
+        itemsize = int(self.kinds[j, 0])
+        if not self.index.plain_checked(j, itemsize):
+            return -1
+        places = self.index.spans[j, :, 0]
+        pieces = plain_pieces(places, starts, stops, self.chunk_rows, itemsize)
+        target = dest.view(np.uint8) if itemsize == 4 else space.bytes(len(dest) * itemsize)
+        at = 0
+        for offset, size in pieces:
+            if os.preadv(fd, [target[at : at + size].data], offset) != size:
+                return -1
+            at += size
+        if itemsize != 4:
+            stored = target[: len(dest) * itemsize].view(NARROW_TYPES[itemsize])
+            np.divide(stored, self.divisors[j], out=dest)
+        return 0
 
     def close(self) -> None:
         """Release the memory map (now, or once the last view of it is gone)."""
@@ -503,7 +629,9 @@ def make_direct_columns(
     if first.chunks is None or len(factors) != len(columns):
         return None
     for column, factor, block in zip(columns, factors, blocks, strict=True):
-        if column.chunks != first.chunks or block is None or first.chunks[0] % block or block % 8:
+        if column.chunks != first.chunks or block is None:
+            return None
+        if block != PLAIN and (first.chunks[0] % block or block % 8):
             return None
         narrow = column.dtype in NARROW_TYPES.values() and factor is not None
         if not (narrow or (column.dtype == np.float32 and factor is None)):
@@ -512,4 +640,5 @@ def make_direct_columns(
     if library is None:
         return None
     found = [1 if factor is None else int(factor) for factor in factors]
-    return DirectColumns(path, columns, [b for b in blocks if b], n_rows, library, found)
+    kinds = [b for b in blocks if b is not None]
+    return DirectColumns(path, columns, kinds, n_rows, library, found)

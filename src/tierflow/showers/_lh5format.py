@@ -10,11 +10,14 @@
     /showers/targets/<key>   struct{values,num_points}    attrs: shape
 
 Shower ``i`` owns hits ``sum(num_points[:i]) .. sum(num_points[:i+1])``. Every dataset is
-chunked, resizable and compressed (Bitshuffle + LZ4 through hdf5plugin, 8,192-hit chunks of
-512-hit blocks), so a file grows by appends; hits are written before events, so an interrupted
-append leaves a readable file with the showers of the events table. Files written before these
-defaults (LZ4 with byte shuffle, 32,768-hit chunks; Bitshuffle's own 2,048-hit blocks) have the
-same layout and version and read the same way, since HDF5 records each dataset's filters and
+chunked and resizable, so a file grows by appends; hits are written before events, so an
+interrupted append leaves a readable file with the showers of the events table. A hits column
+is compressed (Bitshuffle + LZ4 through hdf5plugin, 8,192-hit chunks of 512-hit blocks) when
+that at least halves it, and stored plain otherwise (:mod:`tierflow.showers._packing`: a full
+load then reads it at the speed of memory), in 65,536-hit chunks if no column is compressed;
+events are always compressed. Files written before these defaults (every column compressed;
+LZ4 with byte shuffle, 32,768-hit chunks; Bitshuffle's own 2,048-hit blocks) have the same
+layout and version and read the same way, since HDF5 records each dataset's filters and
 chunks (``tests/showers/data/v1-lz4.lh5``).
 
 Version 2 (``tests/showers/data/v2-narrow.lh5``) stores a hits column whose values all have
@@ -25,7 +28,7 @@ has such a column, so that files without one stay readable by earlier releases, 
 version 2 rather than misread it. An append whose values do not fit a narrow column rewrites
 that column as float32.
 
-Files open for reading decode their Bitshuffle-LZ4 hits straight from the file's bytes
+Files open for reading decode their hits straight from the file's bytes
 (:mod:`tierflow.showers._direct`): any HDF5 reader with hdf5plugin reads them too.
 """
 
@@ -52,6 +55,7 @@ from tierflow.showers._files import (
     open_h5,
 )
 from tierflow.showers._narrow import DIVISOR_ATTR, Narrow, choose_narrow, narrow_of
+from tierflow.showers._packing import compresses_well
 from tierflow.showers._showers import (
     FEATURES_4,
     FEATURES_5,
@@ -84,6 +88,11 @@ time its chunk is read; 4,096-hit chunks walk less, but make opening a file slow
 20,000 showers of 100-4,000 points that took 0.7 of the time with 8,192-hit chunks than with
 32,768; the places of all chunks are found when a file opens (HDF5's chunk iteration, 1 us a
 chunk: 20 ms for 41 M hits)."""
+PLAIN_CHUNK_ROWS = 1 << 16
+"""Hits per chunk when no hits column is compressed (:mod:`~tierflow.showers._packing`): a
+plain column is read at any row without walking blocks, so its chunks need only be short
+enough for appends; 8x fewer than compressed ones to locate when a file opens (3 ms rather
+than 30 for 41 M hits)."""
 BLOCK_ROWS = 512
 """Hits per Bitshuffle block (its unit of decoding), 2 KiB of float32: a random shower is
 decoded from the blocks that hold it (:mod:`tierflow.showers._direct`), so smaller blocks
@@ -95,7 +104,8 @@ EVENT_UNITS = {"energies": "GeV"}
 
 
 def default_settings() -> dict[str, Any]:
-    """The HDF5 filters of new files: Bitshuffle with LZ4 (hdf5plugin, filter 32008).
+    """The HDF5 filters of new files' compressed columns: Bitshuffle with LZ4 (hdf5plugin,
+    filter 32008).
 
     Lossless; on clustered showers it gives files 0.45 of showerdata's, against 0.55 for
     LZ4 with byte shuffle (the default before), and decodes faster (a full load took 0.7
@@ -116,8 +126,12 @@ def _column(
     units: str | None,
     chunk_rows: int,
     extra: Mapping[str, Any] | None = None,
+    compressed: bool = True,
 ) -> Array:
-    attrs: dict[str, Any] = {"hdf5_settings": {"chunks": (chunk_rows, *data.shape[1:])}}
+    settings: dict[str, Any] = {"chunks": (chunk_rows, *data.shape[1:])}
+    if not compressed:
+        settings |= {"compression": None, "shuffle": False}
+    attrs: dict[str, Any] = {"hdf5_settings": settings}
     if units:
         attrs["units"] = units
     attrs.update(extra or {})
@@ -131,10 +145,23 @@ def feature_names(n_features: int) -> tuple[str, ...]:
     return FEATURES_5 if n_features == 5 else FEATURES_4
 
 
-def _hits_column(values: npt.NDArray[np.float32], name: str, narrow: Narrow | None) -> Array:
-    if narrow is None:
-        return _column(values, FEATURE_UNITS[name], HITS_CHUNK_ROWS)
-    return _column(narrow.encode(values), FEATURE_UNITS[name], HITS_CHUNK_ROWS, narrow.attrs())
+def _hits_table(
+    columns: Sequence[npt.NDArray[np.float32]],
+    names: Sequence[str],
+    narrows: Sequence[Narrow | None],
+    choose: bool,
+) -> Table:
+    """The hits columns, narrow where `narrows` say; if `choose`, those that compress little
+    stored plain (:mod:`~tierflow.showers._packing`), and in longer chunks if all are."""
+    stored = [v if n is None else n.encode(v) for v, n in zip(columns, narrows, strict=True)]
+    compressed = [not choose or compresses_well(v, HITS_CHUNK_ROWS, BLOCK_ROWS) for v in stored]
+    rows = HITS_CHUNK_ROWS if any(compressed) else PLAIN_CHUNK_ROWS
+    return Table(
+        {
+            name: _column(v, FEATURE_UNITS[name], rows, None if n is None else n.attrs(), c)
+            for name, v, n, c in zip(names, stored, narrows, compressed, strict=True)
+        }
+    )
 
 
 def make_struct(
@@ -143,22 +170,22 @@ def make_struct(
     *,
     with_attrs: bool = True,
     narrows: Sequence[Narrow | None] | None = None,
+    choose_compression: bool = True,
 ) -> Struct:
     """The LH5 struct that holds `showers`.
 
     `narrows`: how each hits column is stored (:mod:`~tierflow.showers._narrow`); by default
-    chosen from the values (a column of values of few digits is stored narrow).
+    chosen from the values (a column of values of few digits is stored narrow), and so is
+    which columns are compressed (:mod:`~tierflow.showers._packing`) unless
+    `choose_compression` is false (all are, with the writer's settings) or `narrows` are given
+    (an append to existing columns, whose filters stay).
     """
+    choose = choose_compression and narrows is None
     names = feature_names(showers.num_features)
     columns = [np.ascontiguousarray(showers.flat[:, j]) for j in range(len(names))]
     if narrows is None:
         narrows = [choose_narrow(values) if NARROW else None for values in columns]
-    hits = Table(
-        {
-            name: _hits_column(values, name, narrow)
-            for name, values, narrow in zip(names, columns, narrows, strict=True)
-        }
-    )
+    hits = _hits_table(columns, names, narrows, choose)
     events = Table(
         {
             "energies": _column(showers.energies[:, 0], "GeV", EVENTS_CHUNK_ROWS),
@@ -191,9 +218,11 @@ def create_lh5(
     file_attrs: Mapping[str, Any] | None = None,
 ) -> None:
     """A new LH5 file holding `showers` as `name` (written under a temporary name)."""
-    settings = {**default_settings(), **(hdf5_settings or {})}
+    settings_given = hdf5_settings or {}
+    settings = {**default_settings(), **settings_given}
+    struct = make_struct(showers, attrs, choose_compression="compression" not in settings_given)
     with atomic_h5(path, overwrite) as handle:
-        lh5.write(make_struct(showers, attrs), name, handle, hdf5_settings=settings)
+        lh5.write(struct, name, handle, hdf5_settings=settings)
         handle.attrs.update(dict(file_attrs or {}))
 
 
