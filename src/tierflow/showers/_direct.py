@@ -6,9 +6,8 @@ are Bitshuffle-LZ4 chunks (hdf5plugin filter 32008) made of independent blocks o
 hundred hits, or plain chunks (no filter: :mod:`tierflow.showers._packing`), whose rows are
 copied. :class:`DirectColumns` looks up where the chunks lie in the file (HDF5's chunk
 iteration, ~1 us a chunk: when a file is opened for random reads, or at the first large read),
-and
-decodes only the blocks that hold the rows asked for, all columns in one numba kernel that
-runs without the GIL, with the Bitshuffle library that hdf5plugin ships: the same code
+and decodes only the blocks that hold the rows asked for, all columns in one numba kernel
+that runs without the GIL, with the Bitshuffle library that hdf5plugin ships: the same code
 HDF5's filter runs, so the values are the same. The kernel records where the blocks it walks
 past lie, so that later reads of a chunk jump to their first block (0.8 of the time of a
 random shower once its chunks were read). Columns are float32, or int8 / int16 stored
@@ -19,9 +18,8 @@ in batches of chunks, in two threads that start on a column as soon as its chunk
 a compressed batch's bytes are read into a buffer and decoded chunk by chunk through ctypes
 (:func:`decode_chunks`: as fast, and without importing numba), a plain one read straight into
 the result (float32) or converted from a buffer (narrow), so that a full load holds no more
-than its result and two batches. Columns of other filters,
-chunk layouts it does not know, or files open for writing are read through HDF5
-(:func:`make_direct_columns` returns ``None``).
+than its result and two batches. Columns of other filters, chunk layouts it does not know, or
+files open for writing are read through HDF5 (:func:`make_direct_columns` returns ``None``).
 """
 
 from __future__ import annotations
@@ -53,7 +51,6 @@ __all__ = [
     "decode_chunks",
     "headers_fit",
     "make_direct_columns",
-    "plain_fit",
     "plain_pieces",
     "split_ranges",
 ]
@@ -115,24 +112,18 @@ def decode_chunks(
     stops: npt.NDArray[np.int64],
     out: npt.NDArray[np.float32],
     scratch: npt.NDArray[np.float32],
-    columns: list[int] | None = None,
 ) -> int:
-    """What the numba kernel does, chunk by chunk through ctypes, for large reads (mostly
-    whole chunks: float32 ones decoded in place, the others through `scratch`): it needs no
-    numba, whose import takes 0.2 s and 65 MB, and a call per 8,192 hits costs little.
-    ``kinds[j]`` is column ``j``'s bytes per value and rows per block (:data:`PLAIN`: no
-    filter, its values copied), ``divisors[j]`` what its integers are divided by; `columns`:
-    those to decode (default: all)."""
+    """What the numba kernel does, chunk by chunk through ctypes, for large reads of
+    Bitshuffle-LZ4 columns (mostly whole chunks: float32 ones decoded in place, the others
+    through `scratch`): it needs no numba, whose import takes 0.2 s and 65 MB, and a call per
+    8,192 hits costs little. ``kinds[j]`` is column ``j``'s bytes per value and rows per
+    block, ``divisors[j]`` what its integers are divided by."""
     rows = int(geometry[0])
-    for j in range(len(kinds)) if columns is None else columns:
+    ranges = (starts.tolist(), stops.tolist())
+    for j in range(len(kinds)):
         itemsize, block = int(kinds[j, 0]), int(kinds[j, 1])
-        size = (itemsize * rows, itemsize * block)
-        if not (plain_fit if block == PLAIN else headers_fit)(buf, chunks[j], *size):
+        if not headers_fit(buf, chunks[j], itemsize * rows, itemsize * block):
             return -1
-        ranges = (starts.tolist(), stops.tolist())
-        if block == PLAIN:
-            _copy_plain(buf, chunks[j, :, 0], geometry, itemsize, divisors[j], ranges, out[j])
-            continue
         layout = ((itemsize, block), divisors[j])
         if _decode_column(decompress, buf, chunks[j], geometry, *layout, ranges, out[j], scratch):
             return -1
@@ -174,32 +165,6 @@ def _decode_column(
     return 0
 
 
-def _copy_plain(
-    buf: npt.NDArray[np.uint8],
-    places: npt.NDArray[np.int64],
-    geometry: npt.NDArray[np.int64],
-    itemsize: int,
-    divisor: np.float32,
-    ranges: tuple[list[int], list[int]],
-    column: npt.NDArray[np.float32],
-) -> None:
-    """One plain column of :func:`decode_chunks`: its chunks (starting at `places` in `buf`)
-    hold the values themselves."""
-    rows, first = (int(v) for v in geometry)
-    values = np.float32 if itemsize == 4 else NARROW_TYPES[itemsize]
-    written = 0
-    for a, b in zip(*ranges, strict=True):
-        for c in range(a // rows, -(-b // rows)):
-            lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
-            start = int(places[c - first]) + lo * itemsize
-            stored = buf[start : start + (hi - lo) * itemsize].view(values)
-            if itemsize == 4:  # copied, not divided by 1: NaNs keep their bits
-                column[written : written + hi - lo] = stored
-            else:
-                np.divide(stored, divisor, out=column[written : written + hi - lo])
-            written += hi - lo
-
-
 def plain_pieces(
     places: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
@@ -219,15 +184,6 @@ def plain_pieces(
             else:
                 pieces.append([offset, size])
     return pieces
-
-
-def plain_fit(
-    buf: npt.NDArray[np.uint8], chunks: npt.NDArray[np.int64], size: int, _block_size: int = 0
-) -> bool:
-    """Whether the chunks of a plain column (``first, last + 1`` bytes in `buf`; -1 for
-    none) lie in `buf` and hold `size` bytes each."""
-    spans = chunks[chunks[..., 0] >= 0]
-    return not (np.any(spans[:, 1] > len(buf)) or np.any(spans[:, 1] - spans[:, 0] != size))
 
 
 def headers_fit(
