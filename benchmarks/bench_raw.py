@@ -5,8 +5,11 @@ Each measurement runs in a child process so peak memory (VmHWM) is per run. When
 legend-daq2lh5 is importable, it runs on the same input in the same run and the ratio is
 printed. ``lh5%`` is the share of tierflow's time spent in ``lh5.write`` (the rest is
 framing, decoding and routing). Usage:
-``python benchmarks/bench_raw.py [--large-mb 200] [--no-anchor] [--repeat 3]``
-(``--repeat``: the median of that many runs of each, in one child process each).
+``python benchmarks/bench_raw.py [--large-mb 200] [--medium-mb 20] [--no-anchor] [--repeat 3]``
+(``--repeat``: the median of that many runs of each, in one child process each). The large
+inputs repeat a test file's event records: FCIO and ORCA are compared with the anchor's rate on
+the test file; llama and CoMPASS, whose test files are 1.1 and 0.2 MB (fixed costs), with the
+anchor's rate on a ``--medium-mb`` file made the same way.
 """
 
 from __future__ import annotations
@@ -152,9 +155,49 @@ def make_large_orca(target_mb: int, out: Path) -> Path:
     return out
 
 
+def _header_bytes(name: str, data: bytes) -> int:
+    """The length of a llama or CoMPASS file's header (what precedes its event records)."""
+    if name == "compass":
+        return 2  # one header word
+    n_open = int.from_bytes(data[12:16], "little")  # llama: 16 bytes, then 88 per channel
+    return 16 + 88 * n_open
+
+
+def make_repeated(name: str, target_mb: int, out: Path) -> Path:
+    """A llama or CoMPASS file of at least `target_mb` MB: the test file's events repeated."""
+    data = (SHARED / "testdata/legend" / FILES[name][0]).read_bytes()
+    cut = _header_bytes(name, data)
+    reps = int(target_mb * 1e6 // (len(data) - cut)) + 1
+    with open(out, "wb") as f:
+        f.write(data[:cut])
+        for _ in range(reps):
+            f.write(data[cut:])
+    return out
+
+
+def _repeated_cases(
+    large_mb: int, medium_mb: int, tmp: str
+) -> list[tuple[str, Path, str | None, dict[str, str], str | None]]:
+    """llama and CoMPASS events repeated: a medium file both tools run (the anchor's rate past
+    its fixed costs) and a large one for tierflow, compared with that rate."""
+    cases = []
+    base = SHARED / "testdata/legend"
+    for name in ("llama", "compass"):
+        _, typ, kw = FILES[name]
+        options = {k: str(base / v) for k, v in kw.items()}
+        medium = make_repeated(name, medium_mb, Path(tmp) / f"medium-{name}.bin")
+        large = make_repeated(name, large_mb, Path(tmp) / f"large-{name}.bin")
+        cases.append((f"{name}-{medium_mb}MB", medium, typ, options, None))
+        cases.append((f"{name}-{large_mb}MB", large, typ, options, f"{name}-{medium_mb}MB"))
+    return cases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--large-mb", type=int, default=200)
+    parser.add_argument(
+        "--medium-mb", type=int, default=20, help="repeated llama / CoMPASS files the anchor runs"
+    )
     parser.add_argument("--no-anchor", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="median of this many runs")
     parser.add_argument(
@@ -191,6 +234,7 @@ def main() -> None:
                     "orca-fc",
                 )
             )
+            cases += _repeated_cases(args.large_mb, args.medium_mb, tmp)
         print(f"tierflow HDF5 preset: {args.hdf5}; MB/s by wall clock (and by CPU time)")
         print(
             f"{'input':<14}{'MB':>7}{'MB/s':>8}{'(cpu)':>8}{'rows/s':>10}{'lh5%':>6}{'peak MB':>9}"
