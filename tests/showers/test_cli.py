@@ -30,6 +30,25 @@ def test_info(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "targets: target" in out
 
 
+def test_info_shows_how_lh5_hits_columns_are_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    flat = np.zeros((40_000, 4), np.float32)
+    flat[:, 0] = (np.arange(len(flat)) // 100 % 4 + 0.5) * 5  # runs of cells: compressed
+    flat[:, 3] = rng.random(len(flat), dtype=np.float32)  # random energies: plain
+    path = tmp_path / "s.lh5"
+    sh.save(sh.Showers(flat_points=flat, num_points=[15_000, 25_000], energies=[1, 2]), path)
+    assert main(["showers", "info", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    x = next(line for line in lines if line.split()[0] == "x")
+    energy = next(line for line in lines if line.split()[0] == "energy")
+    assert x.split()[1:4] == ["int8", "/", "2"]
+    assert "Bitshuffle" in x
+    assert energy.split()[1:3] == ["float32", "plain"]
+    assert float(energy.split()[-3]) >= 1.0  # whole chunks: a little over its values
+
+
 def test_convert_cluster_filter_shift_shuffle_observables(source: Path, tmp_path: Path) -> None:
     lh5_file = tmp_path / "s.lh5"
     quiet = ["--no-progress"]

@@ -54,12 +54,19 @@ class InfoCommand:
         from tierflow import showers
         from tierflow.showers._api import open_store
         from tierflow.showers._convert import target_keys
+        from tierflow.showers._lh5format import LH5Store
+        from tierflow.showers._packing import ColumnStorage
 
         with open_store(args.file) as store:
             n, width, features = store.shape
             print(f"{args.file}: {store.layout.value} layout")
             print(f"  showers: {n}, max points: {width}, features: {features}")
             print(f"  targets: {', '.join(target_keys(store)) or '-'}")
+            if isinstance(store, LH5Store):
+                print("  hits columns:")
+                for column, narrow in zip(store.columns, store.narrows, strict=True):
+                    storage = ColumnStorage.of(column, None if narrow is None else narrow.divisor)
+                    print(f"    {storage.line()}")
         for key, value in showers.load_metadata(args.file).items():
             print(f"  {key}: {value}")
         return 0

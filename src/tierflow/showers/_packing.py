@@ -26,15 +26,17 @@ False
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 from typing import Any
 
+import h5py
 import numpy as np
 import numpy.typing as npt
 
 from tierflow.lh5._native import Signatures, declared, hdf5plugin_library
 
-__all__ = ["MAX_RATIO", "SAMPLE_CHUNKS", "compresses_well"]
+__all__ = ["FILTER_NAMES", "MAX_RATIO", "SAMPLE_CHUNKS", "ColumnStorage", "compresses_well"]
 
 MAX_RATIO = 0.5
 """A column is compressed when its sample compresses to at most this share of its bytes."""
@@ -73,3 +75,45 @@ def compresses_well(values: npt.NDArray[Any], chunk_rows: int, block_rows: int) 
             return True
         stored, original = stored + int(size), original + chunk.nbytes
     return stored <= MAX_RATIO * original
+
+
+FILTER_NAMES = {1: "gzip", 2: "shuffle", 32004: "LZ4", 32008: "Bitshuffle", 32015: "Zstd"}
+"""Short names of the HDF5 filters shower files use, by filter code."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnStorage:
+    """How a hits column is stored: its dataset's values, filters and bytes on disk.
+
+    Example
+    -------
+    >>> ColumnStorage("x", "int16", 2, (), 2_000_000, 1_000_000).line()
+    'x        int16 / 2    plain                2.0 MB on disk, 0.50 of float32'
+    """
+
+    name: str
+    dtype: str
+    divisor: int | None
+    filters: tuple[str, ...]
+    stored_bytes: int
+    rows: int
+
+    @classmethod
+    def of(cls, column: h5py.Dataset, divisor: int | None) -> ColumnStorage:
+        """The storage of `column` (`divisor`: that of a narrow column, else None)."""
+        plist = column.id.get_create_plist()
+        filters = []
+        for i in range(plist.get_nfilters()):
+            code, _, _, name = plist.get_filter(i)
+            filters.append(FILTER_NAMES.get(code) or name.decode(errors="replace").split(";")[0])
+        name = column.name.rsplit("/", 1)[-1]
+        stored = column.id.get_storage_size()
+        return cls(name, str(column.dtype), divisor, tuple(filters), stored, column.shape[0])
+
+    def line(self) -> str:
+        """One line: name, stored values, filters, bytes on disk and their share of float32."""
+        values = self.dtype if self.divisor is None else f"{self.dtype} / {self.divisor}"
+        share = self.stored_bytes / max(4 * self.rows, 1)
+        filters = " + ".join(self.filters) or "plain"
+        size = f"{self.stored_bytes / 1e6:.1f} MB on disk, {share:.2f} of float32"
+        return f"{self.name:<8} {values:<12} {filters:<20} {size}"
