@@ -25,9 +25,9 @@ from numba import types
 __all__ = ["decode_ranges", "load_library"]
 
 ERROR = -1
+"""Returned by the kernels for a chunk whose header or blocks do not fit the dataset."""
 PLAIN = 0
 """``kinds[j, 1]`` of a column stored without a filter (its chunks hold its values)."""
-"""Returned by the kernels for a chunk whose header or blocks do not fit the dataset."""
 
 
 def load_library(path: str) -> None:
