@@ -82,3 +82,32 @@ def test_joined_slabs_equal_the_channel_by_channel_lists(
             assert joined[0].tolist() == apart[0].tolist()
             assert joined[1].dtype == apart[1].dtype
             np.testing.assert_array_equal(joined[1], apart[1])
+
+
+@pytest.mark.parametrize("field", ["table_key", "row_in_table", "index"])
+def test_tcm_data_equal_the_awkward_form(tmp_path: Path, field: str) -> None:
+    tiers = make_datainfo(_write(tmp_path, 3, float32=False))
+    channels = [f"ch{k}" for k in (22, 21)]
+    with ExitStack() as stack:
+        handles = {"hit": stack.enter_context(h5py.File(tiers["hit"].file, "r"))}
+        for tcm in iter_tcm(str(tiers["tcm"].file), "hardware_tcm_1", 15):
+            chunk = EventChunk(tiers, tcm, handles)
+            got = spms.gather_tcm_data(chunk, channels, tcm_field=field)
+            positions, _ = spms._selected(chunk, channels)
+            source = {"table_key": tcm.table_key, "row_in_table": tcm.row_in_table}
+            flat = source.get(field, np.arange(len(tcm.table_key)))[positions]
+            want = spms._to_vov(ak.unflatten(flat.astype(np.int64), spms._counts(chunk, positions)))
+            assert isinstance(got, VectorOfVectors)
+            assert isinstance(want, VectorOfVectors)
+            assert got.cumulative_length.nda.dtype == want.cumulative_length.nda.dtype
+            assert got.cumulative_length.nda.tolist() == want.cumulative_length.nda.tolist()
+            assert got.flattened_data.nda.dtype == want.flattened_data.nda.dtype
+            assert got.flattened_data.nda.tolist() == want.flattened_data.nda.tolist()
+            assert dict(got.attrs) == dict(want.attrs)
+            # drop_empty keeps the hits with a pulse left by the mask
+            mask = spms.make_pulse_data_mask(chunk, channels, t0_observable="hit.pe")
+            kept = spms.gather_tcm_data(
+                chunk, channels, tcm_field=field, pulse_mask=mask, drop_empty=True
+            )
+            has = ak.sum(mask.view_as("ak"), axis=-1) > 0
+            assert kept.view_as("ak").tolist() == got.view_as("ak")[has].tolist()

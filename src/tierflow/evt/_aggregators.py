@@ -380,15 +380,16 @@ def _gather_at_once(chunk: EventChunk, op: Operation) -> DataObject | None:
     names = compile_expr(op.expression).names
     columns: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in names}
     events = []
+    _prefetch(chunk, op, names)
+    fields = [(name, *name.partition(".")[::2]) for name in names]  # (name, tier, field)
+    if any(tier not in chunk.tiers or tier in SPECIAL_TIERS for _, tier, _ in fields):
+        return None
     for _, hits, skip in _channels(chunk, op):
         if skip and len(hits):
             return None
         if skip:
             continue
-        for name in names:
-            tier, _, field = name.partition(".")
-            if tier not in chunk.tiers or tier in SPECIAL_TIERS:
-                return None
+        for name, tier, field in fields:
             column = chunk.column(tier, hits.key, field)
             if not isinstance(column, np.ndarray) or column.ndim != 1:
                 return None
@@ -407,6 +408,15 @@ def _gather_at_once(chunk: EventChunk, op: Operation) -> DataObject | None:
         keep = ~np.isnan(value)
         value, event = value[keep], event[keep]
     return _make_jagged(chunk.n_events, [value], [event], [], [], None, value.dtype)
+
+
+def _prefetch(chunk: EventChunk, op: Operation, names: Any) -> None:
+    """Read the lower-tier columns `names` (``tier.field``) of the operation's channels in
+    one batch each (:meth:`EventChunk.prefetch`)."""
+    keys = [k for c in op.channels if c not in op.exclude and (k := chunk.key_of(c)) is not None]
+    for name in names:
+        tier, _, field = name.partition(".")
+        chunk.prefetch(tier, keys, field)
 
 
 _ELEMENTWISE = (

@@ -98,18 +98,14 @@ def _source_attrs(
     return chunk.attrs_of(found[0][0], keys, found[0][1])
 
 
-def _run_operation(
-    chunk: EventChunk, op: Operation, config: EvtConfig, attrs: dict[str, Any]
-) -> DataObject:
-    """Column `op` of the chunk; `attrs` are those of the lower-tier field it reads."""
+def _run_operation(chunk: EventChunk, op: Operation, config: EvtConfig) -> DataObject:
+    """Column `op` of the chunk, without the attributes of the config and of its inputs."""
     if op.mode is None:
         obj = _evaluate_event_level(chunk, op)
     else:
         obj = AGGREGATORS[op.mode](chunk, op, config)
     if op.dtype is not None:
         obj = _cast(obj, op.dtype)
-    obj.attrs.update(attrs)
-    obj.attrs.update(op.attrs)
     return obj
 
 
@@ -276,9 +272,12 @@ def _evt_chunks(
                     channels = flatten_channels(config.channels)
                     keys = [k for c in channels if (k := chunk.key_of(c)) is not None]
                 for op in config.operations:
-                    if op.name not in attrs:
+                    obj = _run_operation(chunk, op, config)
+                    if op.name not in attrs:  # after the operation: its inputs are read
                         attrs[op.name] = _source_attrs(config, op, chunk, keys)
-                    chunk.evt[op.name] = _run_operation(chunk, op, config, attrs[op.name])
+                    obj.attrs.update(attrs[op.name])
+                    obj.attrs.update(op.attrs)
+                    chunk.evt[op.name] = obj
                 yield nest_outputs(chunk.evt, config.outputs, chunk.n_events)
         finally:
             for cache in slabs.values():

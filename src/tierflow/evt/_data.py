@@ -40,9 +40,13 @@ class TierInfo:
 
     def table(self, key: int) -> str:
         """The HDF5 path of channel `key`'s table (``ch1084803/hit``)."""
-        fmt = self.table_fmt or "ch{}"
-        channel = fmt.format(key)
-        return f"{channel}/{self.group}" if self.group else channel
+        return _table_path(self.table_fmt or "ch{}", self.group, key)
+
+
+@functools.lru_cache(maxsize=8192)  # asked for every channel of every field and chunk
+def _table_path(fmt: str, group: str | None, key: int) -> str:
+    channel = fmt.format(key)
+    return f"{channel}/{group}" if group else channel
 
 
 def make_datainfo(datainfo: Mapping[str, Sequence[Any]]) -> dict[str, TierInfo]:
@@ -152,8 +156,20 @@ class EventChunk:
         """Column `name` of tier `tier` for the hits of channel `key` (numpy or awkward)."""
         cache_key = (tier, key, name)
         if cache_key not in self._cache:
-            self._cache[cache_key] = _as_view(self.column_object(tier, key, name))
+            found = self._read_column(tier, key, name)
+            if found is None:
+                found = _as_view(self.column_object(tier, key, name))
+            self._cache[cache_key] = found
         return self._cache[cache_key]
+
+    def _read_column(self, tier: str, key: int, name: str) -> npt.NDArray[Any] | None:
+        """Column `name` for the hits of `key` from a slab already read (e.g. prefetched),
+        when it is a plain array and the hits are within its rows; else None."""
+        slabs, info = self.slabs.get(tier), self.tiers.get(tier)
+        hits = self.hits(key)
+        if slabs is None or info is None or len(hits) == 0 or hits.span[0] < 0:
+            return None
+        return slabs.take_read(f"{info.table(key)}/{name}", hits.rows, hits.span)
 
     def column_object(self, tier: str, key: int, name: str) -> Any:
         """Column `name` of tier `tier` for the hits of channel `key`, as an lh5 object
@@ -162,6 +178,17 @@ class EventChunk:
         if cache_key not in self._objects:
             self._objects[cache_key] = self._read(tier, key, name)
         return self._objects[cache_key]
+
+    def prefetch(self, tier: str, keys: Sequence[int], name: str) -> None:
+        """Read field `name` of tier `tier` for the channels `keys` that have hits, all in
+        one batch where it is small and plain (a hint: later requests find it read; missing
+        tables or fields are reported by those requests)."""
+        info = self.tiers.get(tier)
+        if info is None or info.file is None or tier in SPECIAL_TIERS or tier not in self.handles:
+            return
+        tables = [info.table(k) for k in keys if k in self._groups]  # those with hits
+        if tables:
+            self._slab_cache(tier).prefill(tables, name)
 
     def column_lists(
         self, tier: str, key: int, name: str
@@ -186,6 +213,11 @@ class EventChunk:
         hits = self.hits(key)
         if len(hits) == 0:
             return None
+        slabs, info = self.slabs.get(tier), self.tiers.get(tier)
+        if slabs is not None and info is not None:  # already read whole: no more checks
+            read = slabs.whole_lists(f"{info.table(key)}/{name}", hits.span)
+            if read is not None:
+                return read
         slabs, path = self._slabs_of(tier, key, name)
         _check_rows(slabs, path, hits, self.tier(tier).file)
         return slabs.slab_lists(path, hits.rows, hits.span)
@@ -304,9 +336,11 @@ def iter_tcm(
     from tierflow.evt._tcm import read_tcm
 
     with h5py.File(file, "r") as handle:
-        if name not in handle:
-            count_events(file, name)  # raises, naming the maps there are
-        total = _map_size(handle[name])
+        total = _offsets_size(handle, name)
+        if total is None:
+            if name not in handle:
+                count_events(file, name)  # raises, naming the maps there are
+            total = _map_size(handle[name])
         first, stop = events[0], total if events[1] is None else min(events[1], total)
         if first % buffer_len:
             raise ValueError(f"event range starts at {first}, not a multiple of {buffer_len}")
@@ -320,6 +354,9 @@ def iter_tcm(
 def count_events(file: str, name: str) -> int:
     """Number of events in the time-coincidence map `name` of `file`."""
     with h5py.File(file, "r") as handle:
+        size = _offsets_size(handle, name)
+        if size is not None:
+            return size
         if name not in handle:
             raise NotFoundError(
                 f"no time-coincidence map {name!r}",
@@ -328,6 +365,21 @@ def count_events(file: str, name: str) -> int:
                 candidates=list(handle.keys()),
             )
         return _map_size(handle[name])
+
+
+def _offsets_size(handle: h5py.File, name: str) -> int | None:
+    """Events in a map of the current layout, from its offsets' shape (None otherwise)."""
+    from tierflow.evt._hdf5 import make_calls
+
+    calls = make_calls()
+    hid = calls.open(calls.root(handle), f"{name}/table_key/cumulative_length".encode())
+    if hid is None:
+        return None
+    try:
+        shape = calls.shape(hid) if calls.is_dataset(hid) else None
+    finally:
+        calls.close(hid)
+    return int(shape[0]) if shape is not None and len(shape) == 1 else None
 
 
 def _map_size(group: h5py.Group) -> int:

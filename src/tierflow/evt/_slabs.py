@@ -6,12 +6,16 @@ storage chunk again for every event chunk that touches it; a :class:`SlabCache` 
 whole storage chunks once, keeps the slab while later event chunks fall inside it, and takes
 the wanted rows from memory. Only flat 1-d columns and jagged arrays of numbers are cached
 (slabs of waveforms could be large); other objects are read per request.
+
+:meth:`SlabCache.prefill` reads one field of many tables at once when each is small (one
+slab): the columns of all channels of an operation in one batch of HDF5 calls, kept as
+numpy arrays until a request needs an lh5 object.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
-from tierflow.evt._hdf5 import make_calls
+from tierflow.evt._hdf5 import SmallField, make_calls, read_small_fields
 from tierflow.types import Array, VectorOfVectors
 
 __all__ = ["SlabCache", "read_slice"]
@@ -64,6 +68,9 @@ class _Entry:
     lo: int = 0
     obj: Any = None
     """The slab (an lh5 object with ``take``), or None before the first read."""
+    whole: tuple[npt.NDArray[np.int64] | None, npt.NDArray[Any]] | None = None
+    """The whole object read at once (list ends or None for a flat array, and values),
+    before `obj` is made of it (:meth:`SlabCache.prefill`)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,22 @@ class _Objects:
         group = self._groups[table]
         hid = None if group is None else self._open(group, name)
         return None if hid is None else self._node(f"{table}/{name}", hid)
+
+    def read_small(self, paths: Sequence[str]) -> list[SmallField | None]:
+        """The small plain fields at `paths`, read whole in one batch of calls (objects
+        closed at once; None where a field needs the slower paths)."""
+        encoded = [path.encode() for path in paths]
+        return read_small_fields(self.calls, self._root, encoded, _WHOLE_BYTES, _MIN_SLAB)
+
+    def string_attributes(self, path: str) -> dict[str, str] | None:
+        """The attributes of the object at `path` when all are variable-length strings."""
+        hid = self.calls.open(self._root, path.encode())
+        if hid is None:
+            return None
+        try:
+            return self.calls.string_attributes(hid)
+        finally:
+            self.calls.close(hid)
 
     def datatype(self, node: _Node) -> str | None:
         """The lh5 ``datatype`` attribute of `node`."""
@@ -214,6 +237,46 @@ class SlabCache:
             return Array(slab.nda[rows - entry.lo])
         return slab.take(rows - entry.lo)
 
+    def take_read(
+        self, path: str, rows: npt.NDArray[np.int64], span: tuple[int, int]
+    ) -> npt.NDArray[Any] | None:
+        """:meth:`take` as a numpy array, for a plain 1-d column whose slab holding `rows`
+        (`span`: the smallest and one past the largest, in range) is already read; None
+        otherwise (nothing is read)."""
+        entry = self.entries.get(path)
+        if entry is None or entry.plain is None:
+            return None
+        if entry.whole is not None and entry.whole[0] is None:
+            if span[0] < 0 or span[1] > entry.size:
+                return None
+            flat: npt.NDArray[Any] = entry.whole[1][rows]
+            return flat
+        if type(entry.obj) is not Array:
+            return None
+        if span[0] < entry.lo or span[1] > entry.lo + len(entry.obj):
+            return None
+        values: npt.NDArray[Any] = entry.obj.nda[rows - entry.lo]
+        return values
+
+    def whole_lists(
+        self, path: str, span: tuple[int, int]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], int] | None:
+        """:meth:`slab_lists` of an object already read whole (:meth:`prefill`) whose rows
+        hold `span` (the smallest row wanted and one past the largest); None otherwise
+        (nothing is read or checked).
+
+        Example
+        -------
+        >>> ends, values, first = cache.whole_lists("ch1/hit/trigger_pos", (0, 3))  # doctest: +SKIP
+        """
+        entry = self.entries.get(path)
+        if entry is None or entry.whole is None or span[0] < 0 or span[1] > entry.size:
+            return None
+        ends, values = entry.whole
+        if ends is None:
+            return np.arange(1, len(values) + 1, dtype=np.int64), values, 0
+        return ends, values, 0
+
     def take_lists(
         self, path: str, rows: npt.NDArray[np.int64], span: tuple[int, int] | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
@@ -249,6 +312,8 @@ class SlabCache:
         entry = self._entry(path)
         if len(rows) == 0 or (entry.plain is None and entry.jagged is None):
             return None
+        if span is not None and (read := self.whole_lists(path, span)) is not None:
+            return read
         slab = self._slab(entry, rows, span)
         if type(slab) is Array:
             return np.arange(1, len(slab.nda) + 1, dtype=np.int64), slab.nda, entry.lo
@@ -260,6 +325,8 @@ class SlabCache:
     ) -> Any:
         """The slab of `entry` that holds `rows` (read when the current one does not)."""
         lo, hi = span if span is not None else (int(rows.min()), int(rows.max()) + 1)
+        if entry.whole is not None:
+            entry.obj, entry.whole = _whole_object(*entry.whole), None
         if entry.obj is None or lo < entry.lo or hi > entry.lo + len(entry.obj):
             self._fill(entry, lo, hi)
         assert entry.obj is not None
@@ -300,12 +367,31 @@ class SlabCache:
         self._add_parts(parts)
         return path
 
+    def prefill(self, tables: Sequence[str], name: str) -> None:
+        """Read field `name` of each table of `tables` whole, in one batch of HDF5 calls,
+        where it is small and plain (the same slabs the first request would read, without
+        one walk through the objects per table); other fields are left to that request.
+
+        Example
+        -------
+        >>> cache.prefill(["ch1084803/hit", "ch1084804/hit"], "AoE")  # doctest: +SKIP
+        """
+        paths = [p for p in dict.fromkeys(f"{t}/{name}" for t in tables) if p not in self.entries]
+        if not paths:
+            return
+        for path, found in zip(paths, self.objects.read_small(paths), strict=True):
+            entry = None if found is None else _whole_entry(path, found)
+            if entry is not None:
+                self.entries[path] = entry
+
     def attrs(self, path: str) -> Mapping[str, Any]:
         """The attributes of the object at `path` but its ``datatype``, read once (do not
         change them)."""
         if path not in self._attrs:
-            attrs = self.handle[path].attrs
-            self._attrs[path] = {k: attrs[k] for k in attrs if k != "datatype"}
+            attrs = self.objects.string_attributes(path)
+            if attrs is None:  # other kinds of attributes: as h5py reads them
+                attrs = dict(self.handle[path].attrs)
+            self._attrs[path] = {k: v for k, v in attrs.items() if k != "datatype"}
         return self._attrs[path]
 
     def close(self) -> None:
@@ -324,6 +410,8 @@ class SlabCache:
         stop = min(-(-stop // entry.chunk) * entry.chunk, entry.size)
         entry.obj = None  # free the old slab before reading the next
         entry.lo = start
+        if entry.plain is _READ or entry.jagged is _READ_JAGGED:  # read whole before
+            entry.plain = entry.jagged = None  # (not reached: the slab covers every row)
         if entry.plain is not None:
             values = _read_span(self.objects, entry.plain[0], start, stop)
             entry.obj = Array(values.astype(np.bool_) if entry.plain[1] else values)
@@ -332,6 +420,51 @@ class SlabCache:
             entry.obj = _read_jagged(self.objects, entry.jagged, start, stop)
             return
         entry.obj = lh5.read(entry.path, self.handle, start_row=start, n_rows=stop - start)
+
+
+def _whole_entry(path: str, field: SmallField) -> _Entry | None:
+    """The entry of a small object read whole (:meth:`SlabCache.prefill`), holding what
+    :meth:`_fill` would read (its one slab is the whole object); None when it is not plain
+    or is empty, too long for one slab or inconsistent (the slower paths report it)."""
+    values = field.values
+    if field.offsets is None:
+        kind = _PLAIN_FLAT[0] if values.dtype.kind == "f" else field.datatype
+        size = len(values)
+        if kind not in _PLAIN_FLAT or not 0 < size <= _MIN_SLAB:
+            return None
+        flat = values.astype(np.bool_) if kind == _PLAIN_FLAT[1] else values
+        return _Entry(path, size, size, True, plain=_READ, whole=(None, flat))
+    return _whole_jagged(path, field)
+
+
+def _whole_jagged(path: str, field: SmallField) -> _Entry | None:
+    offsets, values = field.offsets, field.values
+    assert offsets is not None
+    kind = _PLAIN_JAGGED[0] if values.dtype.kind == "f" else field.datatype
+    size = len(offsets)
+    if kind not in _PLAIN_JAGGED or offsets.dtype.kind not in "iu" or not 0 < size <= _MIN_SLAB:
+        return None
+    if len(values) > _MAX_FLAT_PER_ROW * size:
+        return None  # waveform-like: read per request
+    ends = offsets.astype(np.int64)
+    if not 0 <= ends[-1] <= len(values):
+        return None
+    flat = values[: int(ends[-1])]
+    flat = flat.astype(np.bool_) if kind == _PLAIN_JAGGED[1] else flat
+    return _Entry(path, size, size, True, jagged=_READ_JAGGED, whole=(ends, flat))
+
+
+def _whole_object(ends: npt.NDArray[np.int64] | None, values: npt.NDArray[Any]) -> Any:
+    """The lh5 object of a whole object read at once (:attr:`_Entry.whole`)."""
+    if ends is None:
+        return Array(values)
+    return VectorOfVectors(flattened_data=Array(values), cumulative_length=Array(ends))
+
+
+_READ = (_Dataset(None, "", (0,), np.dtype(np.float64), False), False)
+"""`_Entry.plain` of objects read whole at once (nothing left to read)."""
+_READ_JAGGED = (_READ[0], _READ[0], False)
+"""`_Entry.jagged` of objects read whole at once."""
 
 
 def _find_plain(entry: _Entry, parts: _Node, objects: _Objects) -> None:
@@ -377,7 +510,7 @@ def _read_span(objects: _Objects, ds: _Dataset, start: int, stop: int) -> npt.ND
     read, anything else (or a failed read: a filter plugin to load, an error to name)
     through :func:`read_slice`."""
     whole = start == 0 and stop == ds.shape[0] and stop * ds.dtype.itemsize <= _WHOLE_BYTES
-    values = objects.read_whole(ds) if whole and ds.plain else None
+    values = objects.read_whole(ds) if whole and ds.plain and ds.hid is not None else None
     if values is not None:
         return values
     return read_slice(objects.handle[ds.path], start, stop)

@@ -115,6 +115,9 @@ def read_tcm(
     """
     with ExitStack() as stack:
         handle = file if isinstance(file, h5py.File) else stack.enter_context(h5py.File(file, "r"))
+        small = _read_small_map(handle, name, start_row, n_rows)
+        if small is not None:
+            return small
         if name not in handle:
             raise NotFoundError(
                 f"no time-coincidence map {name!r}",
@@ -159,6 +162,41 @@ def _read_layout(
         np.asarray(group[key][lo:hi], dtype=np.int64),
         np.asarray(group[row][lo:hi], dtype=np.int64),
         flat_offsets[start:stop] - lo,
+    )
+
+
+_SMALL_MAP_BYTES = 2**20
+"""Maps whose columns are at most this large are read whole in one batch of HDF5 calls."""
+
+
+def _read_small_map(handle: h5py.File, name: str, start: int, count: int | None) -> TCM | None:
+    """Rows ``start:start+count`` of a small map in the current layout (jagged columns of
+    plain integers), its columns read whole (:func:`~tierflow.evt._hdf5.read_small_fields`)
+    and the rows taken in memory; None otherwise (or when inconsistent: the general path
+    reports it)."""
+    from tierflow.evt._hdf5 import make_calls, read_small_fields
+
+    calls = make_calls()
+    paths = [f"{name}/{column}".encode() for column in _LAYOUTS[0]]
+    keys, rows = read_small_fields(calls, calls.root(handle), paths, _SMALL_MAP_BYTES)
+    if keys is None or rows is None or keys.offsets is None or rows.offsets is None:
+        return None
+    if any(a.dtype.kind not in "iu" for a in (keys.offsets, keys.values, rows.values)):
+        return None
+    every_end = keys.offsets.astype(np.int64, copy=False)
+    stop = len(every_end) if count is None else min(len(every_end), start + count)
+    if stop <= start:
+        empty = np.zeros(0, dtype=np.int64)
+        return TCM(empty, empty, empty)
+    lo = int(every_end[start - 1]) if start > 0 else 0
+    ends = every_end[start:stop]
+    hi = int(ends[-1])
+    if not 0 <= lo <= hi <= min(len(keys.values), len(rows.values)):
+        return None
+    return TCM(
+        keys.values[lo:hi].astype(np.int64, copy=False),
+        rows.values[lo:hi].astype(np.int64, copy=False),
+        ends - lo,
     )
 
 

@@ -234,43 +234,50 @@ def _join_slabs(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -
     """The slabs holding the hits of the channels `keys` that have hits, joined, values
     widened to float64/int64 (None when one is not a plain column of numbers, or kinds
     differ)."""
-    found, starts, ends, values = [], [], [], []
-    row_base, n_rows, n_values = [], 0, 0
-    for key in dict.fromkeys(keys):
+    found, ends, values, firsts = [], [], [], []
+    wanted = list(dict.fromkeys(keys))
+    chunk.prefetch(tier, wanted, field)
+    for key in wanted:
         slab = chunk.column_slab(tier, key, field)
         if slab is None:
             if len(chunk.hits(key)):
                 return None
             continue
-        flat = _widened(slab[1])
-        if flat is None:
-            return None
-        shifted = slab[0] + n_values  # lists of a slab are consecutive from its start
         found.append(key)
-        starts.append(np.concatenate(([n_values], shifted[:-1])))
-        ends.append(shifted)
-        values.append(flat)
-        row_base.append(n_rows - slab[2])
-        n_rows += len(shifted)
-        n_values += len(flat)
-    if not values or len({v.dtype for v in values}) > 1:
+        ends.append(slab[0])  # lists of a slab are consecutive from its start
+        values.append(slab[1])
+        firsts.append(slab[2])
+    kinds = {_widened_dtype(v.dtype) for v in values}
+    if not values or len(kinds) > 1 or None in kinds:
         return None
+    n_lists = np.array([len(e) for e in ends], dtype=np.int64)
+    n_values = np.array([len(v) for v in values], dtype=np.int64)
+    value_base = np.cumsum(n_values) - n_values
+    list_base = np.cumsum(n_lists) - n_lists
+    joined_ends = np.concatenate(ends) + np.repeat(value_base, n_lists)
+    starts = np.empty_like(joined_ends)
+    starts[1:] = joined_ends[:-1]
+    starts[list_base] = value_base  # each slab's first list starts at its first value
     return _Slabs(
         tuple(found),
-        np.concatenate(starts),
-        np.concatenate(ends),
-        np.concatenate(values),
-        np.array(row_base, dtype=np.int64),
+        starts,
+        joined_ends,
+        np.concatenate(values, dtype=kinds.pop(), casting="unsafe"),  # as astype
+        list_base - np.array(firsts, dtype=np.int64),
     )
 
 
-def _widened(flat: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
-    """Floats as float64, integers as int64, booleans as they are; None for others."""
-    if flat.dtype.kind == "f":
-        return flat.astype(np.float64, copy=False)
-    if flat.dtype.kind in "iu":
-        return flat.astype(np.int64)
-    return flat if flat.dtype.kind == "b" else None
+def _widened_dtype(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
+    """float64 for floats, int64 for integers, bool for booleans; None for others."""
+    return _WIDE.get(dtype.kind)
+
+
+_WIDE = {
+    "f": np.dtype(np.float64),
+    "i": np.dtype(np.int64),
+    "u": np.dtype(np.int64),
+    "b": np.dtype(np.bool_),
+}
 
 
 def _channel_of_hits(
@@ -616,23 +623,26 @@ def gather_tcm_data(
         "row_in_table": chunk.tcm.row_in_table,
         "index": np.arange(len(chunk.tcm.table_key)),
     }[_TCM_FIELDS[tcm_field]]
-    data = ak.unflatten(np.asarray(source[positions], dtype=np.int64), _counts(chunk, positions))
-    if drop_empty:
-        if pulse_mask is None:
-            pulse_mask = make_pulse_data_mask(
-                chunk,
-                channels,
-                channel_mapping,
-                a_thr_pe=a_thr_pe,
-                t_loc_ns=t_loc_ns,
-                dt_range_ns=dt_range_ns,
-                t_loc_default_ns=t_loc_default_ns,
-            )
-        mask = _as_ak(pulse_mask)
-        if mask.ndim != 3:
-            raise ConfigError("pulse_mask must be 3-dimensional (event, hit, pulse)")
-        data = data[ak.sum(mask, axis=-1) > 0]
-    return _to_vov(data)
+    values = np.asarray(source[positions], dtype=np.int64)
+    if not drop_empty:  # what _to_vov makes of the awkward form, without awkward
+        return VectorOfVectors(
+            flattened_data=Array(values), cumulative_length=np.cumsum(_counts(chunk, positions))
+        )
+    if pulse_mask is None:
+        pulse_mask = make_pulse_data_mask(
+            chunk,
+            channels,
+            channel_mapping,
+            a_thr_pe=a_thr_pe,
+            t_loc_ns=t_loc_ns,
+            dt_range_ns=dt_range_ns,
+            t_loc_default_ns=t_loc_default_ns,
+        )
+    mask = _as_ak(pulse_mask)
+    if mask.ndim != 3:
+        raise ConfigError("pulse_mask must be 3-dimensional (event, hit, pulse)")
+    data = ak.unflatten(values, _counts(chunk, positions))
+    return _to_vov(data[ak.sum(mask, axis=-1) > 0])
 
 
 for _name, _func in (
