@@ -8,6 +8,9 @@ Run ``python benchmarks/bench_hit.py`` (``--rows N`` for the size of the large t
 * a dsp-like table of ``--rows`` rows made in a temporary folder by repeating that file's
   columns (written gzip'd, as LEGEND's are); tierflow: median of 3 runs, pygama: one run.
 
+On the real file each variant runs once untimed first (imports, numba compilation, thread
+start-up), so that ``--quick``'s single timed run is a steady-state one.
+
 tierflow's default output is shuffle + Zstd (LEGEND's production layout, ``hdf5_settings=
 "legend"``); it is also timed writing the anchor's shuffle + gzip (``"anchor"``; the files are
 interchangeable with pygama's) with its parallel deflate write path, with HDF5's own filters
@@ -49,8 +52,14 @@ DSP += "l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
 TABLE = "ch1104000/dsp"
 
 
-def _median_times(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each run, the runs interleaved; ``cpu``: process CPU of the first."""
+def _median_times(
+    runs: dict[str, Callable[[], Any]], repeats: int, warm: bool = False
+) -> dict[str, float]:
+    """Median wall time of each run, the runs interleaved (`warm`: after one untimed run of
+    each: the first call of either tool pays for imports, compilation and thread start-up,
+    which a small input would show); ``cpu``: process CPU of the first."""
+    for run in runs.values() if warm else ():
+        run()
     times: dict[str, list[float]] = {name: [] for name in [*runs, "cpu"]}
     for _ in range(repeats):
         for i, (name, run) in enumerate(runs.items()):
@@ -116,9 +125,11 @@ def _bench(name: str, dsp: Path, rows: int, config: dict[str, Any], repeats: int
            work: Path) -> None:  # fmt: skip
     runs = _runs(dsp, config, anchor, work)
     pygama = runs.pop("pygama", None)
-    times = _median_times(runs, repeats)
+    warm = rows < 10**5  # the real file
+    times = _median_times(runs, repeats, warm)
     if pygama is not None:  # slow: once on the large table
-        times["pygama"] = _median_times({"pygama": pygama}, 1 if rows > 10**6 else 3)["pygama"]
+        anchor_repeats = 1 if rows > 10**6 else 3
+        times["pygama"] = _median_times({"pygama": pygama}, anchor_repeats, warm)["pygama"]
     print(f"{name} (median of {repeats}):", flush=True)
     for variant, seconds in times.items():
         if variant == "cpu":

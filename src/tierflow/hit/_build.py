@@ -3,6 +3,7 @@ is renamed at the end."""
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any, Union
 
 import h5py
+import numpy as np
+import numpy.typing as npt
 
 from tierflow import lh5
 from tierflow.errors import ConfigError, NotFoundError
@@ -26,7 +29,9 @@ from tierflow.hit._params import (
 )
 from tierflow.hit._process import process_chunk
 from tierflow.lh5 import WriteMode, deferred_chunk_writes
-from tierflow.types import Table
+from tierflow.lh5._core import FileLike, open_lh5
+from tierflow.lh5._lowlevel import read_attr, write_attrs
+from tierflow.types import Array, DataObject, Scalar, Struct, Table, VectorOfVectors
 
 __all__ = [
     "TableJob",
@@ -42,9 +47,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 """The anchor's name for the default mode."""
 
 
-def discover_tables(infile: PathLike) -> list[str]:
-    """The dsp tables of a file: ``dsp`` at the top, and ``<group>/dsp`` one level down."""
-    with h5py.File(infile, "r") as handle:
+def discover_tables(infile: FileLike) -> list[str]:
+    """The dsp tables of a file (a path or an open file): ``dsp`` at the top, and
+    ``<group>/dsp`` one level down."""
+    with open_lh5(infile) as handle:
         found = ["dsp"] if isinstance(handle.get("dsp"), h5py.Group) else []
         for name, group in handle.items():
             if isinstance(group, h5py.Group) and isinstance(group.get("dsp"), h5py.Group):
@@ -81,35 +87,33 @@ class TableJob:
         return hit_name(self.table)
 
 
-def _fields(infile: PathLike, table: str) -> tuple[list[str], set[str]]:
-    """Top-level fields of `table`, and every field path (nested ones as ``sub/col``)."""
-    with h5py.File(infile, "r") as handle:
-        if table.strip("/") not in handle:
-            near = [f"{n}/dsp" for n in handle]
-            raise NotFoundError(f"no table {table!r}", file=infile, obj=table, candidates=near)
-        group = handle[table.strip("/")]
-        paths: set[str] = set()
-        group.visit(paths.add)
-        return list(group.keys()), paths
+def _table_group(handle: h5py.File, table: str) -> h5py.Group:
+    if table.strip("/") not in handle:
+        near = [f"{n}/dsp" for n in handle]
+        name = handle.filename
+        raise NotFoundError(f"no table {table!r}", file=name, obj=table, candidates=near)
+    group: h5py.Group = handle[table.strip("/")]
+    return group
 
 
 def _column_map(
-    infile: PathLike, table: str, config: HitConfig, needs_time: bool
+    handle: h5py.File, table: str, config: HitConfig, needs_time: bool
 ) -> dict[str, str]:
-    top, paths = _fields(infile, table)
+    group = _table_group(handle, table)
+    top = list(group.keys())
     names = config.input_names() + (["timestamp"] if needs_time else [])
     columns = dict.fromkeys(top) if config.outputs is None else {}
     resolved = {name: name for name in columns}
     for name in names:
         for field in (name, name.replace("__", "/"), name.replace(".", "/")):
-            if field in paths:
+            if field.encode() in group.id:  # a nested field as "sub/col"
                 resolved[name] = field
                 break
         else:
             raise NotFoundError(
                 f"the hit config uses {name!r}, which is neither a column of {table!r}, nor an "
                 "operation's output, nor a parameter",
-                file=infile,
+                file=handle.filename,
                 obj=name,
                 candidates=top,
             )
@@ -122,13 +126,14 @@ def _detector(table: str) -> str:
 
 
 def make_table_jobs(
-    infile: PathLike,
+    infile: FileLike,
     hit_config: ConfigLike | None = None,
     lh5_tables: Iterable[str] | None = None,
     lh5_tables_config: Mapping[str, ConfigLike] | PathLike | None = None,
     parameter_source: ParameterSource | None = None,
 ) -> list[TableJob]:
-    """The tables to process and their configs (the argument rules of :func:`build_hit`)."""
+    """The tables to process and their configs (the argument rules of :func:`build_hit`;
+    `infile`: a path or an open file)."""
     if (lh5_tables_config is None) == (hit_config is None):
         raise ConfigError("give either hit_config (with lh5_tables or not) or lh5_tables_config")
     if lh5_tables_config is not None and lh5_tables is not None:
@@ -142,11 +147,12 @@ def make_table_jobs(
         tables = discover_tables(infile) if lh5_tables is None else list(lh5_tables)
         configs = dict.fromkeys(tables, config)
     jobs = []
-    for table, config in configs.items():
-        needs_time = config.uses_calib and parameter_source is not None
-        attrs = {op.name: {**op.attrs, **column_calib_attrs(op)} for op in config.operations}
-        columns = _column_map(infile, table, config, needs_time)
-        jobs.append(TableJob(table, config, columns, _detector(table), attrs))
+    with open_lh5(infile) as handle:
+        for table, config in configs.items():
+            needs_time = config.uses_calib and parameter_source is not None
+            attrs = {op.name: {**op.attrs, **column_calib_attrs(op)} for op in config.operations}
+            columns = _column_map(handle, table, config, needs_time)
+            jobs.append(TableJob(table, config, columns, _detector(table), attrs))
     return jobs
 
 
@@ -176,9 +182,9 @@ def _mark_parents(handle: h5py.File, names: Iterable[str]) -> None:
         if not parent:
             continue
         group = handle[parent]
-        current = str(group.attrs.get("datatype", "struct{"))
-        if current.startswith("struct{"):
-            group.attrs["datatype"] = "struct{" + ",".join(sorted(group.keys())) + "}"
+        current = read_attr(group, "datatype")
+        if current is None or str(current).startswith("struct{"):
+            write_attrs(group, {"datatype": "struct{" + ",".join(sorted(group.keys())) + "}"})
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,7 @@ class _RunOptions:
 
 
 def _run_table(
-    infile: PathLike, job: TableJob, handle: h5py.File, mode: WriteMode, run: _RunOptions
+    infile: h5py.File, job: TableJob, handle: h5py.File, mode: WriteMode, run: _RunOptions
 ) -> int:
     """Process one table; returns the rows written."""
     fields = sorted(set(job.columns.values()))
@@ -204,6 +210,7 @@ def _run_table(
             data = data.take(slice(0, int(run.n_max - done)))
         parameters = _chunk_parameters(job, data, run.source)
         out = process_chunk(data, job.config, job.columns, parameters, job.attrs)
+        _detach(out, data)
         out.attrs.update(table_attrs)
         lh5.write(out, name, handle, group=group or "/", mode=mode, hdf5_settings=run.hdf5_settings)
         mode = WriteMode.APPEND
@@ -211,6 +218,41 @@ def _run_table(
         if done >= run.n_max:
             break
     return done
+
+
+def _detach(out: Table, data: Table) -> None:
+    """Copy the columns of `out` that share memory with the input chunk `data`: the iterator
+    refills its buffers before the chunks of `out` are written (the writes are deferred and
+    do not copy)."""
+    inputs = _buffers(data)
+    for name, column in list(out.items()):
+        mine = _buffers(column)
+        if mine is None or inputs is None or _overlap(mine, inputs):
+            out[name] = copy.deepcopy(column)
+
+
+def _overlap(first: list[npt.NDArray[Any]], second: list[npt.NDArray[Any]]) -> bool:
+    return any(np.may_share_memory(a, b) for a in first for b in second)
+
+
+def _buffers(obj: DataObject) -> list[npt.NDArray[Any]] | None:
+    """The numpy arrays holding the data of `obj` (None for a type not known here)."""
+    if isinstance(obj, Array):
+        return [obj.nda]
+    if isinstance(obj, Scalar):
+        return []
+    if isinstance(obj, VectorOfVectors):
+        inner = _buffers(obj.flattened_data)
+        return None if inner is None else [obj.cumulative_length.nda, *inner]
+    if isinstance(obj, Struct):
+        found: list[npt.NDArray[Any]] = []
+        for value in obj.values():
+            arrays = _buffers(value)
+            if arrays is None:
+                return None
+            found += arrays
+        return found
+    return None
 
 
 def _chunk_parameters(
@@ -298,12 +340,14 @@ def build_hit(
     """
     mode = _write_mode(wo_mode)
     target = Path(outfile) if outfile is not None else default_outfile(infile)
-    jobs = make_table_jobs(infile, hit_config, lh5_tables, lh5_tables_config, parameter_source)
-    run = _RunOptions(n_max, buffer_len, parameter_source, lh5.preset_settings(hdf5_settings))
-    first_mode = WriteMode.CREATE if mode is WriteMode.OVERWRITE_FILE else mode
-    with _staged_output(target, mode) as handle:
-        with deferred_chunk_writes():  # a chunk is compressed while the next one is read
-            for job in jobs:
-                _run_table(infile, job, handle, first_mode, run)
-        _mark_parents(handle, [job.output for job in jobs])
+    with open_lh5(infile) as source:  # opened once for every look at it
+        jobs = make_table_jobs(source, hit_config, lh5_tables, lh5_tables_config, parameter_source)
+        run = _RunOptions(n_max, buffer_len, parameter_source, lh5.preset_settings(hdf5_settings))
+        first_mode = WriteMode.CREATE if mode is WriteMode.OVERWRITE_FILE else mode
+        with _staged_output(target, mode) as handle:
+            # a chunk is compressed while the next one is read; _detach copies what must be
+            with deferred_chunk_writes(copy=False):
+                for job in jobs:
+                    _run_table(source, job, handle, first_mode, run)
+            _mark_parents(handle, [job.output for job in jobs])
     return target

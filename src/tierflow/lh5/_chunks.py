@@ -6,7 +6,10 @@ bottleneck of every write. For a chunked dataset whose filter pipeline is exactl
 Zstd (hdf5plugin's filter 32015), optionally preceded by shuffle (the LEGEND layouts), the
 rows are cut into whole chunks here; each chunk is shuffled (byte transposition, as HDF5's
 filter does) and compressed at the dataset's level in a thread pool (zlib and zstandard
-release the GIL), and the main thread writes the results with ``write_direct_chunk``.
+release the GIL), and the main thread writes the results with ``write_direct_chunk``. The
+pool gets the chunks of a write when the write has made its datasets (a pool thread that
+waits for the GIL slows each of the many small HDF5 calls down), and the main thread
+compresses the chunks no pool thread has started when it writes them.
 The stored bytes are those HDF5 itself would have written (Zstd: when the ``zstandard``
 package is installed, with the zstd library version of hdf5plugin's).
 
@@ -41,6 +44,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from tierflow.cores import idle_cores
 from tierflow.errors import OptionalDependencyError
 from tierflow.lh5._native import simd_shuffle, zstd_compressor
 from tierflow.lh5._settings import fast_write_settings
@@ -299,36 +303,48 @@ def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipelin
 class _Job:
     """One chunk to compress: queued in the pool, or done by whoever gets to it first."""
 
-    def __init__(
-        self,
-        pool: ThreadPoolExecutor,
-        chunk: np.ndarray[Any, Any],
-        rows: int,
-        pipe: DeflatePipeline,
-    ) -> None:
+    def __init__(self, chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> None:
         self.args = (chunk, rows, pipe)
-        self.future: Future[Compressed] = pool.submit(_compress_chunk, *self.args)
+        self.future: Future[Compressed] | None = None
+        """Its task in the pool, once :meth:`start` gave it one."""
+        self.done: Compressed | None = None
+        """The compressed chunk, when this thread made it."""
+
+    def start(self, pool: ThreadPoolExecutor) -> None:
+        """Queue it in `pool` (once)."""
+        if self.future is None and self.done is None:
+            self.future = pool.submit(_compress_chunk, *self.args)
+
+    def help(self) -> None:
+        """Compress it on this thread if no thread has started it."""
+        if self.done is None and (self.future is None or self.future.cancel()):
+            self.done = _compress_chunk(*self.args)
 
     def result(self) -> Compressed:
-        if self.future.cancel():  # not started: compress on this thread
-            return _compress_chunk(*self.args)
+        self.help()  # not started: compress on this thread
+        if self.done is not None:
+            return self.done
+        assert self.future is not None, "a job not done here was started in the pool"
         return self.future.result()
 
     def cancel(self) -> None:
-        self.future.cancel()
+        if self.future is not None:
+            self.future.cancel()
 
 
 class DirectChunkWriter:
-    """Collects chunk writes of one :func:`~tierflow.lh5.write` call: compression starts at
-    once in the pool, the chunks are written in order by :meth:`flush` (on the main thread,
-    as HDF5 needs)."""
+    """Collects chunk writes of one :func:`~tierflow.lh5.write` call: compression starts in
+    the pool when the call has made its datasets (:meth:`start`: a pool thread waiting for the
+    GIL would slow the many small HDF5 calls down), the chunks are written in order by
+    :meth:`flush` (on the main thread, as HDF5 needs)."""
 
     def __init__(self, *, copy: bool = False) -> None:
         self.copy = copy
         """Compress copies: the caller may change its arrays before the chunks are written."""
         settings = fast_write_settings()
         self.enabled = settings.enabled
-        self.threads = settings.threads or os.cpu_count() or 1
+        self.threads = settings.threads
+        """Compression threads (None: decided at the first write, see :meth:`write`)."""
         self.min_bytes = settings.min_bytes
         self.level = settings.level
         self.compress = DEFLATE_ENGINES[settings.engine]() if self.enabled else zlib.compress
@@ -354,18 +370,29 @@ class DirectChunkWriter:
         head = min((-start) % rows, len(data))
         if head:  # fill up the partial chunk on disk through HDF5
             ds[start : start + head] = data[:head]
-        pool = _pool(self.threads)
         rest = np.array(data[head:], order="C", copy=self.copy or None)
         for first in range(0, len(rest), rows):
-            future = _Job(pool, rest[first : first + rows], rows, pipe)
+            job = _Job(rest[first : first + rows], rows, pipe)
             offset = (start + head + first,) + (0,) * (data.ndim - 1)
-            self._pending.append((ds, offset, future))
+            self._pending.append((ds, offset, job))
         return True
 
+    def start(self) -> None:
+        """Compress the chunks written so far in the pool, from here on."""
+        if self.threads is None:
+            self.threads = max(1, idle_cores() - 1)  # this thread compresses too, see flush
+        pool = _pool(self.threads)
+        for _, _, job in self._pending:
+            job.start(pool)
+
     def flush(self) -> None:
-        """Write every compressed chunk, in the order they were given; chunks no thread has
-        started yet are compressed here (the calling thread helps rather than waits)."""
+        """Write every compressed chunk, in the order they were given; first the chunks no
+        thread has started are compressed here, each one the pool has not taken yet (the
+        calling thread helps rather than waits for one chunk while others wait)."""
+        self.start()
         pending, self._pending = self._pending, []
+        for _, _, job in pending:
+            job.help()
         for ds, offset, job in pending:
             ds.id.write_direct_chunk(offset, job.result(), 0)
 

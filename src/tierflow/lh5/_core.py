@@ -135,15 +135,23 @@ def read(
 
 
 def read_one(
-    handle: h5py.File, ctx: ReadContext, start_row: int, count: int | None, rows: Any, obj: Any
+    handle: h5py.File,
+    ctx: ReadContext,
+    start_row: int,
+    count: int | None,
+    rows: Any,
+    obj: Any,
+    total: int | None = None,
 ) -> Any:
-    """Read the object at ``ctx.path`` of an open file (the worker behind :func:`read`)."""
+    """Read the object at ``ctx.path`` of an open file (the worker behind :func:`read`;
+    `total`: its number of rows, when the caller knows it)."""
     h5obj = resolve(handle, ctx.path)
     node, ctx = inspect(h5obj, ctx)
     if start_row == 0 and count is None and rows is None:
         selection = None  # with no selection, each field of a struct keeps its own length
     else:
-        selection = _selection(n_rows_of(h5obj, node, ctx), start_row, count, rows)
+        total = n_rows_of(h5obj, node, ctx) if total is None else total
+        selection = _selection(total, start_row, count, rows)
     return read_node(h5obj, node, ctx, selection, obj)
 
 

@@ -54,7 +54,15 @@ from tierflow.lh5._native import (
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.registry import Registry
 
-__all__ = ["INFLATE_ENGINES", "inflate_engine", "read_chunked", "unshuffle_into"]
+__all__ = [
+    "ChunkedRead",
+    "INFLATE_ENGINES",
+    "decode_chunked",
+    "inflate_engine",
+    "plan_chunked",
+    "read_chunked",
+    "unshuffle_into",
+]
 
 Inflate = Callable[[memoryview, int], bytes]
 """An inflate implementation: (zlib stream, size of the result) → the bytes."""
@@ -153,6 +161,8 @@ class _Layout:
     inflate: Inflate
     decode_into: DecodeInto | None = None
     """The same decompression through C, into a buffer and without the GIL (if found)."""
+    codec: int = FILTER_DEFLATE
+    """The HDF5 filter id of the compression."""
     source: tuple[int, ...] = ()
     """The file's identity (device, inode, modification time, size)."""
 
@@ -189,10 +199,10 @@ def _decompressor(code: int, engine: str) -> tuple[Inflate, DecodeInto | None] |
     return None
 
 
-def _layout(ds: h5py.Dataset, engine: str) -> _Layout | None:
-    """The chunk layout of `ds` if the fast path can read it (deflate with `engine`; asked
-    of HDF5's low-level API, which costs a tenth of h5py's properties)."""
-    plist, shape, dtype = ds.id.get_create_plist(), ds.id.shape, ds.id.dtype
+def _layout(ds: h5py.Dataset, engine: str, shape: tuple[int, ...]) -> _Layout | None:
+    """The chunk layout of `ds` (of `shape`) if the fast path can read it (deflate with
+    `engine`; asked of HDF5's low-level API, which costs a tenth of h5py's properties)."""
+    plist, dtype = ds.id.get_create_plist(), ds.id.dtype
     if plist.get_layout() != h5py.h5d.CHUNKED or not shape:
         return None
     chunks = plist.get_chunk()
@@ -204,7 +214,7 @@ def _layout(ds: h5py.Dataset, engine: str) -> _Layout | None:
     if decoders is None:
         return None
     row_bytes = math.prod(shape[1:]) * dtype.itemsize
-    return _Layout(int(chunks[0]), row_bytes, shuffle, *decoders)
+    return _Layout(int(chunks[0]), row_bytes, shuffle, *decoders, codec=codes[-1])
 
 
 def _chunks_of(ds: h5py.Dataset, layout: _Layout, start: int, stop: int) -> _Chunks | None:
@@ -335,38 +345,132 @@ MAX_GAP = 1 << 20
 read and dropped); farther apart, they are read separately."""
 
 
-def _read_stored(ds: h5py.Dataset, handle: int, chunks: _Chunks) -> list[memoryview]:
+class _Stored:
+    """The stored bytes of the chunks of a read: runs of chunks close together in the file
+    read into one buffer each."""
+
+    def __init__(self, slabs: list[npt.NDArray[np.uint8]], run: npt.NDArray[np.int64],
+                 offsets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64]) -> None:  # fmt: skip
+        self.slabs = slabs
+        """The buffers (kept alive as long as the addresses are used)."""
+        self.run, self.offsets, self.sizes = run, offsets, sizes
+        """Per chunk: its buffer, where it starts in it, its size."""
+
+    @property
+    def addresses(self) -> npt.NDArray[np.int64]:
+        """Where each chunk starts in memory."""
+        bases = np.array([slab.ctypes.data for slab in self.slabs], dtype=np.int64)
+        return bases[self.run] + self.offsets
+
+    @property
+    def views(self) -> list[memoryview]:
+        """Each chunk's bytes."""
+        slabs = [memoryview(slab.data) for slab in self.slabs]
+        spans = zip(self.run.tolist(), self.offsets.tolist(), self.sizes.tolist(), strict=True)
+        return [slabs[r][offset : offset + size] for r, offset, size in spans]
+
+
+def _read_stored(ds: h5py.Dataset, handle: int, chunks: _Chunks) -> _Stored:
     """The stored bytes of each of `chunks` (from the file descriptor `handle`): runs of
     nearby chunks read with one ``pread`` each (a column's chunks usually follow one another
     in the file)."""
+    ends = chunks.offsets + chunks.sizes
+    gaps = chunks.offsets[1:] - ends[:-1]
+    if not len(gaps) or (gaps.min() >= 0 and gaps.max() <= MAX_GAP):  # in order, close: one run
+        base = int(chunks.offsets[0])
+        slab = _read_span(ds, handle, base, int(ends[-1]))
+        return _Stored([slab], np.zeros(len(ends), np.int64), chunks.offsets - base, chunks.sizes)
     order = np.argsort(chunks.offsets, kind="stable")
-    stored: list[memoryview] = [memoryview(b"")] * len(order)
-    run = [int(order[0])]
-    for k in (int(i) for i in order[1:]):
-        last = run[-1]
-        if chunks.offsets[k] - (chunks.offsets[last] + chunks.sizes[last]) > MAX_GAP:
-            _read_run(ds, handle, chunks, run, stored)
-            run = []
-        run.append(k)
-    _read_run(ds, handle, chunks, run, stored)
-    return stored
+    starts, ends = chunks.offsets[order], (chunks.offsets + chunks.sizes)[order]
+    # a new run where the gap from the chunks before is too large
+    reach = np.maximum.accumulate(ends)
+    breaks = np.flatnonzero(starts[1:] - reach[:-1] > MAX_GAP) + 1
+    bounds = np.concatenate(([0], breaks, [len(order)]))
+    run = np.empty(len(order), np.int64)
+    offsets = np.empty(len(order), np.int64)
+    slabs = []
+    for r, (lo, hi) in enumerate(itertools.pairwise(bounds.tolist())):
+        base = int(starts[lo])
+        slabs.append(_read_span(ds, handle, base, int(reach[hi - 1])))
+        run[order[lo:hi]] = r
+        offsets[order[lo:hi]] = starts[lo:hi] - base
+    return _Stored(slabs, run, offsets, chunks.sizes)
 
 
-def _read_run(
-    ds: h5py.Dataset, handle: int, chunks: _Chunks, run: list[int], stored: list[memoryview]
-) -> None:
-    base = int(chunks.offsets[run[0]])
-    end = max(int(chunks.offsets[k] + chunks.sizes[k]) for k in run)
-    slab = np.empty(end - base, np.uint8)  # not zeroed, unlike a bytearray
+def _read_span(ds: h5py.Dataset, handle: int, base: int, end: int) -> npt.NDArray[np.uint8]:
+    """Bytes ``base:end`` of the file."""
+    size = end - base
+    slab = np.empty(size, np.uint8)  # not zeroed, unlike a bytearray
     view, done = memoryview(slab.data), 0
-    while done < len(slab):  # pread may return less than asked (and at most ~2 GiB)
-        got = os.preadv(handle, [view[done:]], base + done)
+    while done < size:  # pread may return less than asked (and at most ~2 GiB)
+        got = os.preadv(handle, [view[done:size]], base + done)
         if got <= 0:
-            raise OSError(f"{ds.file.filename}: {ds.name} ends after {done} of {len(slab)} bytes")
+            raise OSError(f"{ds.file.filename}: {ds.name} ends after {done} of {size} bytes")
         done += got
-    for k in run:
-        where = int(chunks.offsets[k]) - base
-        stored[k] = view[where : where + int(chunks.sizes[k])]
+    return slab
+
+
+@dataclass(frozen=True)
+class ChunkedRead:
+    """A read the fast path can do: where the chunks are, their stored bytes, and where the
+    rows go (:func:`plan_chunked`); :func:`decode_chunked` decodes it."""
+
+    ds: h5py.Dataset
+    layout: _Layout
+    chunks: _Chunks
+    stored: _Stored
+    span: tuple[int, int]
+    """The rows read (start, stop)."""
+    target: npt.NDArray[np.uint8]
+    """The bytes of those rows in the caller's array."""
+    rows: int
+    """The dataset's rows."""
+
+    def target_addresses(self) -> npt.NDArray[np.int64]:
+        """Where the rows of each chunk start in memory (for the chunks read whole)."""
+        offsets = (self.chunks.first_rows - self.span[0]) * self.layout.row_bytes
+        addresses: npt.NDArray[np.int64] = offsets + np.int64(self.target.ctypes.data)
+        return addresses
+
+    def damaged(self, error: WrongSizeError) -> FormatError:
+        name = self.ds.name
+        return FormatError(f"{name} is damaged: {error}", file=self.ds.file.filename, obj=name)
+
+
+OpenFiles = dict[int, tuple[int, tuple[int, ...]] | None]
+"""HDF5 file number → its descriptor and identity if the fast path may read it (or None):
+what :func:`plan_chunked` learnt of the files of one read, for its next columns."""
+
+
+def plan_chunked(
+    ds: h5py.Dataset,
+    start: int,
+    count: int,
+    out: npt.NDArray[Any],
+    files: OpenFiles | None = None,
+) -> ChunkedRead | None:
+    """The fast read of rows ``start:start+count`` of `ds` into ``out[:count]``, its chunks
+    located and their bytes read, or ``None`` when the fast path does not apply (`files`:
+    what earlier calls learnt of the files, while they stay open)."""
+    settings = fast_read_settings()
+    row_bytes = out.itemsize * math.prod(out.shape[1:])
+    if not settings.enabled or count * row_bytes < max(settings.min_bytes, 1):
+        return None  # checked first: small reads must not pay for the checks below
+    shape = ds.id.shape
+    if not shape or start < 0 or start + count > shape[0]:
+        return None
+    if out.dtype != ds.id.dtype or not out[:count].flags.c_contiguous:
+        return None
+    file = _readable_file(ds, {} if files is None else files)
+    layout = None if file is None else _layout(ds, settings.engine, shape)
+    chunks = None if layout is None else _chunks_of(ds, layout, start, start + count)
+    if file is None or layout is None or chunks is None:
+        return None
+    fd, identity = file
+    layout = dataclasses.replace(layout, source=identity)
+    stored = _read_stored(ds, fd, chunks)
+    target = out[:count].reshape(-1).view(np.uint8)
+    return ChunkedRead(ds, layout, chunks, stored, (start, start + count), target, shape[0])
 
 
 def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> bool:
@@ -375,56 +479,52 @@ def read_chunked(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]
     caller then asks HDF5, which knows edge chunks stored unfiltered and says what is wrong
     with others). A chunk that decompresses to the wrong size is a :class:`FormatError`
     (HDF5 would return whatever the buffer held)."""
-    settings = fast_read_settings()
-    row_bytes = out.itemsize * math.prod(out.shape[1:])
-    if not settings.enabled or count * row_bytes < max(settings.min_bytes, 1):
-        return False  # checked first: small reads must not pay for the checks below
-    if out.dtype != ds.id.dtype or not out[:count].flags.c_contiguous:
-        return False
-    fd = _readable_file(ds, start, count)
-    layout = None if fd is None else _layout(ds, settings.engine)
-    chunks = None if layout is None else _chunks_of(ds, layout, start, start + count)
-    if fd is None or layout is None or chunks is None:
-        return False
-    layout = dataclasses.replace(layout, source=_identity(os.fstat(fd)))
-    stored = _read_stored(ds, fd, chunks)
-    target = out[:count].reshape(-1).view(np.uint8)
-    span = (start, start + count)
-    threads = settings.threads or idle_cores()
+    plan = plan_chunked(ds, start, count, out)
+    return plan is not None and decode_chunked(plan)
+
+
+def decode_chunked(plan: ChunkedRead, picks: Sequence[int] | None = None) -> bool:
+    """Decode chunks `picks` (default: all) of a planned read into its target; ``False`` if
+    one does not decompress, :class:`FormatError` if one decompresses to the wrong size."""
+    layout, chunks = plan.layout, plan.chunks
+    picks = range(len(chunks.sizes)) if picks is None else picks
+    threads = fast_read_settings().threads or idle_cores()
     if layout.chunk_bytes < PARALLEL_CHUNK_MIN_BYTES:
         threads = 1  # small chunks: the Python around each costs more than threads save
-    groups = _split(len(chunks.sizes), threads)
+    groups = _split(len(picks), threads)
     pool = _pool(threads)
+    stored, span, target = plan.stored.views, plan.span, plan.target
     futures: list[Future[None]] = [
-        pool.submit(_decode_span, stored, chunks, group, layout, span, target)
+        pool.submit(_decode_span, stored, chunks, [picks[i] for i in group], layout, span, target)
         for group in groups[1:]
     ]
     errors: list[BaseException | None] = []
     try:
-        _decode_span(stored, chunks, groups[0], layout, span, target)
+        _decode_span(stored, chunks, [picks[i] for i in groups[0]], layout, span, target)
     except Exception as error:
         errors.append(error)
     # every task writes into `target`: all of them end before anything is decided
     errors += [future.exception() for future in futures]
     damaged = next((e for e in errors if isinstance(e, WrongSizeError)), None)
     if damaged is not None:
-        raise FormatError(f"{ds.name} is damaged: {damaged}", file=ds.file.filename, obj=ds.name)
+        raise plan.damaged(damaged)
     return not any(errors)  # a chunk that does not decompress: HDF5 may know it (unfiltered)
 
 
-def _readable_file(ds: h5py.Dataset, start: int, count: int) -> int | None:
-    """The descriptor of the file of `ds` if the fast path may read rows ``start:start+count``
-    from it: open read-only (not for SWMR) with the default driver, the rows in range (HDF5's
-    low-level calls: h5py's ``file.mode`` and ``file.driver`` cost more than a small read)."""
-    shape = ds.id.shape
-    if not shape or start < 0 or start + count > shape[0]:
-        return None
-    fid = h5py.h5i.get_file_id(ds.id)
-    if fid.get_intent() != h5py.h5f.ACC_RDONLY:
-        return None
-    if fid.get_access_plist().get_driver() != h5py.h5fd.SEC2:
-        return None
-    return int(fid.get_vfd_handle())
+def _readable_file(ds: h5py.Dataset, files: OpenFiles) -> tuple[int, tuple[int, ...]] | None:
+    """The descriptor and identity of the file of `ds` if the fast path may read from it:
+    open read-only (not for SWMR) with the default driver (HDF5's low-level calls: h5py's
+    ``file.mode`` and ``file.driver`` cost more than a small read); kept in `files`."""
+    number = ds.id.fileno
+    if number not in files:
+        fid = h5py.h5i.get_file_id(ds.id)
+        readable = fid.get_intent() == h5py.h5f.ACC_RDONLY
+        if readable and fid.get_access_plist().get_driver() == h5py.h5fd.SEC2:
+            fd = int(fid.get_vfd_handle())
+            files[number] = (fd, _identity(os.fstat(fd)))
+        else:
+            files[number] = None
+    return files[number]
 
 
 def _identity(status: os.stat_result) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.errors import MismatchError
-from tierflow.lh5._core import n_rows, open_lh5, read_one
+from tierflow.lh5._core import FileLike, n_rows, open_lh5, read_one
 from tierflow.lh5._read import ReadContext, normalize_fields
 from tierflow.options import options
 from tierflow.types import DataObject, Table
@@ -43,6 +43,8 @@ class _Source:
     name: str
     first: int
     count: int
+    handle: h5py.File | None = None
+    """The file, when the caller gave it open."""
 
 
 class LH5Iterator:
@@ -51,7 +53,8 @@ class LH5Iterator:
     Parameters
     ----------
     files
-        LH5 files, read one after another.
+        LH5 files, read one after another (paths, or ``h5py.File`` objects the caller keeps
+        open throughout).
     names
         The object to read in every file, or several (e.g. one table per channel).
     buffer_len
@@ -73,7 +76,7 @@ class LH5Iterator:
 
     def __init__(
         self,
-        files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        files: FileLike | Sequence[FileLike],
         names: str | Sequence[str],
         *,
         buffer_len: int | None = None,
@@ -82,7 +85,7 @@ class LH5Iterator:
         mask: npt.ArrayLike | None = None,
         friend: LH5Iterator | None = None,
     ) -> None:
-        file_list = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+        file_list = [files] if isinstance(files, (str, os.PathLike, h5py.File)) else list(files)
         name_list = [names] if isinstance(names, str) else list(names)
         self.buffer_len = buffer_len or options().read_chunk_rows
         self.fields = fields
@@ -112,10 +115,12 @@ class LH5Iterator:
     def _index(files: list[Any], names: list[str]) -> list[_Source]:
         sources, first = [], 0
         for file in files:
+            given = file if isinstance(file, h5py.File) else None
+            path = str(file.filename) if given is not None else str(file)
             with open_lh5(file) as handle:
                 for name in names:
                     count = n_rows(name, handle)
-                    sources.append(_Source(str(file), name, first, count))
+                    sources.append(_Source(path, name, first, count, given))
                     first += count
         return sources
 
@@ -153,30 +158,35 @@ class LH5Iterator:
         with ExitStack() as stack:
             handles: dict[str, h5py.File] = {}
 
-            def handle(file: str) -> h5py.File:
-                if file not in handles:
-                    handles[file] = stack.enter_context(open_lh5(file))
-                return handles[file]
+            def handle(source: _Source) -> h5py.File:
+                if source.handle is not None:
+                    return source.handle
+                if source.file not in handles:
+                    handles[source.file] = stack.enter_context(open_lh5(source.file))
+                return handles[source.file]
 
             friend_plan = self.friend._plan() if self.friend is not None else None
             for source, rows in self._plan():
-                buffer = self._read(handle(source.file), source.name, rows, buffer)
+                buffer = self._read(handle(source), source, rows, buffer)
                 if friend_plan is not None and self.friend is not None:
                     friend_source, friend_rows = next(friend_plan)
                     friend_buffer = self.friend._read(
-                        handle(friend_source.file), friend_source.name, friend_rows, friend_buffer
+                        handle(friend_source), friend_source, friend_rows, friend_buffer
                     )
                     buffer = _join(buffer, friend_buffer)
                 entries = None if isinstance(rows, slice) else rows + source.first
                 first = source.first + (rows.start if isinstance(rows, slice) else int(rows[0]))
                 yield Chunk(buffer, first, entries, source.file, source.name)
 
-    def _read(self, handle: h5py.File, name: str, rows: Any, buffer: DataObject | None) -> Any:
-        path = "/" + name.strip("/")
-        ctx = ReadContext(str(handle.filename), path, fields=self._fields, meta=self._meta)
+    def _read(
+        self, handle: h5py.File, source: _Source, rows: Any, buffer: DataObject | None
+    ) -> Any:
+        path = "/" + source.name.strip("/")
+        ctx = ReadContext(source.file, path, fields=self._fields, meta=self._meta)
+        total = source.count
         if isinstance(rows, slice):
-            return read_one(handle, ctx, rows.start, rows.stop - rows.start, None, buffer)
-        return read_one(handle, ctx, 0, None, rows, buffer)
+            return read_one(handle, ctx, rows.start, rows.stop - rows.start, None, buffer, total)
+        return read_one(handle, ctx, 0, None, rows, buffer, total)
 
 
 def _join(table: DataObject, friend: DataObject) -> DataObject:

@@ -21,9 +21,10 @@ import numpy.typing as npt
 
 from tierflow.cores import idle_cores
 from tierflow.errors import DatatypeError, FormatError, NotFoundError
+from tierflow.lh5._batch import DecodeBatch
 from tierflow.lh5._chunks import _pool
-from tierflow.lh5._inflate import read_chunked
-from tierflow.lh5._lowlevel import open_object, read_attrs
+from tierflow.lh5._inflate import plan_chunked, read_chunked
+from tierflow.lh5._lowlevel import open_object, read_attr, read_attrs
 from tierflow.lh5._settings import fast_read_settings
 from tierflow.types import (
     Array,
@@ -72,9 +73,13 @@ class ReadContext:
     meta: dict[tuple[str, str], tuple[Datatype, dict[str, Any]]] | None = None
     """Type and attributes by path, shared by reads of files that do not change meanwhile
     (an iterator's pass): each object's metadata is read once, not once per chunk."""
+    batch: DecodeBatch | None = None
+    """Where the column being read (a numeric array of a table) may leave its chunks to be
+    decoded with its table's other columns; its values are there once the batch is finished."""
 
     def child(self, name: str, fields: tuple[str, ...] | None = None) -> ReadContext:
-        return replace(self, path=f"{self.path.rstrip('/')}/{name}", fields=fields, attrs=None)
+        path = f"{self.path.rstrip('/')}/{name}"
+        return replace(self, path=path, fields=fields, attrs=None, batch=None)
 
     def error(self, kind: type[Exception], message: str) -> Exception:
         return kind(message, file=self.file, obj=self.path)  # type: ignore[call-arg]
@@ -96,7 +101,7 @@ def inspect(h5obj: Any, ctx: ReadContext) -> tuple[Datatype, ReadContext]:
 
 def datatype_of(h5obj: h5py.Dataset | h5py.Group, ctx: ReadContext) -> Datatype:
     """The parsed ``datatype`` attribute, or one inferred when it is missing."""
-    return _node(h5obj, h5obj.attrs.get("datatype"), ctx)
+    return _node(h5obj, read_attr(h5obj, "datatype"), ctx)
 
 
 @lru_cache(maxsize=4096)
@@ -146,7 +151,7 @@ def n_rows_of(h5obj: Any, node: Any, ctx: ReadContext) -> int:
         inner = child(h5obj, "encoded_data", ctx) if "encoded_data" in h5obj else h5obj
         return int(child(inner, "cumulative_length", ctx).shape[0])
     for name in _ordered_fields(h5obj, node):
-        sub = h5obj[name]
+        sub = child(h5obj, name, ctx)
         if isinstance(sub, h5py.Group) and len(sub) == 0:
             continue  # a sub-table without columns has no rows of its own
         return n_rows_of(sub, datatype_of(sub, ctx.child(name)), ctx.child(name))
@@ -181,16 +186,37 @@ def read_rows(ds: h5py.Dataset, start: int, stop: int) -> npt.NDArray[Any]:
     return out
 
 
-def _read_rows(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
-    """Rows ``start:start+count`` into ``out[:count]``; loads the filter plugins if HDF5 lacks
-    the dataset's filter."""
+def _read_rows(
+    ds: h5py.Dataset,
+    start: int,
+    count: int,
+    out: npt.NDArray[Any],
+    batch: DecodeBatch | None = None,
+) -> None:
+    """Rows ``start:start+count`` into ``out[:count]`` (with a `batch`, once it is finished);
+    loads the filter plugins if HDF5 lacks the dataset's filter."""
+    if batch is not None:
+        try:
+            plan = plan_chunked(ds, start, count, out, batch.files)
+        except OSError as error:  # the file ends before a chunk
+            raise _unreadable(ds, start, count, error) from error
+        if plan is not None:
+            batch.add(plan, lambda: _read_checked(ds, start, count, out, fast=False))
+            return
+    _read_checked(ds, start, count, out)
+
+
+def _read_checked(
+    ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any], fast: bool = True
+) -> None:
+    """:func:`_read_rows` now (`fast`: trying the fast path first)."""
     try:
-        _read_rows_now(ds, start, count, out)
+        _read_rows_now(ds, start, count, out, fast)
     except OSError as error:
         if not load_filter_plugins():
             raise _unreadable(ds, start, count, error) from error
         try:
-            _read_rows_now(ds, start, count, out)
+            _read_rows_now(ds, start, count, out, fast)
         except OSError as again:
             raise _unreadable(ds, start, count, again) from again
 
@@ -203,10 +229,12 @@ def _unreadable(ds: h5py.Dataset, start: int, count: int, error: OSError) -> For
     )
 
 
-def _read_rows_now(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any]) -> None:
-    """The read itself: shuffle+deflate chunks inflated in threads, or HDF5 through the
-    low-level API (h5py's selection objects cost more than reading a small column)."""
-    if read_chunked(ds, start, count, out):
+def _read_rows_now(
+    ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[Any], fast: bool = True
+) -> None:
+    """The read itself: shuffle+deflate chunks inflated in threads (`fast`), or HDF5 through
+    the low-level API (h5py's selection objects cost more than reading a small column)."""
+    if fast and read_chunked(ds, start, count, out):
         return
     if start == 0 and count == ds.shape[0] == len(out) and out.flags.c_contiguous:
         ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
@@ -217,26 +245,33 @@ def _read_rows_now(ds: h5py.Dataset, start: int, count: int, out: npt.NDArray[An
     ds.id.read(h5py.h5s.create_simple(shape), file_space, out[:count])
 
 
-def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
-    """Read the rows of a dataset, into `out` when it is given and large enough."""
-    n = ds.shape[0]
+Shape = tuple[tuple[int, ...], np.dtype[Any]]
+"""A dataset's shape and type (each h5py property asks HDF5 anew: callers that know pass it)."""
+
+
+def _slab(
+    ds: h5py.Dataset,
+    rows: Any,
+    out: npt.NDArray[Any] | None,
+    batch: DecodeBatch | None = None,
+    known: Shape | None = None,
+) -> npt.NDArray[Any]:
+    """Read the rows of a dataset, into `out` when it is given and large enough (a slice of
+    rows with a `batch`: once it is finished)."""
+    shape, dtype = known or (ds.shape, ds.dtype)
+    n = shape[0]
     if rows is None:
         rows = slice(0, n)
     if isinstance(rows, slice):
         start, stop = rows.start or 0, min(rows.stop if rows.stop is not None else n, n)
         count = max(stop - start, 0)
-        if (
-            out is None
-            or out.shape[1:] != ds.shape[1:]
-            or out.dtype != ds.dtype
-            or len(out) < count
-        ):
-            out = np.empty((count, *ds.shape[1:]), dtype=ds.dtype)
+        if out is None or out.shape[1:] != shape[1:] or out.dtype != dtype or len(out) < count:
+            out = np.empty((count, *shape[1:]), dtype=dtype)
         if count:
-            _read_rows(ds, start, count, out)
+            _read_rows(ds, start, count, out, batch)
         return out[:count]
     if len(rows) == 0:
-        return np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
+        return np.empty((0, *shape[1:]), dtype=dtype)
     lo, hi = int(rows.min()), int(rows.max()) + 1
     covering = _slab(ds, slice(lo, hi), None)
     picked: npt.NDArray[Any] = np.take(covering, rows - lo, axis=0)
@@ -246,11 +281,24 @@ def _slab(ds: h5py.Dataset, rows: Any, out: npt.NDArray[Any] | None) -> npt.NDAr
     return picked
 
 
-def _values(ds: h5py.Dataset, node: ElementType, rows: Any, out: Any) -> npt.NDArray[Any]:
-    if ds.dtype.kind == "O":
+BATCH_KINDS = frozenset({ElementKind.REAL, ElementKind.COMPLEX})
+"""Arrays of these element kinds are read as they are stored: their values are not looked at
+before the read ends, so they may be decoded in a batch."""
+
+
+def _values(
+    ds: h5py.Dataset,
+    node: ElementType,
+    rows: Any,
+    out: Any,
+    batch: DecodeBatch | None = None,
+    known: Shape | None = None,
+) -> npt.NDArray[Any]:
+    known = known or (ds.shape, ds.dtype)
+    if known[1].kind == "O":
         data = ds.asstr()[()] if rows is None else ds.asstr()[_as_selection(rows, ds)]
         return np.asarray(data, dtype=str)
-    data = _slab(ds, rows, out)
+    data = _slab(ds, rows, out, batch if node.kind in BATCH_KINDS else None, known)
     if node.kind is ElementKind.BOOL and data.dtype != np.bool_:
         return data.astype(np.bool_)  # bools written as uint8 by older writers
     return data
@@ -292,11 +340,12 @@ def _attrs(h5obj: Any) -> dict[str, Any]:
 def read_array(ds: Any, node: Any, ctx: ReadContext, rows: Any, buffer: Any) -> Array:
     if not isinstance(ds, h5py.Dataset):
         raise ctx.error(FormatError, f"a {node} must be an HDF5 dataset, not a group")
-    if ds.ndim == 0:
+    known = (ds.shape, ds.dtype)
+    if not known[0]:
         raise ctx.error(FormatError, f"a {node} must have at least one dimension")
     element = node.leaf if isinstance(node, ArrayType) else node.element
     kind, extra = _array_class(node, element)
-    data = _values(ds, element, rows, _buffer_nda(buffer, kind))
+    data = _values(ds, element, rows, _buffer_nda(buffer, kind), ctx.batch, known)
     if type(buffer) is kind and np.may_share_memory(buffer._buffer, data):
         buffer._size, buffer.attrs = len(data), _own_attrs(ds, ctx)
         return buffer
@@ -457,8 +506,10 @@ class _Child:
     ctx: ReadContext
     buffer: Any
 
-    def read(self, rows: Any) -> DataObject:
-        return read_node(self.h5obj, self.node, self.ctx, rows, self.buffer)
+    def read(self, rows: Any, batch: DecodeBatch | None = None) -> DataObject:
+        """Its value; with a `batch`, a numeric column's values once the batch is finished."""
+        ctx = self.ctx if batch is None else replace(self.ctx, batch=batch)
+        return read_node(self.h5obj, self.node, ctx, rows, self.buffer)
 
 
 PARALLEL_COLUMNS_MIN_BYTES = 1 << 23
@@ -474,7 +525,7 @@ def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
     one thread into HDF5 at a time; the chunks are inflated outside it)."""
     threads = (fast_read_settings().threads or idle_cores()) - 1
     if threads < 1 or len(children) < 2 or _data_bytes(children, rows) < PARALLEL_COLUMNS_MIN_BYTES:
-        return {child.name: child.read(rows) for child in children}
+        return _read_batched(children, rows)
     pool = _pool(threads, "read")  # its tasks wait for the codec pool's
     # each task runs in a copy of this context: the scoped settings (fast_read, ...) hold there
     futures = [pool.submit(contextvars.copy_context().run, child.read, rows) for child in children]
@@ -488,6 +539,15 @@ def _read_children(children: list[_Child], rows: Any) -> dict[str, DataObject]:
         return {c.name: done[c.name] if c.name in done else f.result() for c, f in pairs}
     finally:
         wait(futures)  # none may still write into a buffer when this returns or raises
+
+
+def _read_batched(children: list[_Child], rows: Any) -> dict[str, DataObject]:
+    """The children's values, in order, the chunks of their numeric columns decoded together
+    (:mod:`tierflow.lh5._batch`)."""
+    batch = DecodeBatch()
+    values = {child.name: child.read(rows, batch) for child in children}
+    batch.finish()
+    return values
 
 
 def _data_bytes(children: list[_Child], rows: Any) -> int:

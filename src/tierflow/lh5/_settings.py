@@ -213,6 +213,26 @@ def dataset_kwargs(
     >>> kw["compression"], kw["maxshape"], kw["chunks"]
     ('lzf', (None, 100), (1024, 100))
     """
+    defaults = options()
+    try:  # made once per combination: a write of many small columns asks again and again
+        items = tuple(sorted(settings.items())) if settings else ()
+        key = (shape, dtype, items, defaults.hdf5_compression, defaults.hdf5_shuffle)
+        return dict(_cached_kwargs(*key))
+    except TypeError:  # unhashable settings (a filter given as a mapping, chunks as a list)
+        return _dataset_kwargs(shape, dtype, settings)
+
+
+@lru_cache(maxsize=256)
+def _cached_kwargs(
+    shape: tuple[int, ...], dtype: np.dtype[Any], items: tuple[tuple[str, Any], ...], *_: Any
+) -> dict[str, Any]:
+    """:func:`_dataset_kwargs` by value (the last arguments: the option defaults in force)."""
+    return _dataset_kwargs(shape, dtype, dict(items))
+
+
+def _dataset_kwargs(
+    shape: tuple[int, ...], dtype: np.dtype[Any], settings: Mapping[str, Any] | None
+) -> dict[str, Any]:
     resolved = _resolve_settings(settings)
     kwargs: dict[str, Any] = {"maxshape": (None, *shape[1:])}
     row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * max(dtype.itemsize, 1))
@@ -238,7 +258,8 @@ class FastWrite:
     enabled: bool = True
     """Compress whole chunks in threads and write them raw when the filters allow it."""
     threads: int | None = None
-    """Compression threads (default: the number of CPUs)."""
+    """Compression threads (default: one less than the idle cores, at least one: the thread
+    that writes the chunks compresses those no thread has started)."""
     min_bytes: int = 1 << 12
     """Smaller writes go through HDF5 as usual."""
     engine: str = "zlib"

@@ -62,12 +62,15 @@ class WriteContext:
     settings: Mapping[str, Any] | None
     codecs: Mapping[str, Any]
     relative: str = ""
+    fresh: bool = False
+    """The group written into was made by this write: it holds nothing to clear or extend."""
     chunks: DirectChunkWriter = dataclasses.field(default_factory=DirectChunkWriter, compare=False)
     """Whole chunks compressed in parallel, written when the write call ends."""
 
-    def child(self, name: str) -> WriteContext:
+    def child(self, name: str, fresh: bool = False) -> WriteContext:
         rel = f"{self.relative}/{name}" if self.relative else name
-        return replace(self, path=f"{self.path.rstrip('/')}/{name}", relative=rel)
+        path = f"{self.path.rstrip('/')}/{name}"
+        return replace(self, path=path, relative=rel, fresh=fresh)
 
     def fail(self, kind: type[TierflowError], message: str) -> TierflowError:
         return kind(message, file=self.file, obj=self.path)
@@ -119,7 +122,8 @@ def _write_dataset(
     group: h5py.Group, name: str, data: Any, obj: DataObject, ctx: WriteContext
 ) -> None:
     data = _as_disk_data(np.asarray(data))
-    existing = open_if_present(group, name) if ctx.mode is WriteMode.APPEND else None
+    appending = ctx.mode is WriteMode.APPEND and not ctx.fresh
+    existing = open_if_present(group, name) if appending else None
     if existing is not None:
         _append_rows(existing, data, obj, ctx)
         return
@@ -169,7 +173,7 @@ def _check_datatype(h5obj: Any, obj: DataObject, ctx: WriteContext) -> None:
 
 
 def _clear(group: h5py.Group, name: str, ctx: WriteContext) -> None:
-    if not _has(group, name):
+    if ctx.fresh or not _has(group, name):
         return
     if ctx.mode is WriteMode.CREATE:
         raise ctx.fail(
@@ -200,7 +204,8 @@ def _group(
     group: h5py.Group, name: str, obj: DataObject, ctx: WriteContext
 ) -> tuple[h5py.Group, bool]:
     """The group to write `obj` into, and whether it existed (and is being appended to)."""
-    if name in group and ctx.mode in (WriteMode.APPEND, WriteMode.APPEND_COLUMN):
+    appending = ctx.mode in (WriteMode.APPEND, WriteMode.APPEND_COLUMN)
+    if appending and not ctx.fresh and name in group:
         existing = group[name]
         if not isinstance(existing, h5py.Group):
             raise ctx.fail(MismatchError, f"cannot append a {obj.datatype} to a dataset")
@@ -241,7 +246,7 @@ def write_struct(group: h5py.Group, name: str, obj: Struct, ctx: WriteContext) -
     if existed and isinstance(obj, Table):
         _check_same_columns(sub, obj, ctx)
     for field, value in obj.items():
-        write_object(sub, field, value, ctx.child(field))
+        write_object(sub, field, value, ctx.child(field, fresh=not existed))
     if not existed:
         return
     fields = list(sub.attrs.get("datatype", "struct{}").partition("{")[2].rstrip("}").split(","))
@@ -423,6 +428,7 @@ def write(
         except Exception:  # its chunks are not written; the error goes on
             deferred.cancel()
             raise
+        deferred.start()  # compressed while the caller goes on
         return
     target = Path(file)
     ctx = WriteContext(str(target), path, mode, hdf5_settings, parsed)
@@ -447,14 +453,15 @@ _deferred: contextvars.ContextVar[DirectChunkWriter | None] = contextvars.Contex
 
 
 @contextmanager
-def deferred_chunk_writes() -> Iterator[DirectChunkWriter]:
+def deferred_chunk_writes(*, copy: bool = True) -> Iterator[DirectChunkWriter]:
     """Overlap chunk compression with the caller's work between writes to open files.
 
     Inside the block, the whole chunks a :func:`write` into an open ``h5py.File`` compresses
     in parallel are written at the start of the next such write (or when the block ends),
     so they are compressed while the caller reads and processes its next chunk. Inside the
     block, read the objects being written only after it ends; writes by path (not by open
-    handle) are not deferred.
+    handle) are not deferred. The data written is copied first, unless `copy` is False: the
+    caller then leaves the arrays it writes unchanged until its next write or the block's end.
 
     Example
     -------
@@ -462,7 +469,7 @@ def deferred_chunk_writes() -> Iterator[DirectChunkWriter]:
     ...     for chunk in chunks:
     ...         write(chunk, "t", f, mode=WriteMode.APPEND)
     """
-    writer = DirectChunkWriter(copy=True)  # the caller may reuse its buffers meanwhile
+    writer = DirectChunkWriter(copy=copy)  # the caller may reuse its buffers meanwhile
     token = _deferred.set(writer)
     try:
         with writer:
