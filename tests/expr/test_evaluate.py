@@ -117,6 +117,18 @@ def test_unknown_column_suggests_close_names() -> None:
     assert str(info.value).splitlines()[2].count("^") == len("trapEmx")
 
 
+def test_a_square_is_the_product_numexpr_makes_of_it() -> None:
+    rng = np.random.default_rng(4)
+    kinds = {"float32": "float32", "float64": "float64", "int16": "int32", "int64": "int64"}
+    for dtype, kind in kinds.items():
+        x = (rng.normal(0, 3000, 1000) * 1.37).astype(dtype)
+        got = compile_expr("x**2").evaluate({"x": x})
+        wide = x.astype(got.dtype)
+        assert got.dtype == kind
+        assert np.array_equal(got.view(np.uint8), (wide * wide).view(np.uint8))
+    assert compile_expr("x**2.0").evaluate({"x": np.float32([1.5])}).tolist() == [2.25]
+
+
 def test_integer_to_negative_power_is_an_error() -> None:
     with pytest.raises(ExpressionError, match="negative integer powers"):
         compile_expr("i ** -2").evaluate({"i": np.array([2, 3])})

@@ -230,6 +230,8 @@ def _power(ctx: _Context, node: ast.BinOp, base: Any, exponent: Any) -> Any:
         working = base_kind
         if value != int(value) or value < 0:  # a square root or a reciprocal is involved
             working = max(working, Kind.DOUBLE) if working.is_integer else working
+        if value == 2:  # numexpr's x*x: 5x faster than the general power, the same bits
+            return np.square(cast(base, working))
         return np.power(cast(base, working), cast(exponent, working))
     working = max(base_kind, kind(exponent))
     return np.power(cast(base, working), cast(exponent, working))
