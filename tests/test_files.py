@@ -76,3 +76,62 @@ def test_publish_replaces_the_target(tmp_path: Path) -> None:
     assert (tmp_path / "a").read_text() == "new"
     assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o666 & ~_umask()
     assert not (tmp_path / "a.tmp").exists()
+
+
+def _join_unlinks() -> None:
+    import threading
+
+    from tierflow.files import UNLINK_THREAD
+
+    for thread in threading.enumerate():
+        if thread.name == UNLINK_THREAD:
+            thread.join()
+
+
+def test_a_replaced_output_is_deleted_after_the_rename(tmp_path: Path) -> None:
+    from tierflow.files import publish
+
+    (tmp_path / "a").write_text("old")
+    reader = open(tmp_path / "a")  # noqa: SIM115 (held open across the replacement)
+    for k in range(3):
+        (tmp_path / "a.tmp").write_text(f"new {k}")
+        publish(tmp_path / "a.tmp", tmp_path / "a")
+    _join_unlinks()
+    assert (tmp_path / "a").read_text() == "new 2"
+    assert reader.read() == "old"  # the replaced file lives on for those who have it open
+    reader.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_without_hard_links_the_output_is_replaced_directly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tierflow.files import publish
+
+    def no_links(*_: object) -> None:
+        raise OSError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    (tmp_path / "a").write_text("old")
+    (tmp_path / "a.tmp").write_text("new")
+    publish(tmp_path / "a.tmp", tmp_path / "a")
+    assert (tmp_path / "a").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_a_failed_rename_leaves_the_old_output_and_no_second_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tierflow.files import publish
+
+    def refused(*_: object) -> None:
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(os, "replace", refused)
+    (tmp_path / "a").write_text("old")
+    (tmp_path / "a.tmp").write_text("new")
+    with pytest.raises(PermissionError):
+        publish(tmp_path / "a.tmp", tmp_path / "a")
+    _join_unlinks()
+    assert (tmp_path / "a").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.tmp"]

@@ -17,14 +17,17 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["publish", "staged_path"]
+__all__ = ["UNLINK_THREAD", "publish", "staged_path"]
 
 
 def _read_umask() -> int:
@@ -35,6 +38,9 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+_HELD = itertools.count()
+UNLINK_THREAD = "tierflow-unlink"
+"""The name of the threads that delete replaced outputs."""
 
 
 @contextmanager
@@ -65,11 +71,35 @@ def staged_path(target: str | os.PathLike[str], *, copy_existing: bool = False) 
 
 def publish(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Rename the finished temporary file `temp` to `target`, with the permissions a plain
-    ``open`` would have given it (``mkstemp`` makes files private to their owner).
+    ``open`` would have given it (``mkstemp`` makes files private to their owner). A file it
+    replaces is deleted by a thread once the rename is done (see :func:`_hold`).
 
     Example
     -------
     >>> publish("out.lh5.tmp", "out.lh5")  # doctest: +SKIP
     """
     os.chmod(temp, 0o666 & ~_UMASK)
-    os.replace(temp, target)
+    replaced = _hold(Path(target))
+    try:
+        os.replace(temp, target)
+    finally:
+        if replaced is not None:  # a thread the interpreter waits for at exit
+            threading.Thread(target=_remove, args=(replaced,), name=UNLINK_THREAD).start()
+
+
+def _hold(target: Path) -> Path | None:
+    """A second name for the file `target` is about to replace, or None (no such file, or
+    no hard links here). Freeing a file's blocks is part of the rename that drops its last
+    name (1.3 ms for 3 MB on ext4 mounted with ``discard``, against 0.16 ms): held by a
+    second name, they are freed by a thread after the rename, which stays atomic."""
+    held = target.with_name(f".{target.name}.{os.getpid()}.{next(_HELD)}.replaced")
+    try:
+        os.link(target, held)
+    except OSError:
+        return None
+    return held
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
