@@ -40,7 +40,10 @@ def test_ignores_outliers(seed: int, rho: float) -> None:
     r = min_cov_det(x, n_trials=200)
     assert not r.support[:200].any()
     np.testing.assert_allclose(r.location, [1.0, -2.0], atol=0.12)
-    np.testing.assert_allclose(r.covariance, cov, atol=0.15)
+    # the re-weighted covariance is that of the points within the 97.5% quantile (as
+    # scikit-learn's): a normal's shrinks by up to P(chi2_4 < q) / P(chi2_2 < q) = 0.905, and
+    # 1,300 points spread it by ~0.05; the outliers, were any kept, would add several units
+    np.testing.assert_allclose(r.covariance, cov, atol=0.25)
 
 
 def test_consistent_at_the_normal_and_reproducible() -> None:
