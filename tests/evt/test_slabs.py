@@ -75,7 +75,9 @@ def test_small_slabs_and_chunks_give_the_one_chunk_result(
     whole = build_evt(info, CONFIG, buffer_len=10**6)
     monkeypatch.setattr(_slabs, "_MIN_SLAB", 16)
     monkeypatch.setattr(_slabs, "_DEFAULT_CHUNK", 16)
+    monkeypatch.setattr(_slabs, "_SLAB_BYTES", 8 * 16)  # 16 rows of float64
     monkeypatch.setattr(_data, "_TCM_SLAB", 40)
+    monkeypatch.setattr(_data, "_TCM_SLAB_HITS", 60)
     chunked = build_evt(info, CONFIG, buffer_len=13)
     assert whole is not None
     assert chunked is not None
@@ -86,6 +88,30 @@ def test_small_slabs_and_chunks_give_the_one_chunk_result(
         np.testing.assert_equal(got[name], expected[name], err_msg=name)
     assert max(got["n_ok"]) > 0
     assert any(got["flags"])
+
+
+def test_slabs_of_numbers_are_wide_unless_many_columns_are_cached() -> None:
+    dataset = _slabs._Dataset(None, "x", (10**7,), np.dtype(np.float64), True)
+    entry = _slabs._Entry("x", 10**7, 2**17, True, plain=(dataset, False))
+    assert _slabs._slab_rows(entry, 3) * 8 == _slabs._SLAB_BYTES
+    assert _slabs._slab_rows(entry, 2**10) * 8 == _slabs._SLAB_BUDGET // 2**10
+    assert _slabs._slab_rows(_slabs._Entry("y", 10, 10, True), 1) == 0  # not plain
+
+
+def test_map_reads_hold_about_a_budget_of_hits(tmp_path: Path) -> None:
+    path = tmp_path / "tcm.lh5"
+    n_events = 3 * 2**17
+    tcm = TCM(np.ones(2 * n_events, dtype=np.int64), np.arange(2 * n_events),
+              np.arange(1, n_events + 1) * 2)  # fmt: skip
+    lh5.write(tcm.to_table(), "hardware_tcm_1", path)
+    with h5py.File(path, "r") as handle:
+        per_read = _data._events_per_read(handle, "hardware_tcm_1", n_events, 1000)
+        assert per_read == _data._TCM_SLAB_HITS // 2 // 1000 * 1000  # 2 hits per event
+        small = _data._events_per_read(handle, "hardware_tcm_1", 10, 7)
+        assert small == _data._TCM_SLAB // 7 * 7
+    chunks = list(_data.iter_tcm(str(path), "hardware_tcm_1", 1000))
+    assert sum(len(c) for c in chunks) == n_events
+    assert all(int(c.cumulative_length[-1]) == 2 * len(c) for c in chunks)
 
 
 @pytest.fixture(scope="module")

@@ -166,27 +166,34 @@ def _sorter_field(text: str | None, op: Operation) -> tuple[str, str]:
 
 
 def _first_or_last(chunk: EventChunk, op: Operation, is_first: bool) -> DataObject:
-    from tierflow.evt._kernels import first_or_last_at
+    from tierflow.evt._kernels import first_or_last_where, put_chosen
 
     tier, field = _sorter_field(op.mode_arg, op)
-    parts: list[tuple[Any, ...]] = []
-    dtype = None
+    results: list[npt.NDArray[Any]] = []
+    best = np.full(chunk.n_events, np.inf if is_first else -np.inf)
+    chosen = np.full(chunk.n_events, -1, dtype=np.int64)
+    offset = 0
     for _, hits, skip in _channels(chunk, op):
         if skip:
             continue
         res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
-        dtype = res.dtype if dtype is None else dtype
         sort = np.asarray(chunk.column(tier, hits.key, field), dtype=np.float64)
-        parts.append((res, sort, hits.events, _query_mask(chunk, op, hits)))
-    out = make_full(chunk.n_events, op.initial, dtype if dtype is not None else np.float64)
-    if not parts:
+        valid = _query_mask(chunk, op, hits)
+        if not len(res) == len(sort) == len(valid) == len(hits):
+            raise MismatchError(f"operation {op.name!r}: one value per hit expected")
+        first_or_last_where(sort, hits.events, valid, best, chosen, offset, is_first)
+        results.append(res)
+        offset += len(res)
+    dtype = results[0].dtype if results else np.float64
+    out = make_full(chunk.n_events, op.initial, dtype)
+    if not results:
         return Array(out)
-    res, sort, events, valid = (np.concatenate(p) for p in zip(*parts, strict=True))
-    best = np.full(chunk.n_events, np.inf if is_first else -np.inf)
-    chosen = np.full(chunk.n_events, -1, dtype=np.int64)
-    first_or_last_at(sort, events, valid, best, chosen, is_first)
-    found = chosen >= 0
-    out[found] = res[chosen[found]]
+    res = np.concatenate(results)
+    if _compiled_copy(res.dtype, out.dtype):
+        put_chosen(chosen, res, out)
+    else:
+        found = chosen >= 0
+        out[found] = res[chosen[found]]
     return Array(out)
 
 
@@ -204,7 +211,7 @@ def _scalar(chunk: EventChunk, op: Operation, reduce: str) -> DataObject:
                 res = res.astype(np.int64)
             if out.dtype == np.bool_:
                 out = out.astype(np.int64)
-            _add_at(out, hits.events[mask], res[mask])
+            _add_where(out, hits.events, res, mask)
         else:
             _reduce_bool(out, res.astype(np.bool_)[mask], hits.events[mask], reduce)
     if out is None:
@@ -220,6 +227,22 @@ def _add_at(out: npt.NDArray[Any], events: npt.NDArray[np.int64], values: npt.ND
         np.add.at(out, events, values)  # numpy's casting rules and errors
         return
     segment_add(values.astype(out.dtype, copy=False), events, out)
+
+
+def _add_where(
+    out: npt.NDArray[Any],
+    events: npt.NDArray[np.int64],
+    values: npt.NDArray[Any],
+    mask: npt.NDArray[np.bool_],
+) -> None:
+    """``_add_at(out, events[mask], values[mask])`` without taking the rows."""
+    from tierflow.evt._kernels import segment_add_where
+
+    safe = out.dtype.kind in "iuf" and np.can_cast(values.dtype, out.dtype, "safe")
+    if not safe or not len(values) == len(events) == len(mask):
+        _add_at(out, events[mask], values[mask])
+        return
+    segment_add_where(values.astype(out.dtype, copy=False), events, mask, out)
 
 
 def _reduce_bool(
@@ -258,14 +281,12 @@ def _target_positions(
 def _first_hit_per_event(chunk: EventChunk, wanted: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     """For each event the flat map position of its first hit of table key ``wanted[event]``,
     or -1 (:func:`_target_positions` for one key per event, in one pass over the hits)."""
+    from tierflow.evt._kernels import first_hit_of_key
+
     keys = np.asarray(wanted).astype(np.int64, copy=False)
-    event = chunk.event_of_hit
-    positions = np.flatnonzero(chunk.tcm.table_key == keys[event])
-    matched = event[positions]
-    first = np.ones(len(positions), dtype=np.bool_)
-    first[1:] = matched[1:] != matched[:-1]  # events in map order: the first is the first
     out = np.full(chunk.n_events, -1, dtype=np.int64)
-    out[matched[first]] = positions[first]
+    table_key = np.asarray(chunk.tcm.table_key, dtype=np.int64)
+    first_hit_of_key(table_key, chunk.event_of_hit, keys, out)
     return out
 
 
@@ -325,31 +346,40 @@ def _values_at(
 ) -> tuple[npt.NDArray[Any], Any]:
     """The expression's value at each target hit (flat map position; -1: none), evaluated
     on the channels that own a target; the initial value elsewhere."""
+    from tierflow.evt._kernels import owns_any, put_owned
+
     out = np.full(len(targets), op.initial, dtype=np.array(op.initial).dtype)
     dtype = None
-    found = np.flatnonzero(targets >= 0)
-    at = targets[found]
-    owner = chunk.tcm.table_key[at]
+    table_key = np.asarray(chunk.tcm.table_key, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
     for _, hits, skip in _channels(chunk, op):
-        if skip or len(hits) == 0:
-            continue
-        inside = owner == hits.key
-        if not inside.any():
+        if skip or len(hits) == 0 or not owns_any(targets, table_key, hits.key):
             continue
         res = evaluate_at_channel(chunk, hits, op.expression, op.parameters)
         dtype = res.dtype if dtype is None else dtype
-        out[found[inside]] = res[chunk.rank_in_channel[at[inside]]]
+        if _compiled_copy(res.dtype, out.dtype):
+            put_owned(targets, table_key, chunk.rank_in_channel, hits.key, res, out)
+            continue
+        inside = np.flatnonzero((targets >= 0) & (table_key[np.maximum(targets, 0)] == hits.key))
+        out[inside] = res[chunk.rank_in_channel[targets[inside]]]
     return out, dtype
+
+
+def _compiled_copy(source: np.dtype[Any], target: np.dtype[Any]) -> bool:
+    """Whether a compiled loop copies values of `source` into `target` as numpy would: the
+    same numeric dtype or a safe cast between numbers."""
+    numeric = source.kind in "biuf" and target.kind in "biuf"
+    return numeric and (source == target or np.can_cast(source, target, "safe"))
 
 
 def _gather(chunk: EventChunk, op: Operation) -> DataObject:
     batched = _gather_at_once(chunk, op)
     if batched is not None:
         return batched
-    values, events, channel_index, sort_values = [], [], [], []
     dtype = None
     sorter = _parse_sort(op)
-    for i, (_, hits, skip) in enumerate(_channels(chunk, op)):
+    parts, channels = [], []
+    for _, hits, skip in _channels(chunk, op):
         if skip:
             res = np.full(len(hits), op.initial)
         else:
@@ -358,15 +388,48 @@ def _gather(chunk: EventChunk, op: Operation) -> DataObject:
         mask = _query_mask(chunk, op, hits)
         if res.dtype.kind in "fc":
             mask &= ~np.isnan(res)
+        parts.append((res, hits.events, mask))
+        channels.append((hits, skip))
+    grouped = _gather_unsorted(chunk.n_events, parts, dtype) if sorter is None else None
+    if grouped is not None:
+        return grouped
+    values, events, channel_index, sort_values = [], [], [], []
+    for i, ((res, event, mask), (hits, skip)) in enumerate(zip(parts, channels, strict=True)):
         values.append(res[mask])
-        events.append(hits.events[mask])
-        channel_index.append(np.full(int(mask.sum()), i))
+        events.append(event[mask])
         if sorter is not None:
+            channel_index.append(np.full(int(mask.sum()), i))
             sort = (
                 np.full(len(hits), np.nan) if skip else chunk.column(sorter[1], hits.key, sorter[2])
             )
             sort_values.append(np.asarray(sort, dtype=np.float64)[mask])
     return _make_jagged(chunk.n_events, values, events, channel_index, sort_values, sorter, dtype)
+
+
+def _gather_unsorted(
+    n_events: int,
+    parts: list[tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.bool_]]],
+    dtype: Any,
+) -> VectorOfVectors | None:
+    """The jagged array of :func:`_gather` without a sorter from the (values, events, kept)
+    of each channel in one compiled pass, for numbers; None otherwise."""
+    if not parts or n_events == 0:
+        return None
+    if any(not len(v) == len(e) == len(k) for v, e, k in parts):
+        return None  # the general path reports it
+    value = np.concatenate([v for v, _, _ in parts])
+    if value.dtype.kind not in "biuf":
+        return None
+    from tierflow.evt._kernels import counting_sort
+
+    event = np.concatenate([e for _, e, _ in parts]).astype(np.int64, copy=False)
+    keep = np.concatenate([k for _, _, k in parts])
+    flat = np.empty_like(value)
+    ends = np.empty(n_events, dtype=np.int64)
+    flat = flat[: counting_sort(value, event, keep, n_events, flat, ends)]
+    if dtype is not None:
+        flat = flat.astype(dtype)
+    return VectorOfVectors(flattened_data=Array(flat), cumulative_length=ends)
 
 
 def _gather_at_once(chunk: EventChunk, op: Operation) -> DataObject | None:
@@ -485,6 +548,8 @@ def _make_jagged(
         )
     value = np.concatenate(values)
     event = np.concatenate(events)
+    if sorter is None and value.dtype.kind in "biuf" and n_events > 0:
+        return _grouped_by_event(value, event, n_events, dtype)
     if sorter is None:  # channels are concatenated in order: a stable sort by event
         order = _stable_order(event, n_events)
     else:
@@ -496,6 +561,22 @@ def _make_jagged(
         flat = flat.astype(dtype)
     lengths = np.bincount(event, minlength=n_events)
     return VectorOfVectors(flattened_data=Array(flat), cumulative_length=np.cumsum(lengths))
+
+
+def _grouped_by_event(
+    value: npt.NDArray[Any], event: npt.NDArray[np.int64], n_events: int, dtype: Any
+) -> VectorOfVectors:
+    """The jagged array of `value` grouped by `event` (``0 <= event < n_events``), in order
+    within each event: :func:`_stable_order` and the lengths in one compiled pass."""
+    from tierflow.evt._kernels import counting_sort
+
+    flat = np.empty_like(value)
+    ends = np.empty(n_events, dtype=np.int64)
+    keep = np.ones(len(value), dtype=np.bool_)
+    counting_sort(value, np.asarray(event, dtype=np.int64), keep, n_events, flat, ends)
+    if dtype is not None:
+        flat = flat.astype(dtype)
+    return VectorOfVectors(flattened_data=Array(flat), cumulative_length=ends)
 
 
 def _stable_order(event: npt.NDArray[np.int64], n_events: int) -> npt.NDArray[np.intp]:

@@ -344,7 +344,7 @@ def iter_tcm(
         first, stop = events[0], total if events[1] is None else min(events[1], total)
         if first % buffer_len:
             raise ValueError(f"event range starts at {first}, not a multiple of {buffer_len}")
-        per_read = buffer_len * max(1, _TCM_SLAB // buffer_len)
+        per_read = _events_per_read(handle, name, total, buffer_len)
         for start in range(first, stop, per_read):
             slab = read_tcm(handle, name, start_row=start, n_rows=min(per_read, stop - start))
             for at in range(0, len(slab), buffer_len):
@@ -391,7 +391,24 @@ def _map_size(group: h5py.Group) -> int:
 
 
 _TCM_SLAB = 2**17
-"""Events read from the map at a time (then handed out `buffer_len` at a time)."""
+"""Events read from the map at a time (then handed out `buffer_len` at a time) when the
+number of hits is not known."""
+_TCM_SLAB_HITS = 2**22
+"""Hits read from the map at a time, about (fewer, larger reads decode each storage chunk
+once and in parallel; two int64 columns of this many hits take 64 MiB)."""
+
+
+def _events_per_read(handle: h5py.File, name: str, total: int, buffer_len: int) -> int:
+    """Events to read from the map at a time: about :data:`_TCM_SLAB_HITS` hits at the
+    map's mean hits per event (from its shapes), a multiple of `buffer_len`."""
+    events = _TCM_SLAB
+    if total <= events:
+        return buffer_len * max(1, events // buffer_len)  # one read whatever the hits
+    flat = handle.get(f"{name}/table_key/flattened_data")
+    if total > 0 and isinstance(flat, h5py.Dataset) and flat.ndim == 1:
+        per_event = max(flat.shape[0] / total, 1.0)
+        events = max(int(_TCM_SLAB_HITS / per_event), _TCM_SLAB)
+    return buffer_len * max(1, events // buffer_len)
 
 
 def _events(tcm: TCM, first: int, stop: int) -> TCM:

@@ -14,14 +14,21 @@ import numba
 import numpy as np
 
 __all__ = [
+    "counting_sort",
+    "first_hit_of_key",
     "first_or_last_at",
+    "first_or_last_where",
     "gather_pairs",
     "group_by_code",
     "kernel",
     "key_codes",
     "mark_new_events",
     "merge_runs",
+    "owns_any",
+    "put_chosen",
+    "put_owned",
     "segment_add",
+    "segment_add_where",
     "segment_reduce_all",
     "segment_reduce_any",
 ]
@@ -322,3 +329,92 @@ def group_by_code(codes: Any, rank_of_code: Any, order: Any, rank: Any) -> Any:
         rank[i] = j - bounds[g]
         fill[g] = j + 1
     return bounds
+
+
+@kernel
+def first_hit_of_key(table_key: Any, event_of_hit: Any, wanted: Any, out: Any) -> None:
+    """``out[e]``: the first position ``i`` (in map order) with ``event_of_hit[i] == e`` and
+    ``table_key[i] == wanted[e]``; `out` starts at -1."""
+    for i in range(table_key.shape[0]):
+        e = event_of_hit[i]
+        if out[e] < 0 and table_key[i] == wanted[e]:
+            out[e] = i
+
+
+@kernel
+def owns_any(targets: Any, table_key: Any, key: int) -> bool:
+    """Whether a target hit (a position; -1: none) has table key `key`."""
+    for e in range(targets.shape[0]):
+        t = targets[e]
+        if t >= 0 and table_key[t] == key:
+            return True
+    return False
+
+
+@kernel
+def put_owned(targets: Any, table_key: Any, rank: Any, key: int, values: Any, out: Any) -> None:
+    """``out[e] = values[rank[t]]`` for each target ``t = targets[e]`` of table key `key`."""
+    for e in range(targets.shape[0]):
+        t = targets[e]
+        if t >= 0 and table_key[t] == key:
+            out[e] = values[rank[t]]
+
+
+@kernel
+def counting_sort(
+    values: Any, segment: Any, keep: Any, n_segments: int, out: Any, ends: Any
+) -> int:
+    """``out``: the `values` where `keep`, grouped by `segment` (``0 <= segment <
+    n_segments``), in order within each (a stable sort by segment); ``ends``: the end of
+    each segment in `out`. Returns how many values are kept."""
+    ends[:] = 0
+    for i in range(segment.shape[0]):
+        if keep[i]:
+            ends[segment[i]] += 1
+    total = 0
+    for s in range(n_segments):
+        total += ends[s]
+        ends[s] = total
+    fill = np.empty(n_segments, dtype=np.int64)
+    fill[0] = 0
+    fill[1:] = ends[:-1]
+    for i in range(segment.shape[0]):
+        if keep[i]:
+            s = segment[i]
+            out[fill[s]] = values[i]
+            fill[s] += 1
+    return total
+
+
+@kernel
+def segment_add_where(values: Any, segment: Any, mask: Any, out: Any) -> None:
+    """``out[segment[i]] += values[i]`` where ``mask[i]``, in order."""
+    for i in range(values.shape[0]):
+        if mask[i]:
+            out[segment[i]] += values[i]
+
+
+@kernel
+def first_or_last_where(
+    sort_values: Any, events: Any, valid: Any, best: Any, chosen: Any, offset: int,
+    is_first: bool,
+) -> None:  # fmt: skip
+    """:func:`first_or_last_at` for one part of the hits, which starts at position `offset`
+    of all of them (``chosen`` holds positions in all the hits)."""
+    for i in range(sort_values.shape[0]):
+        if not valid[i]:
+            continue
+        e = events[i]
+        v = sort_values[i]
+        if (v < best[e]) if is_first else (v > best[e]):
+            best[e] = v
+            chosen[e] = i + offset
+
+
+@kernel
+def put_chosen(chosen: Any, values: Any, out: Any) -> None:
+    """``out[e] = values[chosen[e]]`` where ``chosen[e] >= 0``."""
+    for e in range(chosen.shape[0]):
+        c = chosen[e]
+        if c >= 0:
+            out[e] = values[c]

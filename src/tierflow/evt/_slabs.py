@@ -35,6 +35,13 @@ _MIN_SLAB = 2**15
 """Slabs cover at least this many rows (fewer reads of small storage chunks)."""
 _WHOLE_BYTES = 2**20
 """Whole datasets up to this size are read with one low-level call."""
+_SLAB_BYTES = 2**22
+"""Slabs of plain 1-d columns cover at least this many bytes when the column is longer: one
+read of several storage chunks, decompressed in parallel (lh5's threads), costs less than a
+read per storage chunk."""
+_SLAB_BUDGET = 2**28
+"""Bytes of such slabs for all the columns a cache holds, about: with many columns each
+slab is smaller (down to one storage chunk, as for other objects)."""
 _MAX_FLAT_PER_ROW = 64
 """Jagged arrays with more values per row than this are read per request (waveform-like)."""
 
@@ -406,7 +413,8 @@ class SlabCache:
 
     def _fill(self, entry: _Entry, lo: int, hi: int) -> None:
         start = (lo // entry.chunk) * entry.chunk
-        stop = max(hi, start + max(entry.chunk, _MIN_SLAB))
+        wide = _slab_rows(entry, len(self.entries))
+        stop = max(hi, start + max(entry.chunk, _MIN_SLAB, wide))
         stop = min(-(-stop // entry.chunk) * entry.chunk, entry.size)
         entry.obj = None  # free the old slab before reading the next
         entry.lo = start
@@ -420,6 +428,16 @@ class SlabCache:
             entry.obj = _read_jagged(self.objects, entry.jagged, start, stop)
             return
         entry.obj = lh5.read(entry.path, self.handle, start_row=start, n_rows=stop - start)
+
+
+def _slab_rows(entry: _Entry, n_entries: int) -> int:
+    """Rows of a slab of a plain 1-d column in a cache of `n_entries` columns:
+    :data:`_SLAB_BYTES`, or a share of :data:`_SLAB_BUDGET` if smaller (0 for other
+    objects: their slabs are storage chunks)."""
+    if entry.plain is None or entry.plain is _READ:
+        return 0
+    size = min(_SLAB_BYTES, _SLAB_BUDGET // max(n_entries, 1))
+    return size // max(entry.plain[0].dtype.itemsize, 1)
 
 
 def _whole_entry(path: str, field: SmallField) -> _Entry | None:
