@@ -234,3 +234,73 @@ def test_namespace_errors_stay_precise() -> None:
     with pytest.raises(MismatchError, match="row 9") as mismatch:
         compile_expr("hit.short + 1").evaluate(namespace)
     assert not isinstance(mismatch.value, ExpressionError)
+
+
+def _frozen(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """Read-only copies: an evaluation that wrote into an input would raise."""
+    out = {}
+    for name, values in arrays.items():
+        copy = np.array(values)
+        copy.flags.writeable = False
+        out[name] = copy
+    return out
+
+
+def test_temporaries_are_reused_but_inputs_never_written() -> None:
+    rng = np.random.default_rng(11)
+    cols = _frozen(
+        e=rng.normal(3000, 500, 500).astype(np.float32),
+        dt=rng.normal(100, 20, 500),
+        n=rng.integers(-5, 5, 500).astype(np.int32),
+        q=rng.integers(0, 255, 500).astype(np.uint8),
+    )
+    cases = {
+        "2.5*(e*(1+dt*1e-5))**2 + 0.25*e*(1+dt*1e-5) - 0.5": lambda e, dt, n, q: (
+            2.5 * (e.astype(float) * (1 + dt * 1e-5)) ** 2
+            + 0.25 * e.astype(float) * (1 + dt * 1e-5)
+            - 0.5
+        ),
+        "(e/dt - 1)/sqrt(2 + 3/where(e > 1, e, 1)**2)": lambda e, dt, n, q: (
+            (e / dt - 1) / np.sqrt(2 + 3 / np.where(e > 1, e, 1).astype(float) ** 2)
+        ),
+        "-(n*n) + n*3 - (n - 1)": lambda e, dt, n, q: -(n * n) + n * 3 - (n - 1),
+        "((q >> 1) & 3) | (q << 2)": lambda e, dt, n, q: (
+            ((q.astype(np.int32) >> 1) & 3) | (q.astype(np.int32) << 2)
+        ),
+        "(e > 3000) & (dt < 100) | ~(n > 0)": lambda e, dt, n, q: (
+            (e > 3000) & (dt < 100) | ~(n > 0)
+        ),
+    }
+    before = {name: values.copy() for name, values in cols.items()}
+    for text, expected in cases.items():
+        got = compile_expr(text).evaluate(cols)
+        want = np.asarray(expected(**cols))
+        assert got.dtype == want.dtype or text.startswith(("2.5", "(e/")), text
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=text)
+        assert not any(np.shares_memory(got, values) for values in cols.values())
+    for name, values in cols.items():
+        assert np.array_equal(values, before[name])
+
+
+def test_reusing_temporaries_keeps_the_bits() -> None:
+    """An operation into a temporary operand runs the loop the plain call runs."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(0, 1e4, 1000), rng.normal(1, 3, 1000).astype(np.float32)
+    got = compile_expr("(x*1.1 + y) / (y*y - 0.5) * 3 - x**2").evaluate(_frozen(x=x, y=y))
+    wide = y.astype(np.float64)
+    want = np.subtract(
+        np.multiply(
+            np.true_divide(np.add(x * 1.1, wide), np.subtract((y * y).astype(np.float64), 0.5)),
+            3.0,
+        ),
+        np.square(x),
+    )
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+def test_a_result_stored_in_the_namespace_is_not_overwritten_later() -> None:
+    """The value of one operation is an input of the next: never a temporary there."""
+    first = compile_expr("x * 2").evaluate({"x": np.arange(4.0)})
+    kept = first.copy()
+    compile_expr("a * 3 + 1").evaluate({"a": first})
+    assert np.array_equal(first, kept)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ast
 import operator
+import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,36 @@ class _Context:
     text: str
     compiled: CompiledTree
     namespace: Mapping[str, Any]
+    temporaries: dict[int, weakref.ref[np.ndarray[Any, Any]]] = field(default_factory=dict)
+    """The arrays this evaluation made (by id) and nothing else holds: an operation may write
+    its result into one of them rather than into new memory."""
+
+    def made(self, value: Any, *sources: Any) -> Any:
+        """`value`, noted as a temporary if it is a new numpy array (not one of `sources`)."""
+        if type(value) is np.ndarray and value.ndim and all(value is not s for s in sources):
+            self.temporaries[id(value)] = weakref.ref(value)
+        return value
+
+    def reusable(self, *operands: Any) -> np.ndarray[Any, Any] | None:
+        """A temporary among `operands` that can hold the result of an elementwise operation
+        on them: the others are scalars or arrays of its shape and its dtype (the operation's
+        result dtype, as the operands were cast to one kind)."""
+        for candidate in operands:
+            ref = self.temporaries.get(id(candidate))
+            array = None if ref is None else ref()
+            if array is None or array is not candidate or not array.flags.writeable:
+                continue
+            if all(_fits(other, array) for other in operands if other is not candidate):
+                return array
+        return None
+
+    def apply(self, ufunc: Any, *operands: Any) -> Any:
+        """`ufunc` on `operands` (numpy arrays or scalars of one dtype), into a temporary
+        operand when one fits: the same loop and bits, no new memory."""
+        out = self.reusable(*operands)
+        if out is None:
+            return self.made(ufunc(*operands))
+        return ufunc(*operands, out=out)
 
     def fail(self, reason: str, node: ast.AST) -> ExpressionError:
         return ExpressionError(reason, self.text, node)
@@ -91,6 +122,18 @@ class _Context:
                 suggestions=near,
             ) from None  # fmt: skip
         return as_value(value)
+
+
+def _fits(other: Any, target: np.ndarray[Any, Any]) -> bool:
+    """Whether `other` combined with `target` elementwise gives `target`'s shape and dtype."""
+    if type(other) is np.ndarray:
+        return other.shape in (target.shape, ()) and other.dtype == target.dtype
+    return isinstance(other, np.generic) and other.dtype == target.dtype
+
+
+def _cast(ctx: _Context, value: Any, to: Kind) -> Any:
+    """:func:`cast`, a new array noted as a temporary."""
+    return ctx.made(cast(value, to), value)
 
 
 def _eval(ctx: _Context, node: ast.AST) -> Any:
@@ -162,13 +205,21 @@ def _binop(ctx: _Context, node: ast.BinOp) -> Any:
         return _fold_integers(ctx, node, _PY_OPS[op](int(left), int(right)))
     if op in _ARITHMETIC:
         working = max(kind(left), kind(right), Kind.INT)
-        return _ARITHMETIC[op](cast(left, working), cast(right, working))
+        return _elementwise(ctx, _ARITHMETIC[op], working, left, right)
     if op is ast.Div:
         working = max(kind(left), kind(right), Kind.DOUBLE if _integral(left, right) else Kind.BOOL)
-        return np.true_divide(cast(left, working), cast(right, working))
+        return _elementwise(ctx, np.true_divide, working, left, right)
     if op is ast.Pow:
         return _power(ctx, node, left, right)
     return _bitwise(ctx, node, left, right)
+
+
+def _elementwise(ctx: _Context, ufunc: Any, working: Kind, *operands: Any) -> Any:
+    """`ufunc` on `operands` cast to `working` (awkward ones as they are)."""
+    cast_operands = [_cast(ctx, value, working) for value in operands]
+    if any(is_awkward(value) for value in cast_operands):
+        return ufunc(*cast_operands)
+    return ctx.apply(ufunc, *cast_operands)
 
 
 _PY_OPS: dict[type[ast.operator], Callable[[int, int], Any]] = {
@@ -207,7 +258,7 @@ def _bitwise(ctx: _Context, node: ast.BinOp, left: Any, right: Any) -> Any:
     integer_op, logical_op = _BITWISE[type(node.op)]
     kinds = (kind(left), kind(right))
     if logical_op is not None and kinds == (Kind.BOOL, Kind.BOOL):
-        return logical_op(left, right)
+        return _elementwise(ctx, logical_op, Kind.BOOL, left, right)
     if max(kinds) > Kind.LONG:
         names = "/".join(k.name.lower() for k in kinds)
         raise ctx.fail(
@@ -216,7 +267,7 @@ def _bitwise(ctx: _Context, node: ast.BinOp, left: Any, right: Any) -> Any:
             node,
         )
     working = max(*kinds, Kind.INT)
-    return integer_op(cast(left, working), cast(right, working))
+    return _elementwise(ctx, integer_op, working, left, right)
 
 
 def _power(ctx: _Context, node: ast.BinOp, base: Any, exponent: Any) -> Any:
@@ -231,7 +282,7 @@ def _power(ctx: _Context, node: ast.BinOp, base: Any, exponent: Any) -> Any:
         if value != int(value) or value < 0:  # a square root or a reciprocal is involved
             working = max(working, Kind.DOUBLE) if working.is_integer else working
         if value == 2:  # numexpr's x*x: 5x faster than the general power, the same bits
-            return np.square(cast(base, working))
+            return _elementwise(ctx, np.square, working, base)
         return np.power(cast(base, working), cast(exponent, working))
     working = max(base_kind, kind(exponent))
     return np.power(cast(base, working), cast(exponent, working))
@@ -255,7 +306,8 @@ def _compare(ctx: _Context, node: ast.Compare) -> Any:
     left = _eval(ctx, node.left)
     right = _eval(ctx, node.comparators[0])
     working = max(kind(left), kind(right))
-    return _COMPARE[type(node.ops[0])](cast(left, working), cast(right, working))
+    result = _COMPARE[type(node.ops[0])](cast(left, working), cast(right, working))
+    return ctx.made(result)
 
 
 def _call(ctx: _Context, node: ast.Call) -> Any:

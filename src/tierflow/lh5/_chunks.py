@@ -272,8 +272,11 @@ def _zstd(layout: StoredLayout) -> DeflatePipeline | None:
     return DeflatePipeline(int(level), _zstd_compress, shuffle, layout.chunk_rows)
 
 
-def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
-    """HDF5's shuffle filter: byte ``k`` of every element first, for ``k = 0 .. size-1``.
+def shuffle_bytes(
+    chunk: np.ndarray[Any, Any], size: int, out: np.ndarray[Any, Any] | None = None
+) -> np.ndarray[Any, Any]:
+    """HDF5's shuffle filter: byte ``k`` of every element first, for ``k = 0 .. size-1``
+    (into `out`, bytes of the chunk's size, when given and the SIMD shuffle is used).
 
     Example
     -------
@@ -285,10 +288,23 @@ def shuffle_bytes(chunk: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any
         return flat
     simd = simd_shuffle()
     if simd is not None and len(flat) % size == 0 and len(flat) < 2**31:  # SIMD, no GIL held
-        out = np.empty_like(flat)
+        out = np.empty_like(flat) if out is None else out
         if simd(size, len(flat), flat.ctypes.data, out.ctypes.data) == len(flat):
             return out
     return np.ascontiguousarray(flat.reshape(-1, size).T).reshape(-1)
+
+
+_shuffled = threading.local()
+
+
+def _shuffle_scratch(size: int) -> np.ndarray[Any, Any]:
+    """This thread's buffer for a chunk's shuffled bytes, kept from chunk to chunk: the
+    compressors copy what they read, and a new buffer of a few 100 kB per chunk costs the
+    kernel a page fault per 4 kB (the heap is trimmed between calls)."""
+    buffer: np.ndarray[Any, Any] | None = getattr(_shuffled, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _shuffled.buffer = np.empty(size, np.uint8)
+    return buffer[:size]
 
 
 def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> Compressed:
@@ -296,7 +312,9 @@ def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipelin
         padded = np.zeros((rows, *chunk.shape[1:]), dtype=chunk.dtype)
         padded[: len(chunk)] = chunk
         chunk = padded
-    data = shuffle_bytes(chunk, pipe.shuffle_size) if pipe.shuffle_size else chunk
+    if not pipe.shuffle_size:
+        return pipe.compress(np.ascontiguousarray(chunk).data, pipe.level)
+    data = shuffle_bytes(chunk, pipe.shuffle_size, _shuffle_scratch(chunk.nbytes))
     return pipe.compress(np.ascontiguousarray(data).data, pipe.level)
 
 
