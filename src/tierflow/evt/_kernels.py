@@ -16,7 +16,6 @@ import numpy as np
 __all__ = [
     "counting_sort",
     "first_hit_of_key",
-    "first_or_last_at",
     "first_or_last_where",
     "gather_pairs",
     "group_by_code",
@@ -260,22 +259,6 @@ def segment_reduce_all(values: Any, segment: Any, out: Any) -> None:
 
 
 @kernel
-def first_or_last_at(
-    sort_values: Any, events: Any, valid: Any, best: Any, chosen: Any, is_first: bool
-) -> None:
-    """For each hit ``i`` with ``valid[i]``: if its sorter value beats ``best[events[i]]``
-    (strictly smaller when `is_first`, strictly larger otherwise) it becomes the chosen hit."""
-    for i in range(sort_values.shape[0]):
-        if not valid[i]:
-            continue
-        e = events[i]
-        v = sort_values[i]
-        if (v < best[e]) if is_first else (v > best[e]):
-            best[e] = v
-            chosen[e] = i
-
-
-@kernel
 def key_codes(keys: Any, codes: Any) -> Any:
     """Number the distinct values of `keys` by first appearance (``codes[i]``) and return
     them in that order (few distinct values: a sorted table searched by bisection)."""
@@ -399,8 +382,10 @@ def first_or_last_where(
     sort_values: Any, events: Any, valid: Any, best: Any, chosen: Any, offset: int,
     is_first: bool,
 ) -> None:  # fmt: skip
-    """:func:`first_or_last_at` for one part of the hits, which starts at position `offset`
-    of all of them (``chosen`` holds positions in all the hits)."""
+    """For each hit ``i`` with ``valid[i]``: if its sorter value beats ``best[events[i]]``
+    (strictly smaller when `is_first`, strictly larger otherwise) it becomes the chosen hit;
+    the hits are one part of all of them, starting at position `offset` (``chosen`` holds
+    positions in all the hits)."""
     for i in range(sort_values.shape[0]):
         if not valid[i]:
             continue
