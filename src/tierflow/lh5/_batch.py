@@ -19,8 +19,8 @@ chunk is done; one that decompresses to the wrong size is a
 Example
 -------
 >>> batch = DecodeBatch()  # doctest: +SKIP
->>> batch.add(plan_chunked(ds, 0, n, out), fallback=lambda: ds.read_direct(out))
->>> batch.finish()  # `out` holds the rows from here on
+>>> batch.add(plan_chunked(ds, 0, n, out), fallback=lambda: ds.read_direct(out))  # doctest: +SKIP
+>>> batch.finish()  # `out` holds the rows from here on  # doctest: +SKIP
 """
 
 from __future__ import annotations
