@@ -116,13 +116,7 @@ class Calls:
     def shape(self, dataset: int) -> tuple[int, ...] | None:
         """The dataset's shape (None for a null or too high dataspace)."""
         with _PHIL:  # h5py's lock: HDF5 is called from one thread at a time
-            space = self._c["H5Dget_space"](dataset)
-            if space < 0:
-                return None
-            try:
-                rank = self._c["H5Sget_simple_extent_dims"](space, self._dims, None)
-            finally:
-                self._c["H5Sclose"](space)
+            rank = _rank(self._c, self._c["H5Dget_space"](dataset), self._dims)
             if rank < 0 or rank > _MAX_RANK:
                 return None
             return tuple(int(self._dims[i]) for i in range(rank))
@@ -306,14 +300,7 @@ class _Attributes:
             self._c["H5free_memory"](pointer)
 
     def _scalar(self, attr: int) -> bool:
-        space = self._c["H5Aget_space"](attr)
-        if space < 0:
-            return False
-        try:
-            rank = self._c["H5Sget_simple_extent_dims"](space, self._dims, None)
-        finally:
-            self._c["H5Sclose"](space)
-        return bool(rank == 0)
+        return _rank(self._c, self._c["H5Aget_space"](attr), self._dims) == 0
 
 
 class _Batch:
@@ -399,11 +386,7 @@ class _Batch:
         """A whole 1-d dataset of plain numbers within `limit`, else None (`usual`: the
         types to try first)."""
         c = self._c
-        space = c["H5Dget_space"](dataset)
-        if space < 0:
-            return None
-        rank = c["H5Sget_simple_extent_dims"](space, self._dims, None)
-        c["H5Sclose"](space)
+        rank = _rank(c, c["H5Dget_space"](dataset), self._dims)
         kind = c["H5Dget_type"](dataset) if rank == 1 else -1
         if kind < 0:
             return None
@@ -431,6 +414,17 @@ class _Batch:
                 self._last[id(usual)] = (standard, dtype)
                 return dtype
         return self._plain(kind)
+
+
+def _rank(c: dict[str, Any], space: int, dims: Any) -> int:
+    """The rank of dataspace `space` (its extent into `dims`), which is closed here; -1 for
+    an invalid one."""
+    if space < 0:
+        return -1
+    try:
+        return int(c["H5Sget_simple_extent_dims"](space, dims, None))
+    finally:
+        c["H5Sclose"](space)
 
 
 def _address(out: npt.NDArray[Any]) -> int:
