@@ -47,6 +47,9 @@ __all__ = [
     "ChunkIndex",
     "DirectColumns",
     "Workspace",
+    "bitshuffle",
+    "bitshuffle_path",
+    "chunk_pieces",
     "chunks_of",
     "decode_chunks",
     "headers_fit",
@@ -82,20 +85,28 @@ all of them (1 us a chunk) would cost more than such a read saves."""
 
 
 _BSHUF: Signatures = {
-    "bshuf_decompress_lz4": (ctypes.c_int64, [ctypes.c_void_p] * 2 + [ctypes.c_size_t] * 3),
+    name: (ctypes.c_int64, [ctypes.c_void_p] * 2 + [ctypes.c_size_t] * 3)
+    for name in ("bshuf_decompress_lz4", "bshuf_compress_lz4")
 }
+"""``(in, out, n, itemsize, block) -> bytes read / written, or < 0``."""
 
 
-def _library() -> str | None:
+def bitshuffle_path() -> str | None:
     """The path of hdf5plugin's Bitshuffle filter library, if there is one."""
     return hdf5plugin_library("h5bshuf")
 
 
 @functools.cache
+def bitshuffle(library: str | None) -> ctypes.CDLL | None:
+    """hdf5plugin's Bitshuffle library at `library` with its LZ4 functions declared (called
+    by ctypes, which lets other threads run during a call), or None."""
+    return declared(library, _BSHUF)
+
+
+@functools.cache
 def _decompress(library: str) -> Any:
-    """``bshuf_decompress_lz4(in, out, n, itemsize, block) -> bytes read or < 0`` by ctypes
-    (which lets other threads run during the call)."""
-    lib = declared(library, _BSHUF)
+    """``bshuf_decompress_lz4`` (:data:`_BSHUF`)."""
+    lib = bitshuffle(library)
     if lib is None:
         raise OSError(f"{library} has no bshuf_decompress_lz4")
     return lib.bshuf_decompress_lz4
@@ -148,21 +159,35 @@ def _decode_column(
     places = (chunks[:, 0] + 12).tolist()
     held_values = scratch if itemsize == 4 else scratch.view(NARROW_TYPES[itemsize])
     written, held = 0, -1  # held: the chunk in `scratch` (ranges of one chunk share it)
-    for a, b in zip(*ranges, strict=True):
-        for c in range(a // rows, -(-b // rows)):
-            lo, hi = max(a - c * rows, 0), min(b - c * rows, rows)
-            in_place = lo == 0 and hi == rows and itemsize == 4
-            if in_place or c != held:
-                dest = at + written * itemsize if in_place else spare
-                if decompress(base + places[c - first], dest, rows, itemsize, block) < 0:
-                    return -1
-                held = held if in_place else c
-            if itemsize == 4 and not in_place:
-                column[written : written + hi - lo] = held_values[lo:hi]
-            elif not in_place:
-                np.divide(held_values[lo:hi], divisor, out=column[written : written + hi - lo])
-            written += hi - lo
+    for c, lo, hi in chunk_pieces(*ranges, rows):
+        in_place = lo == 0 and hi == rows and itemsize == 4
+        if in_place or c != held:
+            dest = at + written * itemsize if in_place else spare
+            if decompress(base + places[c - first], dest, rows, itemsize, block) < 0:
+                return -1
+            held = held if in_place else c
+        if itemsize == 4 and not in_place:
+            column[written : written + hi - lo] = held_values[lo:hi]
+        elif not in_place:
+            np.divide(held_values[lo:hi], divisor, out=column[written : written + hi - lo])
+        written += hi - lo
     return 0
+
+
+def chunk_pieces(
+    starts: list[int], stops: list[int], chunk_rows: int
+) -> Iterator[tuple[int, int, int]]:
+    """The pieces of the row ranges ``starts[i]..stops[i]`` in chunks of `chunk_rows`, in
+    order: ``(chunk, first row in it, last row + 1)``.
+
+    Example
+    -------
+    >>> list(chunk_pieces([3], [12], 5))
+    [(0, 3, 5), (1, 0, 5), (2, 0, 2)]
+    """
+    for a, b in zip(starts, stops, strict=True):
+        for c in range(a // chunk_rows, -(-b // chunk_rows)):
+            yield c, max(a - c * chunk_rows, 0), min(b - c * chunk_rows, chunk_rows)
 
 
 def plain_pieces(
@@ -175,14 +200,12 @@ def plain_pieces(
     """Where the rows ``starts[i]..stops[i]`` of a plain column whose chunks begin at byte
     `places` of the file lie: ``[offset, bytes]`` pieces in order, adjacent ones merged."""
     pieces: list[list[int]] = []
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-        for c in range(a // chunk_rows, -(-b // chunk_rows)):
-            lo, hi = max(a - c * chunk_rows, 0), min(b - c * chunk_rows, chunk_rows)
-            offset, size = int(places[c]) + lo * itemsize, (hi - lo) * itemsize
-            if pieces and pieces[-1][0] + pieces[-1][1] == offset:
-                pieces[-1][1] += size
-            else:
-                pieces.append([offset, size])
+    for c, lo, hi in chunk_pieces(starts.tolist(), stops.tolist(), chunk_rows):
+        offset, size = int(places[c]) + lo * itemsize, (hi - lo) * itemsize
+        if pieces and pieces[-1][0] + pieces[-1][1] == offset:
+            pieces[-1][1] += size
+        else:
+            pieces.append([offset, size])
     return pieces
 
 
@@ -592,7 +615,7 @@ def make_direct_columns(
         narrow = column.dtype in NARROW_TYPES.values() and factor is not None
         if not (narrow or (column.dtype == np.float32 and factor is None)):
             return None
-    library = _library()
+    library = bitshuffle_path()
     if library is None:
         return None
     found = [1 if factor is None else int(factor) for factor in factors]

@@ -25,7 +25,6 @@ False
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import functools
 from typing import Any
@@ -34,7 +33,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from tierflow.lh5._native import Signatures, declared, hdf5plugin_library
+from tierflow.showers._direct import bitshuffle, bitshuffle_path
 
 __all__ = ["FILTER_NAMES", "MAX_RATIO", "SAMPLE_CHUNKS", "ColumnStorage", "compresses_well"]
 
@@ -43,16 +42,11 @@ MAX_RATIO = 0.5
 SAMPLE_CHUNKS = 8
 """Chunks compressed to decide, spread over the column."""
 
-_COMPRESS: Signatures = {
-    "bshuf_compress_lz4": (ctypes.c_int64, [ctypes.c_void_p] * 2 + [ctypes.c_size_t] * 3),
-}
-
 
 @functools.cache
 def _compress() -> Any:
-    """``bshuf_compress_lz4(in, out, n, itemsize, block) -> bytes written`` (hdf5plugin's
-    Bitshuffle library), or None."""
-    lib = declared(hdf5plugin_library("h5bshuf"), _COMPRESS)
+    """``bshuf_compress_lz4`` of hdf5plugin's Bitshuffle library, or None."""
+    lib = bitshuffle(bitshuffle_path())
     return None if lib is None else lib.bshuf_compress_lz4
 
 
