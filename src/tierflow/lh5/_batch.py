@@ -26,82 +26,34 @@ Example
 from __future__ import annotations
 
 import ctypes
-import enum
 import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from tierflow.cores import idle_cores
-from tierflow.lh5 import _native
 from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_ZSTD, _pool
 from tierflow.lh5._inflate import ChunkedRead, OpenFiles, _scratch_bytes, decode_chunked
-from tierflow.lh5._native import WrongSizeError, simd_unshuffle
+from tierflow.lh5._native import (
+    RawDecode,
+    Status,
+    WrongSizeError,
+    raw_libdeflate,
+    raw_zstd,
+    simd_unshuffle,
+)
 from tierflow.lh5._settings import fast_read_settings
 
-__all__ = ["DecodeBatch", "RawDecode", "Status", "raw_decoder"]
+__all__ = ["DecodeBatch", "raw_decoder"]
 
 SHARED_MIN_BYTES = 1 << 18
 """A batch is shared with a helper thread from this many decoded bytes (below, waking the
 thread costs more than it saves)."""
 
 
-class Status(enum.IntEnum):
-    """What became of one chunk."""
-
-    DONE = 0
-    UNDECODABLE = 1
-    """Not a valid stream: HDF5 may know better (a chunk stored with its filter skipped)."""
-    WRONG_SIZE = 2
-    """A valid stream of the wrong size: the file is damaged."""
-
-
-RawDecode = Callable[[int, int, int, int], int]
-"""(source address, stored bytes, target address, chunk bytes) → a :class:`Status`."""
-
-
-@lru_cache(maxsize=1)
-def _libdeflate() -> RawDecode | None:
-    path = _native._package_file("deflate", "_deflate*.so")
-    lib = _native.declared(path, _native._LIBDEFLATE)
-    if lib is None:
-        return None
-    function = lib.libdeflate_zlib_decompress
-    states = _native._PerThread(lib.libdeflate_alloc_decompressor)
-
-    def decode(source: int, size: int, target: int, chunk_bytes: int) -> int:
-        code = function(states.get(), source, size, target, chunk_bytes, None)
-        if code == 0:
-            return Status.DONE
-        return Status.UNDECODABLE if code == 1 else Status.WRONG_SIZE  # 1: LIBDEFLATE_BAD_DATA
-
-    return decode
-
-
-@lru_cache(maxsize=1)
-def _zstd() -> RawDecode | None:
-    lib = _native._zstd_library()
-    if lib is None:
-        return None
-    function, is_error = lib.ZSTD_decompressDCtx, lib.ZSTD_isError
-    error_code = lib.ZSTD_getErrorCode
-    states = _native._PerThread(lib.ZSTD_createDCtx)
-
-    def decode(source: int, size: int, target: int, chunk_bytes: int) -> int:
-        done = function(states.get(), target, chunk_bytes, source, size)
-        if done == chunk_bytes:
-            return Status.DONE
-        if is_error(done) and error_code(done) != _native._ZSTD_DST_TOO_SMALL:
-            return Status.UNDECODABLE
-        return Status.WRONG_SIZE
-
-    return decode
-
-
-_RAW = {FILTER_DEFLATE: _libdeflate, FILTER_ZSTD: _zstd}
+_RAW = {FILTER_DEFLATE: raw_libdeflate, FILTER_ZSTD: raw_zstd}
 
 
 def raw_decoder(plan: ChunkedRead) -> RawDecode | None:

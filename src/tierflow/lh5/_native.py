@@ -21,6 +21,7 @@ b'abc'
 from __future__ import annotations
 
 import ctypes
+import enum
 import glob
 import importlib.util
 import os
@@ -35,12 +36,16 @@ import numpy.typing as npt
 
 __all__ = [
     "DecodeInto",
+    "RawDecode",
     "Signatures",
+    "Status",
     "UndecodableError",
     "WrongSizeError",
     "declared",
     "hdf5plugin_library",
     "libdeflate_into",
+    "raw_libdeflate",
+    "raw_zstd",
     "simd_shuffle",
     "simd_unshuffle",
     "zstd_compressor",
@@ -142,25 +147,38 @@ def _zstd_library() -> ctypes.CDLL | None:
     return declared(hdf5plugin_library("h5zstd"), _ZSTD)
 
 
+class Status(enum.IntEnum):
+    """What became of a stream given to a :data:`RawDecode`."""
+
+    DONE = 0
+    UNDECODABLE = 1
+    """Not a valid stream: HDF5 may know better (a chunk stored with its filter skipped)."""
+    WRONG_SIZE = 2
+    """A valid stream of the wrong size: the file is damaged."""
+
+
+RawDecode = Callable[[int, int, int, int], int]
+"""(source address, stored bytes, target address, decoded bytes) → a :class:`Status`; the
+GIL is let go during the call."""
+
+
 @lru_cache(maxsize=1)
-def libdeflate_into() -> DecodeInto | None:
-    """``libdeflate_zlib_decompress`` from the ``deflate`` wheel, or None."""
+def raw_libdeflate() -> RawDecode | None:
+    """``libdeflate_zlib_decompress`` from the ``deflate`` wheel on addresses, or None."""
     lib = declared(_package_file("deflate", "_deflate*.so"), _LIBDEFLATE)
     if lib is None:
         return None
     function = lib.libdeflate_zlib_decompress
     states = _PerThread(lib.libdeflate_alloc_decompressor)
 
-    def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
-        # no "actual size" pointer: libdeflate then insists on filling `out` exactly
-        source, target = stream.ctypes.data, out.ctypes.data
-        code = function(states.get(), source, len(stream), target, len(out), None)
-        if code == 1:
-            raise UndecodableError("the deflate stream does not decompress")
-        if code:
-            raise WrongSizeError(f"a chunk does not decompress to {len(out)} bytes")
+    def decode(source: int, size: int, target: int, decoded: int) -> int:
+        # no "actual size" pointer: libdeflate then insists on filling the target exactly
+        code = function(states.get(), source, size, target, decoded, None)
+        if code == 0:
+            return Status.DONE
+        return Status.UNDECODABLE if code == 1 else Status.WRONG_SIZE  # 1: LIBDEFLATE_BAD_DATA
 
-    return decode if _works(decode, zlib.compress) else None
+    return decode
 
 
 _ZSTD_DST_TOO_SMALL = 70
@@ -168,24 +186,53 @@ _ZSTD_DST_TOO_SMALL = 70
 
 
 @lru_cache(maxsize=1)
-def zstd_into() -> DecodeInto | None:
-    """``ZSTD_decompressDCtx`` from hdf5plugin's Zstd filter, or None."""
+def raw_zstd() -> RawDecode | None:
+    """``ZSTD_decompressDCtx`` from hdf5plugin's Zstd filter on addresses, or None."""
     lib = _zstd_library()
     if lib is None:
         return None
     function, is_error = lib.ZSTD_decompressDCtx, lib.ZSTD_isError
+    error_code = lib.ZSTD_getErrorCode
     states = _PerThread(lib.ZSTD_createDCtx)
 
-    def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
-        size = function(states.get(), out.ctypes.data, len(out), stream.ctypes.data, len(stream))
-        if is_error(size) and lib.ZSTD_getErrorCode(size) == _ZSTD_DST_TOO_SMALL:
-            raise WrongSizeError(f"a chunk decompresses to more than {len(out)} bytes")
-        if is_error(size):
-            raise UndecodableError("the Zstd stream does not decompress")
-        if size != len(out):
-            raise WrongSizeError(f"a chunk decompresses to {size} bytes, not {len(out)}")
+    def decode(source: int, size: int, target: int, decoded: int) -> int:
+        done = function(states.get(), target, decoded, source, size)
+        if done == decoded:
+            return Status.DONE
+        if is_error(done) and error_code(done) != _ZSTD_DST_TOO_SMALL:
+            return Status.UNDECODABLE
+        return Status.WRONG_SIZE
 
-    return decode if _works(decode, _zstd_sample_compress()) else None
+    return decode
+
+
+def _into(raw: RawDecode, codec: str) -> DecodeInto:
+    """`raw` on arrays, raising :class:`UndecodableError` or :class:`WrongSizeError`."""
+
+    def decode(stream: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
+        status = raw(stream.ctypes.data, len(stream), out.ctypes.data, len(out))
+        if status == Status.UNDECODABLE:
+            raise UndecodableError(f"the {codec} stream does not decompress")
+        if status == Status.WRONG_SIZE:
+            raise WrongSizeError(f"a chunk does not decompress to {len(out)} bytes")
+
+    return decode
+
+
+@lru_cache(maxsize=1)
+def libdeflate_into() -> DecodeInto | None:
+    """``libdeflate_zlib_decompress`` from the ``deflate`` wheel, or None."""
+    raw = raw_libdeflate()
+    decode = None if raw is None else _into(raw, "deflate")
+    return decode if decode is not None and _works(decode, zlib.compress) else None
+
+
+@lru_cache(maxsize=1)
+def zstd_into() -> DecodeInto | None:
+    """``ZSTD_decompressDCtx`` from hdf5plugin's Zstd filter, or None."""
+    raw = raw_zstd()
+    decode = None if raw is None else _into(raw, "Zstd")
+    return decode if decode is not None and _works(decode, _zstd_sample_compress()) else None
 
 
 def _zstd_sample_compress() -> Callable[[bytes], bytes]:
