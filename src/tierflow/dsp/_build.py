@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from tierflow.allocator import retain_freed_memory
 from tierflow.dsp._config import db_types, load_config
 from tierflow.dsp._make import BoundChain, make_processing_chain
 from tierflow.errors import ConfigError, NotFoundError
@@ -306,6 +307,7 @@ def build_dsp(
     >>> build_dsp("raw.lh5", "dsp.lh5", "dsp.json", lh5_tables="ch*",
     ...           database={"ch1084803": {"pz": {"tau": 27460.5}}})  # doctest: +SKIP
     """
+    retain_freed_memory()
     from tierflow import lh5
 
     settings = lh5.preset_settings(hdf5_settings)

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from tierflow import lh5
+from tierflow.allocator import retain_freed_memory
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.evt._aggregators import AGGREGATORS
 from tierflow.evt._config import (
@@ -208,6 +209,7 @@ def build_evt(
     >>> build_evt({"tcm": ("tcm.lh5", "hardware_tcm_1"), "hit": ("hit.lh5", "hit", "ch{}"),
     ...            "evt": ("evt.lh5", "evt")}, "evt-config.yaml")  # doctest: +SKIP
     """
+    retain_freed_memory()
     lh5.load_filter_plugins()  # inputs may use Zstd, read here through h5py
     parsed = config if isinstance(config, EvtConfig) else make_evt_config(config)
     parsed = dataclasses.replace(parsed, keep_at_ch=_keep_at_ch(keep_at_ch))

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
+from tierflow.allocator import retain_freed_memory
 from tierflow.errors import ConfigError, FormatError, MismatchError, NotFoundError
 from tierflow.evt._io import staged_output
 from tierflow.lh5 import WriteMode
@@ -396,6 +397,7 @@ def build_tcm(
     >>> build_tcm([("raw.lh5", "ch*/raw")], "timestamp", out_file="tcm.lh5",
     ...           out_name="hardware_tcm_1")  # doctest: +SKIP
     """
+    retain_freed_memory()
     lh5.load_filter_plugins()  # inputs may use Zstd, read here through h5py
     from tierflow.evt._merge import merge_sources
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
+from tierflow.allocator import retain_freed_memory
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.files import staged_path
 from tierflow.hit._config import ConfigLike, HitConfig, load_mapping, make_hit_config
@@ -338,6 +339,7 @@ def build_hit(
     >>> build_hit("run_dsp.lh5", hit_config="hit.json", wo_mode="overwrite")  # doctest: +SKIP
     PosixPath('run_hit.lh5')
     """
+    retain_freed_memory()
     mode = _write_mode(wo_mode)
     target = Path(outfile) if outfile is not None else default_outfile(infile)
     with open_lh5(infile) as source:  # opened once for every look at it

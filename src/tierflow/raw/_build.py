@@ -14,6 +14,7 @@ from typing import Any
 import h5py
 
 from tierflow import lh5
+from tierflow.allocator import retain_freed_memory
 from tierflow.errors import ConfigError, FormatError, NotFoundError
 from tierflow.files import publish
 from tierflow.lh5 import HDF5_PRESETS, Hdf5Preset, preset_settings
@@ -193,6 +194,7 @@ def build_raw(
     -------
     >>> build_raw("run.fcio", out_spec="run_raw.lh5", overwrite=True)  # doctest: +SKIP
     """
+    retain_freed_memory()
     path = os.path.expandvars(os.fspath(in_stream))
     if not os.path.exists(path):
         raise NotFoundError(f"input file {path} not found", file=path)
