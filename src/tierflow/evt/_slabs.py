@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
-from tierflow.evt._hdf5 import SmallField, make_calls, read_small_fields
+from tierflow.evt._hdf5 import SmallField, make_calls
+from tierflow.evt._reader_process import open_shared, read_shared, release
 from tierflow.types import Array, VectorOfVectors
 
 __all__ = ["SlabCache", "read_slice"]
@@ -103,6 +104,8 @@ class _Objects:
         self._root = self.calls.root(handle)
         self._groups: dict[str, Any] = {}
         self._opened: list[Any] = []
+        self._shared = open_shared(handle)
+        """Whether the reader process opened the file too (and may share batches)."""
 
     def node(self, path: str) -> _Node | None:
         """The object at `path` (from the root), or None."""
@@ -121,7 +124,7 @@ class _Objects:
         """The small plain fields at `paths`, read whole in one batch of calls (objects
         closed at once; None where a field needs the slower paths)."""
         encoded = [path.encode() for path in paths]
-        return read_small_fields(self.calls, self._root, encoded, _WHOLE_BYTES, _MIN_SLAB)
+        return read_shared(self.calls, self.handle, encoded, _WHOLE_BYTES, _MIN_SLAB)
 
     def string_attributes(self, path: str) -> dict[str, str] | None:
         """The attributes of the object at `path` when all are variable-length strings."""
@@ -150,6 +153,9 @@ class _Objects:
             self.calls.close(hid)
         self._opened.clear()
         self._groups.clear()
+        if self._shared:
+            release()  # the reader process closes its copy of the file too
+            self._shared = False
 
     def _open(self, parent: Any, name: str) -> Any:
         hid = self.calls.open(parent, name.encode())
