@@ -204,6 +204,16 @@ def build_evt(
         by default ``"legend"``, shuffle + Zstd as LEGEND's production files; ``"anchor"`` is
         the anchors' shuffle + gzip.
 
+    Notes
+    -----
+    With many channels most of the time goes to opening and reading their small datasets,
+    which HDF5 does one call at a time. When two cores are idle, a second Python process (a
+    fresh interpreter, started in the background by the first such build of the process and
+    kept for the next ones) reads part of each batch of small fields meanwhile; it opens the
+    inputs read-only and is told to close them before this returns.
+    ``TIERFLOW_READER_PROCESS=0`` in the environment keeps all reading in this process. The
+    output is the same either way.
+
     Example
     -------
     >>> build_evt({"tcm": ("tcm.lh5", "hardware_tcm_1"), "hit": ("hit.lh5", "hit", "ch{}"),

@@ -149,12 +149,13 @@ class ReaderProcess:
             self._failed = True
 
     def _reply(self, timeout: float) -> Any:
+        """The next reply, or None (then, but while it starts, the reader is given up)."""
         try:
             if self._replies.poll(timeout):
                 return self._replies.recv()
-        except (OSError, EOFError):
-            pass
-        if timeout > 0:  # no reply in time: the reader is not used again
+        except (OSError, EOFError):  # it exited
+            self._failed = True
+        if timeout > 0:  # no reply in time
             self._failed = True
         return None
 
@@ -166,22 +167,26 @@ def _file_of(handle: h5py.File) -> tuple[str, tuple[int, int]]:
 
 
 _reader: ReaderProcess | None = None
+_unstartable = os.name != "posix"
+"""Whether a reader cannot be started here (it is given its pipes as inherited descriptors,
+which only POSIX systems do; or starting one failed once)."""
 _start_lock = threading.Lock()
 
 
 def _shared_reader(n_fields: int = MIN_BATCH) -> ReaderProcess | None:
     """The reader process when it may take part of `n_fields` fields now; started (in the
     background) on the first call that could use it."""
-    global _reader
+    global _reader, _unstartable
     if n_fields < MIN_BATCH or os.environ.get(OPT_OUT) == "0" or idle_cores() < 2:
         return None
     with _start_lock:
         if _reader is None:
-            try:
-                _reader = ReaderProcess()
-            except OSError:
-                return None
-            atexit.register(_reader.stop)
+            if not _unstartable:
+                try:
+                    _reader = ReaderProcess()
+                    atexit.register(_reader.stop)
+                except OSError:
+                    _unstartable = True
             return None
     return _reader if _reader.usable() else None
 
