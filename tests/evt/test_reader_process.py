@@ -18,6 +18,7 @@ from tierflow import lh5
 from tierflow.evt import _reader_process as rp
 from tierflow.evt import build_evt
 from tierflow.evt._hdf5 import SmallField, make_calls, read_small_fields
+from tierflow.evt._slabs import SlabCache
 from tierflow.types import Array, Table, VectorOfVectors
 
 N_TABLES = 30
@@ -192,3 +193,19 @@ def test_spms_events_are_the_same_with_the_reader(
         a, b = mine[name].view_as("ak"), obj.view_as("ak")
         assert str(ak.type(a)) == str(ak.type(b)), name
         assert ak.to_list(ak.nan_to_none(a)) == ak.to_list(ak.nan_to_none(b)), name
+
+
+def test_a_file_the_reader_was_not_asked_to_open_is_read_here(
+    tmp_path: Path, reader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only files the reader opened at the start are shared: it closes those at the end."""
+    path = tmp_path / "hit.lh5"
+    _write(path, 40)
+    monkeypatch.setattr(rp, "idle_cores", lambda: 1)  # busy when the cache is made
+    with h5py.File(path, "r") as handle:
+        cache = SlabCache(handle)
+        monkeypatch.setattr(rp, "idle_cores", lambda: 2)
+        cache.prefill([f"ch{t}/hit" for t in range(N_TABLES)], "e")
+        assert len(cache.entries) == N_TABLES  # read here
+        cache.close()
+    assert reader.requests == []

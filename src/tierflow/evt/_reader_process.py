@@ -130,9 +130,12 @@ class ReaderProcess:
                 self._send((_Request.RELEASE,))
 
     def stop(self) -> None:
-        """End the process (it exits when its request pipe closes)."""
+        """End the process: it exits when its request pipe closes, or at once while it is
+        still starting (a one-build run need not wait for it)."""
         if os.getpid() != self._owner:
             return
+        if not self._ready and self._process.poll() is None:
+            self._process.kill()
         self._failed = True
         self._requests.close()
         self._replies.close()
@@ -219,8 +222,8 @@ def read_shared(
     """:func:`~tierflow.evt._hdf5.read_small_fields` of `paths` (from the root of `handle`),
     the second half read by the reader process when it is usable (see the module's text).
 
-    Call :func:`open_shared` first (the reader then opens the file while this process
-    does other work).
+    Only for a file :func:`open_shared` was called for, and said yes to (the reader then
+    opens the file while this process does other work, and :func:`release` closes it).
     """
     root = calls.root(handle)
     reader = _shared_reader(len(paths)) if _shareable(handle) else None

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow import lh5
-from tierflow.evt._hdf5 import SmallField, make_calls
+from tierflow.evt._hdf5 import SmallField, make_calls, read_small_fields
 from tierflow.evt._reader_process import open_shared, read_shared, release
 from tierflow.types import Array, VectorOfVectors
 
@@ -124,7 +124,9 @@ class _Objects:
         """The small plain fields at `paths`, read whole in one batch of calls (objects
         closed at once; None where a field needs the slower paths)."""
         encoded = [path.encode() for path in paths]
-        return read_shared(self.calls, self.handle, encoded, _WHOLE_BYTES, _MIN_SLAB)
+        if self._shared:  # part of the batch may go to the reader process
+            return read_shared(self.calls, self.handle, encoded, _WHOLE_BYTES, _MIN_SLAB)
+        return read_small_fields(self.calls, self._root, encoded, _WHOLE_BYTES, _MIN_SLAB)
 
     def string_attributes(self, path: str) -> dict[str, str] | None:
         """The attributes of the object at `path` when all are variable-length strings."""
