@@ -209,3 +209,21 @@ def test_a_file_the_reader_was_not_asked_to_open_is_read_here(
         assert len(cache.entries) == N_TABLES  # read here
         cache.close()
     assert reader.requests == []
+
+
+def _start_in_worker() -> bool:
+    """In a worker process: whether asking for the reader there would start one."""
+    rp._reader = None
+    rp.idle_cores = lambda: 2  # type: ignore[assignment]
+    rp._shared_reader(rp.MIN_BATCH)
+    return rp._reader is not None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a worker")
+def test_workers_start_no_reader_of_their_own() -> None:
+    """A build's forked workers leave the cores to their parent (and would exit under a
+    reader that is still starting)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_start_in_worker) is False

@@ -27,7 +27,9 @@ Example
 from __future__ import annotations
 
 import atexit
+import contextlib
 import enum
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -182,6 +184,8 @@ def _shared_reader(n_fields: int = MIN_BATCH) -> ReaderProcess | None:
     global _reader, _unstartable
     if n_fields < MIN_BATCH or os.environ.get(OPT_OUT) == "0" or idle_cores() < 2:
         return None
+    if multiprocessing.parent_process() is not None:  # a worker: its parent has the cores
+        return None
     with _start_lock:
         if _reader is None:
             if not _unstartable:
@@ -284,7 +288,13 @@ def _answer(message: tuple[Any, ...], calls: Any, files: _Files) -> list[SmallFi
 
 
 def _serve(requests: Connection, replies: Connection) -> None:
-    """The reader's loop: answer requests until the request pipe closes."""
+    """The reader's loop: answer requests until the request pipe closes (or the reply pipe:
+    the caller has exited)."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        _answer_requests(requests, replies)
+
+
+def _answer_requests(requests: Connection, replies: Connection) -> None:
     from tierflow import lh5
 
     lh5.load_filter_plugins()
