@@ -224,13 +224,14 @@ def read_shared(
     max_rows: int,
 ) -> list[SmallField | None]:
     """:func:`~tierflow.evt._hdf5.read_small_fields` of `paths` (from the root of `handle`),
-    the second half read by the reader process when it is usable (see the module's text).
+    the last (n - :data:`REQUEST_COST`) // 2 read by the reader process when it is usable
+    (see the module's text).
 
     Only for a file :func:`open_shared` was called for, and said yes to (the reader then
     opens the file while this process does other work, and :func:`release` closes it).
     """
     root = calls.root(handle)
-    reader = _shared_reader(len(paths)) if _shareable(handle) else None
+    reader = _shared_reader(len(paths))  # the file was found shareable by open_shared
     if reader is None or not reader.lock.acquire(blocking=False):
         return read_small_fields(calls, root, paths, max_bytes, max_rows)
     try:
