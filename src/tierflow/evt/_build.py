@@ -208,9 +208,9 @@ def build_evt(
     -----
     With many channels most of the time goes to opening and reading their small datasets,
     which HDF5 does one call at a time. When two cores are idle, a second Python process (a
-    fresh interpreter, started in the background by the first such build of the process and
-    kept for the next ones) reads part of each batch of small fields meanwhile; it opens the
-    inputs read-only and is told to close them before this returns.
+    fresh interpreter of about 60 MB, started in the background by the first such build of
+    the process and kept for the next ones) reads part of each batch of small fields
+    meanwhile; it opens the inputs read-only and is told to close them before this returns.
     ``TIERFLOW_READER_PROCESS=0`` in the environment keeps all reading in this process. The
     output is the same either way.
 
