@@ -227,3 +227,40 @@ def test_workers_start_no_reader_of_their_own() -> None:
 
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_start_in_worker) is False
+
+
+def test_a_failed_read_here_still_takes_its_reply(
+    tmp_path: Path, reader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the next batch (as many fields) would take the failed one's reply."""
+    path = tmp_path / "hit.lh5"
+    _write(path, 40)
+    calls = make_calls()
+    with h5py.File(path, "r") as handle:
+        assert rp.open_shared(handle)
+        monkeypatch.setattr(rp, "read_small_fields", _fails)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            rp.read_shared(calls, handle, _paths("e"), 2**20, 2**15)
+        monkeypatch.undo()  # the real reads again (and the reader unpatched: re-patch it)
+        monkeypatch.setattr(rp, "idle_cores", lambda: 2)
+        monkeypatch.setattr(rp, "_reader", reader)
+        want = read_small_fields(calls, calls.root(handle), _paths("flag"), 2**20, 2**15)
+        _same(rp.read_shared(calls, handle, _paths("flag"), 2**20, 2**15), want)
+        assert reader.usable()
+        rp.release()
+
+
+def _fails(*args: Any) -> None:
+    raise RuntimeError("interrupted")
+
+
+def test_a_reply_to_another_request_gives_the_reader_up(tmp_path: Path, reader: Any) -> None:
+    path = tmp_path / "hit.lh5"
+    _write(path, 40)
+    calls = make_calls()
+    with h5py.File(path, "r") as handle:
+        assert rp.open_shared(handle)
+        reader.read(handle, _paths("e")[: N_TABLES // 2], 2**15)  # its reply never taken
+        want = read_small_fields(calls, calls.root(handle), _paths("flag"), 2**20, 2**15)
+        _same(rp.read_shared(calls, handle, _paths("flag"), 2**20, 2**15), want)
+        assert not reader.usable()

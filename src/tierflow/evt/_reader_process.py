@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
+import itertools
 import multiprocessing
 import os
 import subprocess
@@ -74,7 +75,7 @@ class _Request(enum.Enum):
     OPEN = "open"
     """Open a file now, for the reads to come (no reply)."""
     READ = "read"
-    """Read fields of a file (replied with a list)."""
+    """Read fields of a file (replied with the request's number and a list)."""
     RELEASE = "release"
     """Close every file (no reply)."""
 
@@ -101,6 +102,9 @@ class ReaderProcess:
         self._owner = os.getpid()  # a forked child must not talk on its parent's pipes
         self._ready = False
         self._failed = False
+        self._numbers = itertools.count()
+        self._asked: int | None = None
+        """The number of the read whose reply is awaited."""
         self.lock = threading.Lock()
         """Held from a request to its reply (one batch at a time)."""
 
@@ -117,13 +121,25 @@ class ReaderProcess:
         self._send((_Request.OPEN, *_file_of(handle)))
 
     def read(self, handle: h5py.File, paths: Sequence[bytes], max_rows: int) -> None:
-        """Ask for the fields at `paths` (from the root of the file `handle` has open)."""
-        self._send((_Request.READ, *_file_of(handle), list(paths), max_rows))
+        """Ask for the fields at `paths` (from the root of the file `handle` has open); every
+        read must be followed by :meth:`fields`."""
+        self._asked = next(self._numbers)
+        self._send((_Request.READ, self._asked, *_file_of(handle), list(paths), max_rows))
 
     def fields(self, n: int) -> list[SmallField | None]:
-        """The reply to :meth:`read` (`n` fields): None for each field it did not read."""
-        reply = self._reply(REPLY_SECONDS)
-        return reply if isinstance(reply, list) and len(reply) == n else [None] * n
+        """The reply to :meth:`read` (`n` fields): None for each field it did not read. A
+        reply to another request, or none (a wait interrupted), gives the reader up: a
+        later request must never take an earlier one's reply."""
+        try:
+            reply = self._reply(REPLY_SECONDS)
+        except BaseException:
+            self._failed = True
+            raise
+        if not isinstance(reply, tuple) or len(reply) != 2 or reply[0] != self._asked:
+            self._failed = True
+            return [None] * n
+        found = reply[1]
+        return found if isinstance(found, list) and len(found) == n else [None] * n
 
     def release(self) -> None:
         """Have it close the files it has open (it does so at once; nothing waits for it)."""
@@ -238,8 +254,10 @@ def read_shared(
         half = len(paths) - (len(paths) - REQUEST_COST) // 2
         theirs = list(paths[half:])
         reader.read(handle, theirs, max_rows)
-        mine = read_small_fields(calls, root, paths[:half], max_bytes, max_rows)
-        received = reader.fields(len(theirs))
+        try:
+            mine = read_small_fields(calls, root, paths[:half], max_bytes, max_rows)
+        finally:  # the reply is taken even when the reads here fail
+            received = reader.fields(len(theirs))
     finally:
         reader.lock.release()
     again = [i for i, found in enumerate(received) if found is None]
@@ -266,10 +284,13 @@ class _Files:
         """The file at `path`, opened once, when it is the file with `identity`."""
         if path not in self._open:
             try:
-                handle = h5py.File(path, "r", locking=False)
+                handle: h5py.File | None = h5py.File(path, "r", locking=False)
             except OSError:
                 handle = None
-            self._open[path] = handle if handle is None or _file_of(handle)[1] == identity else None
+            if handle is not None and _file_of(handle)[1] != identity:
+                handle.close()  # another file now has that name
+                handle = None
+            self._open[path] = handle
         return self._open[path]
 
     def close(self) -> None:
@@ -281,7 +302,7 @@ class _Files:
 
 def _answer(message: tuple[Any, ...], calls: Any, files: _Files) -> list[SmallField | None]:
     """The reply to a read request."""
-    _, path, identity, paths, max_rows = message
+    _, _, path, identity, paths, max_rows = message
     handle = files.get(path, identity)
     if handle is None:
         return [None] * len(paths)
@@ -316,7 +337,7 @@ def _answer_requests(requests: Connection, replies: Connection) -> None:
                 answer: list[SmallField | None] | None = _answer(message, calls, files)
             except Exception:  # a failed read is read again by the caller
                 answer = None
-            replies.send(answer)
+            replies.send((message[1], answer))
     files.close()
 
 
