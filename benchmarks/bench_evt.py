@@ -4,8 +4,9 @@ Run: ``python benchmarks/bench_evt.py [--events N] [--spms-events M] [--parts P,
 [--repeat R] [--anchor-repeat A] [--workers 1,auto]`` (``--events 100000 --parts tcm,basic``
 is quick).
 Prints hits/s for build_tcm on a synthetic input of N events over 60 tables, and events/s
-for build_evt with the anchor's basic config on that input replicated to N events, with the
-anchor's SiPM config on the shared test file and on a synthetic SiPM input of M events.
+for build_evt with the anchor's basic config on that input replicated to N events and on the
+shared production-reference test file (``pygama-basic-evt-config.yaml``), with the anchor's
+SiPM config on the shared test file and on a synthetic SiPM input of M events.
 Each figure is the median of R runs (wall time; CPU time in brackets); the anchor runs
 ``--anchor-repeat`` times in the same process, alternating with tierflow, and the ratio is
 of the medians of wall times. ``--workers`` lists the ``n_workers`` settings of build_evt
@@ -55,6 +56,8 @@ def _timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+PARTS = ("tcm", "basic", "basic-test", "spms-test", "spms")
+"""What can be measured (``--parts``)."""
 REPEAT = {"mine": 3, "anchor": 1}
 """Runs per measurement (set from the command line)."""
 WORKERS: list[int | None] = [None]
@@ -213,8 +216,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--spms-events", type=int, default=100_000,
                         help="synthetic SiPM events (the anchor takes ~1 ms each)")  # fmt: skip
-    parser.add_argument("--parts", default="tcm,basic,spms-test,spms",
-                        help="comma-separated: tcm, basic, spms-test, spms")  # fmt: skip
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated: {', '.join(PARTS)}")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="runs of tierflow")
     parser.add_argument("--anchor-repeat", type=int, default=1, help="runs of the anchor")
     parser.add_argument("--workers", type=_workers, default=[None],
@@ -234,6 +237,14 @@ def main() -> None:
         if "basic" in parts:
             info = make_evt_inputs(folder, args.events)
             bench_evt("basic/synth", info, BASIC, args.events)
+        if "basic-test" in parts and shared is not None and configs is not None:
+            base = shared / "testdata/legend/lh5/prod-ref-l200/generated/tier"
+            stem = "phy/p03/r001/l200-p03-r001-phy-20230322T160139Z"
+            info = {"tcm": (str(base / f"tcm/{stem}-tier_tcm.lh5"), "hardware_tcm_1"),
+                    "dsp": (str(base / f"dsp/{stem}-tier_dsp.lh5"), "dsp", "ch{}"),
+                    "hit": (str(base / f"hit/{stem}-tier_hit.lh5"), "hit", "ch{}")}  # fmt: skip
+            n = lh5.n_rows("hardware_tcm_1", info["tcm"][0])
+            bench_evt("basic/test", info, str(configs / "pygama-basic-evt-config.yaml"), n)
         if "spms-test" in parts and shared is not None and spms_config is not None:
             base = shared / "testdata/legend/lh5/l200-truncated/generated/tier"
             stem = "ant/p13/r001/l200-p13-r001-ant-20241210T225016Z"

@@ -198,16 +198,34 @@ def test_spms_events_are_the_same_with_the_reader(
 def test_a_file_the_reader_was_not_asked_to_open_is_read_here(
     tmp_path: Path, reader: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only files the reader opened at the start are shared: it closes those at the end."""
+    """Whether a file is shared is decided once, at its first batch large enough: only
+    files the reader opened then are shared with it (it closes those at the end)."""
     path = tmp_path / "hit.lh5"
     _write(path, 40)
-    monkeypatch.setattr(rp, "idle_cores", lambda: 1)  # busy when the cache is made
+    tables = [f"ch{t}/hit" for t in range(N_TABLES)]
     with h5py.File(path, "r") as handle:
         cache = SlabCache(handle)
+        cache.prefill(tables[: rp.MIN_BATCH - 1], "e")  # too small to decide on
+        monkeypatch.setattr(rp, "idle_cores", lambda: 1)  # busy at the first large batch
+        cache.prefill(tables, "flag")
         monkeypatch.setattr(rp, "idle_cores", lambda: 2)
-        cache.prefill([f"ch{t}/hit" for t in range(N_TABLES)], "e")
-        assert len(cache.entries) == N_TABLES  # read here
+        cache.prefill(tables, "pulses")
+        assert len(cache.entries) == 2 * N_TABLES + rp.MIN_BATCH - 1  # all read here
         cache.close()
+    assert reader.requests == []
+
+
+def test_a_build_with_few_channels_does_not_call_on_the_reader(tmp_path: Path, reader: Any) -> None:
+    path = tmp_path / "hit.lh5"
+    _write(path, 40)
+    opened: list[str] = []
+    with h5py.File(path, "r") as handle:
+        cache = SlabCache(handle)
+        reader.open = lambda h: opened.append(h.filename)
+        for field in FIELDS:
+            cache.prefill([f"ch{t}/hit" for t in range(rp.MIN_BATCH - 1)], field)
+        cache.close()
+    assert opened == []
     assert reader.requests == []
 
 

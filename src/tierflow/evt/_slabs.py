@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from tierflow import lh5
 from tierflow.evt._hdf5 import SmallField, make_calls, read_small_fields
-from tierflow.evt._reader_process import open_shared, read_shared, release
+from tierflow.evt._reader_process import MIN_BATCH, open_shared, read_shared, release
 from tierflow.types import Array, VectorOfVectors
 
 __all__ = ["SlabCache", "read_slice"]
@@ -104,8 +104,9 @@ class _Objects:
         self._root = self.calls.root(handle)
         self._groups: dict[str, Any] = {}
         self._opened: list[Any] = []
-        self._shared = open_shared(handle)
-        """Whether the reader process opened the file too (and may share batches)."""
+        self._shared: bool | None = None
+        """Whether the reader process opened the file too (and may share batches); None
+        until a batch large enough to share comes (builds with few channels never ask)."""
 
     def node(self, path: str) -> _Node | None:
         """The object at `path` (from the root), or None."""
@@ -124,6 +125,8 @@ class _Objects:
         """The small plain fields at `paths`, read whole in one batch of calls (objects
         closed at once; None where a field needs the slower paths)."""
         encoded = [path.encode() for path in paths]
+        if self._shared is None and len(encoded) >= MIN_BATCH:
+            self._shared = open_shared(self.handle)
         if self._shared:  # part of the batch may go to the reader process
             return read_shared(self.calls, self.handle, encoded, _WHOLE_BYTES, _MIN_SLAB)
         return read_small_fields(self.calls, self._root, encoded, _WHOLE_BYTES, _MIN_SLAB)
