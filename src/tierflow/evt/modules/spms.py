@@ -243,6 +243,7 @@ def _join_slabs(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -
             if len(chunk.hits(key)):
                 return None
             continue
+        slab = _trimmed(*slab, chunk.hits(key).span)
         found.append(key)
         ends.append(slab[0])  # lists of a slab are consecutive from its start
         values.append(slab[1])
@@ -265,6 +266,20 @@ def _join_slabs(chunk: EventChunk, keys: Sequence[int], tier: str, field: str) -
         np.concatenate(values, dtype=kinds.pop(), casting="unsafe"),  # as astype
         list_base - np.array(firsts, dtype=np.int64),
     )
+
+
+def _trimmed(
+    ends: npt.NDArray[np.int64], values: npt.NDArray[Any], first: int, span: tuple[int, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], int]:
+    """The lists of rows ``span[0]:span[1]`` of a slab (list ends from 0, values, first
+    row), as a slab of its own: a slab may hold many chunks' rows, and joining all of it
+    for every chunk would copy each value once per chunk."""
+    lo, hi = span[0] - first, span[1] - first
+    if lo <= 0 and hi >= len(ends):
+        return ends, values, first
+    start = int(ends[lo - 1]) if lo > 0 else 0
+    stop = int(ends[hi - 1]) if hi > 0 else 0
+    return ends[lo:hi] - start, values[start:stop], span[0]
 
 
 def _widened_dtype(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
