@@ -211,6 +211,13 @@ def make_spms_inputs(folder: Path, n_events: int, keys: list[int]) -> dict[str, 
     return {"tcm": (str(tcm_file), "hardware_tcm_1"), "hit": (str(hit_file), "hit", "ch{}")}
 
 
+def _test_files(shared: Path, production: str, stem: str) -> dict[str, tuple[str, ...]]:
+    """The datainfo of a run's tcm, dsp and hit files in the shared test data."""
+    base = shared / "testdata/legend/lh5" / production / "generated/tier"
+    tiers = {"tcm": ("hardware_tcm_1",), "dsp": ("dsp", "ch{}"), "hit": ("hit", "ch{}")}
+    return {t: (str(base / f"{t}/{stem}-tier_{t}.lh5"), *rest) for t, rest in tiers.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -238,19 +245,15 @@ def main() -> None:
             info = make_evt_inputs(folder, args.events)
             bench_evt("basic/synth", info, BASIC, args.events)
         if "basic-test" in parts and shared is not None and configs is not None:
-            base = shared / "testdata/legend/lh5/prod-ref-l200/generated/tier"
-            stem = "phy/p03/r001/l200-p03-r001-phy-20230322T160139Z"
-            info = {"tcm": (str(base / f"tcm/{stem}-tier_tcm.lh5"), "hardware_tcm_1"),
-                    "dsp": (str(base / f"dsp/{stem}-tier_dsp.lh5"), "dsp", "ch{}"),
-                    "hit": (str(base / f"hit/{stem}-tier_hit.lh5"), "hit", "ch{}")}  # fmt: skip
+            info = _test_files(
+                shared, "prod-ref-l200", "phy/p03/r001/l200-p03-r001-phy-20230322T160139Z"
+            )
             n = lh5.n_rows("hardware_tcm_1", info["tcm"][0])
             bench_evt("basic/test", info, str(configs / "pygama-basic-evt-config.yaml"), n)
         if "spms-test" in parts and shared is not None and spms_config is not None:
-            base = shared / "testdata/legend/lh5/l200-truncated/generated/tier"
-            stem = "ant/p13/r001/l200-p13-r001-ant-20241210T225016Z"
-            info = {"tcm": (str(base / f"tcm/{stem}-tier_tcm.lh5"), "hardware_tcm_1"),
-                    "dsp": (str(base / f"dsp/{stem}-tier_dsp.lh5"), "dsp", "ch{}"),
-                    "hit": (str(base / f"hit/{stem}-tier_hit.lh5"), "hit", "ch{}")}  # fmt: skip
+            info = _test_files(
+                shared, "l200-truncated", "ant/p13/r001/l200-p13-r001-ant-20241210T225016Z"
+            )
             n = lh5.n_rows("hardware_tcm_1", info["tcm"][0])
             bench_evt("spms/test", info, str(spms_config), n)
         if "spms" in parts and spms_config is not None:

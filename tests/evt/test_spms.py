@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tierflow import lh5
 from tierflow.evt import TCM, make_datainfo
@@ -111,3 +114,24 @@ def test_tcm_data_equal_the_awkward_form(tmp_path: Path, field: str) -> None:
             )
             has = ak.sum(mask.view_as("ak"), axis=-1) > 0
             assert kept.view_as("ak").tolist() == got.view_as("ak")[has].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 4), min_size=1, max_size=30),
+    first=st.integers(0, 1000),
+    data=st.data(),
+)
+def test_a_trimmed_slab_holds_the_same_lists(lengths: list[int], first: int, data: Any) -> None:
+    ends = np.cumsum(lengths).astype(np.int64)
+    values = np.arange(float(ends[-1]))
+    lo = data.draw(st.integers(0, len(lengths) - 1))
+    hi = data.draw(st.integers(lo + 1, len(lengths)))
+    t_ends, t_values, t_first = spms._trimmed(ends, values, first, (first + lo, first + hi))
+    assert t_first == first + lo
+    starts = np.concatenate([[0], ends[:-1]])
+    t_starts = np.concatenate([[0], t_ends[:-1]])
+    for row in range(lo, hi):
+        want = values[starts[row] : ends[row]]
+        got = t_values[t_starts[row - lo] : t_ends[row - lo]]
+        assert got.tolist() == want.tolist()

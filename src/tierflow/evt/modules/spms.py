@@ -274,12 +274,12 @@ def _trimmed(
     """The lists of rows ``span[0]:span[1]`` of a slab (list ends from 0, values, first
     row), as a slab of its own: a slab may hold many chunks' rows, and joining all of it
     for every chunk would copy each value once per chunk."""
-    lo, hi = span[0] - first, span[1] - first
-    if lo <= 0 and hi >= len(ends):
+    lo, hi = max(span[0] - first, 0), min(span[1] - first, len(ends))
+    if lo == 0 and hi == len(ends):
         return ends, values, first
     start = int(ends[lo - 1]) if lo > 0 else 0
     stop = int(ends[hi - 1]) if hi > 0 else 0
-    return ends[lo:hi] - start, values[start:stop], span[0]
+    return ends[lo:hi] - start, values[start:stop], first + lo
 
 
 def _widened_dtype(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
