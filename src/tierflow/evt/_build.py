@@ -247,11 +247,17 @@ def _tables(
 ) -> Generator[Table, None, None]:
     """The evt tables of the chunks in order, from one process or several."""
     tcm = tiers["tcm"]
-    total = count_events(str(tcm.file), tcm.group or "hardware_tcm_1")
-    source = functools.partial(_evt_chunks, config, tiers, buffer_len)
-    workers = plan_workers(n_workers, total, buffer_len)
+    handle = h5py.File(str(tcm.file), "r")  # one process: kept open for reading the map
+    try:
+        total = count_events(handle, tcm.group or "hardware_tcm_1")
+        workers = plan_workers(n_workers, total, buffer_len)
+    except BaseException:
+        handle.close()
+        raise
     if workers == 1:
-        return source((0, total))
+        return _evt_chunks(config, tiers, buffer_len, (0, total), tcm_file=handle)
+    handle.close()  # before the workers fork
+    source = functools.partial(_evt_chunks, config, tiers, buffer_len)
     return run_ranges(source, split_events(total, buffer_len, workers, PARENT_WEIGHT))
 
 
@@ -267,18 +273,24 @@ def _keep_at_ch(value: KeepAtCh | str) -> KeepAtCh:
 
 
 def _evt_chunks(
-    config: EvtConfig, tiers: Mapping[str, TierInfo], buffer_len: int, events: EventRange
+    config: EvtConfig,
+    tiers: Mapping[str, TierInfo],
+    buffer_len: int,
+    events: EventRange,
+    tcm_file: h5py.File | None = None,
 ) -> Generator[Table, None, None]:
-    """The evt tables of the chunks of `events`."""
+    """The evt tables of the chunks of `events` (`tcm_file`: the map's file, already open,
+    closed here at the end)."""
     tcm_info = tiers["tcm"]
     keys: list[int] | None = None
     slabs: dict[str, SlabCache] = {}  # shared by the chunks: each storage chunk read once
     attrs: dict[str, dict[str, Any]] = {}  # by operation, found in the first chunk
     with ExitStack() as stack:
+        source = str(tcm_info.file) if tcm_file is None else stack.enter_context(tcm_file)
         handles = _Handles(tiers, stack)
         name = tcm_info.group or "hardware_tcm_1"
         try:
-            for tcm in iter_tcm(str(tcm_info.file), name, buffer_len, events):
+            for tcm in iter_tcm(source, name, buffer_len, events):
                 chunk = EventChunk(tiers, tcm, handles, slabs=slabs)
                 if keys is None:
                     channels = flatten_channels(config.channels)

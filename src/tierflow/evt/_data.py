@@ -11,6 +11,7 @@ import functools
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -329,18 +330,18 @@ def _as_view(obj: Any) -> Any:
 
 
 def iter_tcm(
-    file: str, name: str, buffer_len: int, events: tuple[int, int | None] = (0, None)
+    file: str | h5py.File,
+    name: str,
+    buffer_len: int,
+    events: tuple[int, int | None] = (0, None),
 ) -> Iterator[TCM]:
     """The map in chunks of `buffer_len` events, over the events ``events[0]:events[1]``
-    (the start a multiple of `buffer_len`: the chunks are those of a whole-map pass)."""
+    (the start a multiple of `buffer_len`: the chunks are those of a whole-map pass);
+    `file`: a path, or a file open for reading (left open)."""
     from tierflow.evt._tcm import read_tcm
 
-    with h5py.File(file, "r") as handle:
-        total = _offsets_size(handle, name)
-        if total is None:
-            if name not in handle:
-                count_events(file, name)  # raises, naming the maps there are
-            total = _map_size(handle[name])
+    with _opened(file) as handle:
+        total = count_events(handle, name)
         first, stop = events[0], total if events[1] is None else min(events[1], total)
         if first % buffer_len:
             raise ValueError(f"event range starts at {first}, not a multiple of {buffer_len}")
@@ -351,20 +352,32 @@ def iter_tcm(
                 yield _events(slab, at, min(at + buffer_len, len(slab)))
 
 
-def count_events(file: str, name: str) -> int:
-    """Number of events in the time-coincidence map `name` of `file`."""
-    with h5py.File(file, "r") as handle:
+def count_events(file: str | h5py.File, name: str) -> int:
+    """Number of events in the time-coincidence map `name` of `file` (a path, or a file
+    open for reading)."""
+    with _opened(file) as handle:
         size = _offsets_size(handle, name)
         if size is not None:
             return size
         if name not in handle:
             raise NotFoundError(
                 f"no time-coincidence map {name!r}",
-                file=file,
+                file=handle.filename,
                 obj=name,
                 candidates=list(handle.keys()),
             )
         return _map_size(handle[name])
+
+
+@contextmanager
+def _opened(file: str | h5py.File) -> Iterator[h5py.File]:
+    """The file at path `file`, opened for reading and closed after; or `file` itself, an
+    open file, left open."""
+    if isinstance(file, h5py.File):
+        yield file
+        return
+    with h5py.File(file, "r") as handle:
+        yield handle
 
 
 def _offsets_size(handle: h5py.File, name: str) -> int | None:
