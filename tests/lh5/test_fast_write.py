@@ -21,6 +21,7 @@ from tierflow.errors import NotFoundError, OptionalDependencyError
 from tierflow.lh5 import WriteMode
 from tierflow.lh5._chunks import (
     DEFLATE_ENGINES,
+    POOL_MIN_BYTES,
     DirectChunkWriter,
     deflate_pipeline,
     shuffle_bytes,
@@ -158,14 +159,15 @@ def test_only_deflate_pipelines_take_the_fast_path(
     assert got == expected
 
 
-def test_strings_and_small_writes_use_the_normal_path(tmp_path: Path) -> None:
+def test_converted_and_small_writes_below_min_bytes_use_the_normal_path(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "f.h5", "w") as handle:
         ds = _dataset(handle, chunks=(100, 4), compression="gzip", shuffle=True)
-        with DirectChunkWriter() as writer:
+        with fast_write(min_bytes=4096):
+            writer = DirectChunkWriter()
+        with writer:
             assert not writer.write(ds, np.zeros((100, 4)), 0)  # 3.2 kB: below min_bytes
             assert not writer.write(ds, np.zeros((1000, 4), "f4"), 0)  # needs a conversion
-            with fast_write(min_bytes=0):
-                writer = DirectChunkWriter()
+            writer = DirectChunkWriter()  # the default: small writes take the fast path too
             assert writer.write(ds, np.ones((1000, 4)), 0)
             writer.flush()
         assert ds.id.get_num_chunks() == 10
@@ -310,3 +312,23 @@ def test_zstd_chunks_are_the_bytes_hdf5plugin_stores(tmp_path: Path) -> None:
             assert zstd_pipeline(a["x"]) is not None
             assert _chunks(a["x"]) == _chunks(b["x"])
             np.testing.assert_array_equal(a["x"][()], values)
+
+
+def test_small_chunks_are_compressed_by_the_writing_thread(tmp_path: Path) -> None:
+    """A chunk below POOL_MIN_BYTES is not handed to the pool (a thread waiting for the GIL
+    costs more than compressing it); larger ones are, and both are stored alike."""
+    with h5py.File(tmp_path / "f.h5", "w") as handle:
+        settings: dict[str, Any] = {"compression": "gzip", "shuffle": True, "maxshape": (None,)}
+        small = handle.create_dataset("small", (1000,), "f8", chunks=(1000,), **settings)
+        rows = POOL_MIN_BYTES  # 8 bytes each
+        large = handle.create_dataset("large", (rows,), "f8", chunks=(rows,), **settings)
+        writer = DirectChunkWriter()
+        assert writer.write(small, np.arange(1000.0), 0)
+        assert writer.write(large, np.arange(float(rows)), 0)
+        writer.start()
+        futures = [job.future for _, _, job in writer._pending]
+        assert futures[0] is None
+        assert futures[1] is not None
+        writer.flush()
+        np.testing.assert_array_equal(small[()], np.arange(1000.0))
+        np.testing.assert_array_equal(large[()], np.arange(float(rows)))

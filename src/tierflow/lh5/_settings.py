@@ -260,8 +260,9 @@ class FastWrite:
     threads: int | None = None
     """Compression threads (default: one less than the idle cores, at least one: the thread
     that writes the chunks compresses those no thread has started)."""
-    min_bytes: int = 1 << 12
-    """Smaller writes go through HDF5 as usual."""
+    min_bytes: int = 0
+    """Smaller writes go through HDF5's own filters (by default none do: the fast path is
+    faster for small writes too)."""
     engine: str = "zlib"
     """The deflate implementation, from ``tierflow.lh5._chunks.DEFLATE_ENGINES``: ``"zlib"``
     stores the very bytes HDF5's gzip filter stores; ``"libdeflate"`` (package ``deflate``) and
