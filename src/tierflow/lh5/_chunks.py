@@ -15,9 +15,9 @@ package is installed, with the zstd library version of hdf5plugin's).
 
 Anything else goes through the normal path: other filters, chunks that do not span whole
 rows, non-numeric types, and the rows of an append that fill up a partial chunk. Small
-writes take this path too: HDF5's own Zstd filter makes a compression context for every
-chunk, which costs more than a small chunk's compression (a table of 32 small columns was
-written in half the time); their chunks are compressed by the writing thread, not the pool.
+writes take this path too: through HDF5's filter pipeline each cost ~35 µs more (a table of
+32 columns of 246 rows: 9.4 → 8.3 ms); their chunks are compressed by the writing thread,
+not the pool.
 Edge chunks are written full-size, padded with zeros (the default fill value), as HDF5
 writes them.
 
