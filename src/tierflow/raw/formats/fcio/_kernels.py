@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tierflow.codecs._jit import kernel as jit  # cached numba.njit, compiled on first call
 
@@ -110,6 +112,20 @@ def frame_records(buf: Any, final: bool) -> Any:  # pragma: no cover - numba
     )
 
 
+def as_words(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint16]:
+    """`buf` seen as uint16 (its samples), or an empty array when the view would not give
+    little-endian samples at even byte offsets (a big-endian machine, an odd address).
+
+    Example
+    -------
+    >>> as_words(np.array([1, 0, 2, 1], np.uint8)).tolist()
+    [1, 258]
+    """
+    if sys.byteorder != "little" or buf.ctypes.data % 2:
+        return np.empty(0, np.uint16)
+    return buf[: buf.size // 2 * 2].view(np.uint16)
+
+
 @jit
 def read_ints(buf: Any, start: int, size: int, out: Any) -> int:  # pragma: no cover - numba
     """Up to ``out.size`` int32 of a frame into `out`; returns how many the frame had."""
@@ -122,6 +138,7 @@ def read_ints(buf: Any, start: int, size: int, out: Any) -> int:  # pragma: no c
 @jit
 def decode_events(
     buf: Any,
+    words: Any,
     frames_first: Any,
     nframes: Any,
     fstart: Any,
@@ -138,10 +155,11 @@ def decode_events(
 ) -> int:  # pragma: no cover - numba
     """Decode FCIOEvent (all traces) or FCIOSparseEvent records.
 
-    Per event, `hdr` gets type, timeoffset[10], timestamp[10], deadregion[10] and the three
-    sizes (34 ints); per trace row the trace index, samples and (baseline, energy) header.
-    `prev` carries timeoffset/timestamp/deadregion of the last event (fields keep their
-    value when a record has fewer). Returns the number of rows.
+    `words` is `buf` seen as little-endian uint16 (see :func:`as_words`). Per event, `hdr` gets
+    type, timeoffset[10], timestamp[10], deadregion[10] and the three sizes (34 ints); per
+    trace row the trace index, samples and (baseline, energy) header. `prev` carries
+    timeoffset/timestamp/deadregion of the last event (fields keep their value when a record
+    has fewer). Returns the number of rows.
     """
     row = 0
     tl = np.empty(4096, np.int64)
@@ -192,11 +210,22 @@ def decode_events(
             event_of_row[row] = e
             for s in range(2):
                 theader[row, s] = (buf[p + 2 * s] | (buf[p + 2 * s + 1] << 8)) if s < avail else 0
-            for s in range(nsamples):
-                q = p + 4 + 2 * s
-                waveforms[row, s] = (buf[q] | (buf[q + 1] << 8)) if s + 2 < avail else 0
+            _copy_samples(buf, words, p + 4, min(nsamples, max(avail - 2, 0)), waveforms[row])
             row += 1
     return row
+
+
+@jit
+def _copy_samples(buf: Any, words: Any, start: int, n: int, out: Any) -> None:  # pragma: no cover
+    """`n` little-endian uint16 from byte `start` of `buf` into `out`, zeros after them;
+    from `words` (the same bytes seen as uint16, empty when that view is not usable) when
+    `start` is even: a plain copy instead of two byte loads a sample."""
+    if start % 2 == 0 and words.size:
+        out[:n] = words[start // 2 : start // 2 + n]
+    else:
+        for s in range(n):
+            out[s] = buf[start + 2 * s] | (buf[start + 2 * s + 1] << 8)
+    out[n:] = 0
 
 
 @jit

@@ -383,7 +383,7 @@ class FCStreamer(DataStreamer):
         fstart: Any,
         fsize: Any,
     ) -> RowBlock:
-        from tierflow.raw.formats.fcio._kernels import decode_events
+        from tierflow.raw.formats.fcio._kernels import as_words, decode_events
 
         c, st = self.config, self._state
         ntr, ns = c["nadcs"] + c["ntriggers"], c["nsamples"]
@@ -391,9 +391,11 @@ class FCStreamer(DataStreamer):
         maxrows = int(np.maximum(nf[sel] - 7, 0).sum()) if sparse else int(sel.size * max(ntr, 1))
         hdr = np.zeros((sel.size, 34), np.int64)
         tidx, evt = np.zeros(maxrows, np.int64), np.zeros(maxrows, np.int64)
-        wf, th = np.zeros((maxrows, ns), np.uint16), np.zeros((maxrows, 2), np.int64)
+        # every sample of a decoded row is written: no zeroing first
+        wf, th = np.empty((maxrows, ns), np.uint16), np.zeros((maxrows, 2), np.int64)
         n = decode_events(
             buf,
+            as_words(buf),
             ffirst[sel],
             nf[sel],
             fstart,
