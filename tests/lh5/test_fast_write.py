@@ -273,6 +273,50 @@ def test_deferred_writes_keep_the_values_given(tmp_path: Path) -> None:
     np.testing.assert_array_equal(lh5.read("x", tmp_path / "f.lh5").nda, np.arange(50_000))
 
 
+def test_deferred_chunks_are_written_at_the_end_of_the_next_write(tmp_path: Path) -> None:
+    settings = {"compression": "gzip", "shuffle": True, "chunks": (1000,)}
+    with h5py.File(tmp_path / "f.lh5", "w") as handle, deferred_chunk_writes(copy=False):
+        lh5.write(Array(np.arange(3000.0)), "a", handle, hdf5_settings=settings)
+        assert handle["a"].id.get_num_chunks() == 0
+        lh5.write(Array(np.arange(2000.0)), "b", handle, hdf5_settings=settings)
+        assert handle["a"].id.get_num_chunks() == 3  # compressed while "b" was made
+        assert handle["b"].id.get_num_chunks() == 0
+    with h5py.File(tmp_path / "f.lh5") as handle:
+        np.testing.assert_array_equal(handle["b"][()], np.arange(2000.0))
+
+
+def test_a_failed_deferred_write_keeps_the_chunks_of_the_earlier_ones(tmp_path: Path) -> None:
+    settings = {"compression": "gzip", "shuffle": True, "chunks": (1000,)}
+    with h5py.File(tmp_path / "f.lh5", "w") as handle, deferred_chunk_writes(copy=False):
+        lh5.write(Array(np.arange(3000.0)), "a", handle, hdf5_settings=settings)
+        with pytest.raises(lh5.ObjectExistsError):
+            lh5.write(Array(np.zeros(10)), "a", handle)  # mode CREATE: "a" exists
+    np.testing.assert_array_equal(lh5.read("a", tmp_path / "f.lh5").nda, np.arange(3000.0))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sizes=st.lists(st.integers(0, 2500), min_size=1, max_size=6), seed=st.integers(0, 99))
+def test_deferred_appends_without_copies_store_every_row(
+    tmp_path: Path, sizes: list[int], seed: int
+) -> None:
+    """Appends that start inside a chunk still pending (its rows are merged through HDF5)
+    and jagged offsets read back for the next append: each dataset's pending chunks are
+    written before the write reads it."""
+    rng = np.random.default_rng(seed)
+    parts = [_jagged_table(rng, n) for n in sizes]
+    settings = {"compression": "zstd", "shuffle": True, "chunks": (700,)}
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "f.lh5"
+    with h5py.File(path, "w") as handle, deferred_chunk_writes(copy=False):
+        for part in parts:
+            lh5.write(part, "t", handle, mode=WriteMode.APPEND, hdf5_settings=settings)
+    expected = parts[0].take(np.arange(sizes[0]))
+    for part in parts[1:]:
+        expected.extend(part)
+    assert lh5.read("t", path) == expected
+
+
 def _fast_zlib() -> Any:
     return lambda data, level: zlib.compress(data, 1)
 
@@ -326,7 +370,7 @@ def test_small_chunks_are_compressed_by_the_writing_thread(tmp_path: Path) -> No
         assert writer.write(small, np.arange(1000.0), 0)
         assert writer.write(large, np.arange(float(rows)), 0)
         writer.start()
-        futures = [job.future for _, _, job in writer._pending]
+        futures = [chunk.job.future for chunk in writer._queue.chunks]
         assert futures[0] is None
         assert futures[1] is not None
         writer.flush()

@@ -64,6 +64,18 @@ def test_drain_returns_rows_of_its_own() -> None:
     assert first.keys.tolist() == [0, 1, 2, 3, 4], "not overwritten by later rows"
 
 
+def test_a_full_buffer_reuses_its_columns_unless_told_to_hand_them_over() -> None:
+    for keep in (True, False):
+        rb = RawBuffer(size=5)
+        rb.add(_block(0, 5))
+        (first,) = rb.drain_parts(keep=keep)
+        rb.add(_block(100, 5))
+        reused = first.keys.tolist() == [100, 101, 102, 103, 104]
+        assert reused is keep, "kept columns take the next rows; handed-over ones do not"
+        if not keep:
+            np.testing.assert_array_equal(first.columns["wf"][:, 0], np.arange(5))
+
+
 def test_wider_values_promote_the_column() -> None:
     rb = RawBuffer()
     rb.add(_block(0, 3))

@@ -42,7 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import h5py
 import numpy as np
@@ -357,11 +357,58 @@ class _Job:
             self.future.cancel()
 
 
+class _Pending(NamedTuple):
+    """A chunk to write: where, its compression, and the number of the write that gave it."""
+
+    ds: h5py.Dataset
+    offset: tuple[int, ...]
+    job: _Job
+    number: int
+    key: int
+    """``hash(ds.id)``: the same for every handle of the dataset, cheaper to compare."""
+    edge: bool
+    """A dataset's last chunk, not full: held back (not compressed) for the next rows."""
+
+    def of(self, ds: h5py.Dataset, key: int) -> bool:
+        """Whether this chunk is of `ds` (whose ``hash(ds.id)`` is `key`)."""
+        return self.key == key and self.ds.id == ds.id
+
+
+class _ChunkQueue:
+    """The chunks given and not written yet, in order."""
+
+    def __init__(self) -> None:
+        self.chunks: list[_Pending] = []
+
+    def add(self, chunk: _Pending) -> None:
+        self.chunks.append(chunk)
+
+    def take(self, which: Callable[[_Pending], bool]) -> list[_Pending]:
+        """Remove and return the chunks `which` chooses, in order."""
+        chosen = [chunk for chunk in self.chunks if which(chunk)]
+        self.chunks = [chunk for chunk in self.chunks if not which(chunk)]
+        return chosen
+
+    def has(self, ds: h5py.Dataset, key: int) -> bool:
+        return any(chunk.of(ds, key) for chunk in self.chunks)
+
+    def take_edge(self, ds: h5py.Dataset, key: int, end: int) -> _Pending | None:
+        """The held-back last chunk of `ds` whose rows end at row `end`, removed; or None."""
+        for i, chunk in enumerate(self.chunks):
+            if chunk.edge and chunk.of(ds, key):
+                if chunk.offset[0] + len(chunk.job.args[0]) != end:
+                    return None
+                return self.chunks.pop(i)
+        return None
+
+
 class DirectChunkWriter:
-    """Collects chunk writes of one :func:`~tierflow.lh5.write` call: compression starts in
-    the pool when the call has made its datasets (:meth:`start`: a pool thread waiting for the
-    GIL would slow the many small HDF5 calls down), the chunks are written in order by
-    :meth:`flush` (on the main thread, as HDF5 needs)."""
+    """Collects chunk writes of :func:`~tierflow.lh5.write` calls: compression starts in the
+    pool when a call has made its datasets (:meth:`start`: a pool thread waiting for the GIL
+    would slow the many small HDF5 calls down), the chunks are written in order by
+    :meth:`flush` (on the main thread, as HDF5 needs). A writer shared by several calls (see
+    ``deferred_chunk_writes``) numbers them (:meth:`begin_write`): each call writes the chunks
+    of the calls before it, compressed while it made its own datasets."""
 
     def __init__(self, *, copy: bool = False) -> None:
         self.copy = copy
@@ -373,7 +420,13 @@ class DirectChunkWriter:
         self.min_bytes = settings.min_bytes
         self.level = settings.level
         self.compress = DEFLATE_ENGINES[settings.engine]() if self.enabled else zlib.compress
-        self._pending: list[tuple[h5py.Dataset, tuple[int, ...], _Job]] = []
+        self._queue = _ChunkQueue()
+        self._writes = 0
+
+    def begin_write(self) -> int:
+        """Number the chunks given from here on as one more write's; returns its number."""
+        self._writes += 1
+        return self._writes
 
     def write(
         self,
@@ -391,42 +444,74 @@ class DirectChunkWriter:
         pipe = chunk_pipeline(ds, self.compress, self.level, layout)
         if pipe is None:
             return False
-        rows = pipe.chunk_rows
-        head = min((-start) % rows, len(data))
-        if head:  # fill up the partial chunk on disk through HDF5
+        key, rows = hash(ds.id), pipe.chunk_rows
+        head = min((-start) % rows, len(data))  # rows that go into a chunk begun before
+        edge = self._queue.take_edge(ds, key, start) if head else None
+        if edge is not None:  # that chunk is still here: its rows and these make it up
+            joined = np.concatenate([edge.job.args[0], data[:head]])
+            self._add(ds, key, edge.offset[0], joined, pipe)
+        elif head:  # it is on disk (or is written first): HDF5 fills it up
+            self.settle(ds)
             ds[start : start + head] = data[:head]
         rest = np.array(data[head:], order="C", copy=self.copy or None)
         for first in range(0, len(rest), rows):
-            job = _Job(rest[first : first + rows], rows, pipe)
-            offset = (start + head + first,) + (0,) * (data.ndim - 1)
-            self._pending.append((ds, offset, job))
+            self._add(ds, key, start + head + first, rest[first : first + rows], pipe)
         return True
 
+    def _add(
+        self,
+        ds: h5py.Dataset,
+        key: int,
+        row: int,
+        chunk: np.ndarray[Any, Any],
+        pipe: DeflatePipeline,
+    ) -> None:
+        edge = len(chunk) < pipe.chunk_rows
+        if edge:  # held past the caller's next write: a copy of its own
+            chunk = np.array(chunk, order="C")
+        offset = (row,) + (0,) * (chunk.ndim - 1)
+        job = _Job(chunk, pipe.chunk_rows, pipe)
+        self._queue.add(_Pending(ds, offset, job, self._writes, key, edge))
+
     def start(self) -> None:
-        """Compress the chunks written so far in the pool, from here on."""
+        """Compress the chunks written so far in the pool, from here on (all but the held-back
+        last chunks of datasets)."""
         if self.threads is None:
             self.threads = max(1, idle_cores() - 1)  # this thread compresses too, see flush
         pool = _pool(self.threads)
-        for _, _, job in self._pending:
-            if job.args[0].nbytes >= POOL_MIN_BYTES:
-                job.start(pool)
+        for chunk in self._queue.chunks:
+            if not chunk.edge and chunk.job.args[0].nbytes >= POOL_MIN_BYTES:
+                chunk.job.start(pool)
 
-    def flush(self) -> None:
-        """Write every compressed chunk, in the order they were given; first the chunks no
-        thread has started are compressed here, each one the pool has not taken yet (the
+    def flush(self, before: int | None = None) -> None:
+        """Write the compressed chunks, in the order they were given: all when `before` is
+        None, else those of the writes numbered below `before` but a dataset's last chunk
+        when it is not full (the next write to the dataset may fill it up). First the chunks
+        no thread has started are compressed here, each one the pool has not taken yet (the
         calling thread helps rather than waits for one chunk while others wait)."""
         self.start()
-        pending, self._pending = self._pending, []
-        for _, _, job in pending:
-            job.help()
-        for ds, offset, job in pending:
-            ds.id.write_direct_chunk(offset, job.result(), 0)
+        if before is None:
+            self._write_out(self._queue.take(lambda chunk: True))
+        else:
+            self._write_out(self._queue.take(lambda c: c.number < before and not c.edge))
 
-    def cancel(self) -> None:
-        """Drop what is pending (after an error)."""
-        pending, self._pending = self._pending, []
-        for _, _, job in pending:
-            job.cancel()
+    def settle(self, ds: h5py.Dataset) -> None:
+        """Write the pending chunks of `ds`: before its data is read or written otherwise."""
+        key = hash(ds.id)
+        if self._queue.has(ds, key):
+            self._write_out(self._queue.take(lambda chunk: chunk.of(ds, key)))
+
+    def cancel(self, since: int = 0) -> None:
+        """Drop what is pending (of the writes numbered `since` and later), after an error.
+        A chunk the failed write shared with an earlier one is dropped with it."""
+        for chunk in self._queue.take(lambda chunk: chunk.number >= since):
+            chunk.job.cancel()
+
+    def _write_out(self, chosen: list[_Pending]) -> None:
+        for chunk in chosen:
+            chunk.job.help()
+        for chunk in chosen:
+            chunk.ds.id.write_direct_chunk(chunk.offset, chunk.job.result(), 0)
 
     def __enter__(self) -> DirectChunkWriter:
         return self

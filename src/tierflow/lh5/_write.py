@@ -143,6 +143,7 @@ def _append_rows(ds: Any, data: Any, obj: DataObject, ctx: WriteContext) -> None
     old = shape[0]
     ds.id.set_extent((old + len(data), *shape[1:]))
     if len(data) and not ctx.chunks.write(ds, data, old):
+        ctx.chunks.settle(ds)  # HDF5 reads the last chunk: it must be on disk
         append_rows(ds, data, old)
 
 
@@ -221,19 +222,22 @@ def write_vov(group: h5py.Group, name: str, obj: VectorOfVectors, ctx: WriteCont
     offsets = obj.cumulative_length.nda
     if existed:
         _check_datatype(sub, obj, ctx)
-        base = _trimmed_content_length(sub)
+        base = _trimmed_content_length(sub, ctx.chunks)
         offsets = offsets + offsets.dtype.type(base)
     write_object(sub, "flattened_data", obj.flattened_data, ctx.child("flattened_data"))
     offsets_obj = Array(offsets, attrs=obj.cumulative_length.attrs)
     _write_dataset(sub, "cumulative_length", offsets, offsets_obj, ctx.child("cumulative_length"))
 
 
-def _trimmed_content_length(group: h5py.Group) -> int:
-    """Where appended content starts: the last offset; longer old content is cut to it first."""
+def _trimmed_content_length(group: h5py.Group, chunks: DirectChunkWriter) -> int:
+    """Where appended content starts: the last offset; longer old content is cut to it first
+    (each dataset's pending chunks written before it is read or cut)."""
     offsets = group["cumulative_length"]
+    chunks.settle(offsets)
     end = int(offsets[-1]) if offsets.shape[0] else 0
     content = group["flattened_data"]
     if isinstance(content, h5py.Dataset) and content.shape[0] > end:
+        chunks.settle(content)
         content.resize(end, axis=0)
     return end
 
@@ -420,15 +424,17 @@ def write(
         if deferred is None:
             _write_top(file, group, name, obj, ctx)
             return
-        deferred.flush()  # the chunks of the previous write, compressed in the meantime
+        number = deferred.begin_write()
         try:
             write_object(
                 _parent_group(file, group, ctx), name.strip("/"), obj, replace(ctx, chunks=deferred)
             )
         except Exception:  # its chunks are not written; the error goes on
-            deferred.cancel()
+            deferred.cancel(since=number)
             raise
         deferred.start()  # compressed while the caller goes on
+        # the earlier writes' chunks, compressed while this one made its datasets
+        deferred.flush(before=number)
         return
     target = Path(file)
     ctx = WriteContext(str(target), path, mode, hdf5_settings, parsed)
@@ -457,11 +463,13 @@ def deferred_chunk_writes(*, copy: bool = True) -> Iterator[DirectChunkWriter]:
     """Overlap chunk compression with the caller's work between writes to open files.
 
     Inside the block, the whole chunks a :func:`write` into an open ``h5py.File`` compresses
-    in parallel are written at the start of the next such write (or when the block ends),
-    so they are compressed while the caller reads and processes its next chunk. Inside the
-    block, read the objects being written only after it ends; writes by path (not by open
-    handle) are not deferred. The data written is copied first, unless `copy` is False: the
-    caller then leaves the arrays it writes unchanged until its next write or the block's end.
+    in parallel are written at the end of the next such write (or when the block ends), so
+    they are compressed while the caller reads and processes its next chunk and while the
+    next write makes its datasets. Inside the block, read the objects being written only
+    after it ends (the writes themselves write a dataset's pending chunks before they read
+    it); writes by path (not by open handle) are not deferred. The data written is copied
+    first, unless `copy` is False: the caller then leaves the arrays it writes unchanged until
+    its next write returns or the block ends.
 
     Example
     -------

@@ -106,14 +106,16 @@ class RawBuffer:
         return _copy(parts[0]) if parts else None
 
     def drain_parts(
-        self, n_max: int | None = None, merge_bytes: int | None = None
+        self, n_max: int | None = None, merge_bytes: int | None = None, *, keep: bool = True
     ) -> list[RowBlock]:
         """The queued rows (at most `n_max`) to write; the buffer is empty after.
 
         The rows are views of the buffer's columns, valid until the next :meth:`add`:
         write them first. A buffer drained because it was full keeps its columns for the
-        next rows (no new allocation, no copy at drain); others release them. `merge_bytes`
-        is accepted for compatibility: the rows are one block already.
+        next rows (no new allocation, no copy at drain), unless `keep` is False: then the
+        columns are the caller's (for writes that finish later) and new ones are made for the
+        next rows; others release them. `merge_bytes` is accepted for compatibility: the rows
+        are one block already.
         """
         store, full = self._store, self.is_full()
         self.loc, self.nbytes = 0, 0
@@ -121,7 +123,7 @@ class RawBuffer:
             return []
         out = store.view(store.rows if n_max is None else min(n_max, store.rows))
         store.rows = 0
-        if not full:
+        if not (full and keep):
             self._store = None
         return [out] if len(out) else []
 

@@ -219,9 +219,12 @@ def build_raw(
                 | {h.out_file for h in headers}
             )
         )
-        for h in headers:
-            outputs.write(h, h.lgdo)
-        _stream_to(streamer, outputs, n_max, os.path.getsize(path))
+        # each write's chunks are compressed while the next rows are decoded and written;
+        # the buffers hand their columns over (drain_parts(keep=False)): no copies
+        with lh5.deferred_chunk_writes(copy=False):
+            for h in headers:
+                outputs.write(h, h.lgdo)
+            _stream_to(streamer, outputs, n_max, os.path.getsize(path))
         ok = True
     finally:
         outputs.finish(ok)
@@ -237,7 +240,7 @@ def _stream_to(streamer: DataStreamer, outputs: _Outputs, n_max: float, size: in
         for rb in chunk:
             limit = None if math.isinf(remaining) else int(max(remaining, 0))
             dec = streamer.decoders[_decoder_of(streamer, rb)]
-            for block in rb.drain_parts(limit):
+            for block in rb.drain_parts(limit, keep=False):
                 remaining -= len(block)
                 table = dec.make_table(block, rb.key_list[0] if rb.key_list else None)
                 outputs.write(rb, process_buffer(table, rb.proc_spec))
