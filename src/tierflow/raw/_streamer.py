@@ -6,7 +6,7 @@ import abc
 import enum
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tierflow.errors import ConfigError, NotFoundError
 from tierflow.raw._buffer import RawBuffer, RawBufferLibrary, RawBufferList, match_keys
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind, RowBlock
-from tierflow.raw._source import ByteSource, MemorySource, make_source
+from tierflow.raw._source import ByteSource, make_source
 from tierflow.types import DataObject
 
 __all__ = [
@@ -171,36 +171,65 @@ class DataStreamer(abc.ABC):
 
     def _iter_blocks(self) -> Iterator[tuple[str, RowBlock]]:
         assert self.source is not None
-        carry = np.empty(0, dtype=np.uint8)
-        offset = self.source.position
+        blocks = self._viewed_blocks if self.source.views else self._read_blocks
+        offset, left = yield from blocks(self.source)
+        if left:
+            self.stopped_at = offset
+            warnings.warn(
+                f"{self.source.name}: the stream ends inside a packet; decoded up to byte {offset} "
+                f"of {offset + left}",
+                DecodeWarning,
+                stacklevel=2,
+            )
+
+    def _decoded(
+        self, buf: npt.NDArray[np.uint8], offset: int, final: bool
+    ) -> Generator[tuple[str, RowBlock], None, int]:
+        """The blocks of the whole packets of `buf`; returns how many bytes they took."""
+        consumed, blocks = self.process(buf, offset, final)
+        self.n_bytes_read = offset + consumed
+        blocks.reverse()
+        while blocks:  # hand each block over: once written, nothing here holds it
+            yield blocks.pop()
+        return consumed
+
+    def _viewed_blocks(
+        self, source: ByteSource
+    ) -> Generator[tuple[str, RowBlock], None, tuple[int, int]]:
+        """Views of the source, each starting at the first packet the last one did not
+        finish (given back with ``rewind``); returns where decoding stopped and the bytes
+        left after it."""
+        offset, size = source.position, READ_BLOCK
         while True:
-            if isinstance(self.source, MemorySource) and not carry.size:
-                buf = self.source.read(READ_BLOCK)  # a view: no copy
-                got = buf.size
-            else:  # one buffer: the bytes carried over, then new ones read in place
-                buf = np.empty(carry.size + READ_BLOCK, np.uint8)
-                buf[: carry.size] = carry
-                got = self.source.readinto(buf[carry.size :])
-                buf = buf[: carry.size + got]
+            buf = source.read(size)
+            final = buf.size < size
+            consumed = yield from self._decoded(buf, offset, final)
+            source.rewind(buf.size - consumed)
+            offset += consumed
+            source.forget(offset)
+            if final:
+                return offset, buf.size - consumed
+            size = READ_BLOCK if consumed else 2 * size  # a packet longer than the view
+
+    def _read_blocks(
+        self, source: ByteSource
+    ) -> Generator[tuple[str, RowBlock], None, tuple[int, int]]:
+        """Blocks read into buffers, each starting with the bytes of the packet the last one
+        did not finish; returns where decoding stopped and the bytes left after it."""
+        carry = np.empty(0, dtype=np.uint8)
+        offset = source.position
+        while True:  # one buffer: the bytes carried over, then new ones read in place
+            buf = np.empty(carry.size + READ_BLOCK, np.uint8)
+            buf[: carry.size] = carry
+            got = source.readinto(buf[carry.size :])
+            buf = buf[: carry.size + got]
             final = got == 0
-            consumed, blocks = self.process(buf, offset, final)
-            self.n_bytes_read = offset + consumed
-            blocks.reverse()
-            while blocks:  # hand each block over: once written, nothing here holds it
-                yield blocks.pop()
+            consumed = yield from self._decoded(buf, offset, final)
             # a copy: a view would keep the whole read block alive
             carry, offset = buf[consumed:].copy(), offset + consumed
             del buf
             if final:
-                break
-        if carry.size:
-            self.stopped_at = offset
-            warnings.warn(
-                f"{self.source.name}: the stream ends inside a packet; decoded up to byte {offset} "
-                f"of {offset + carry.size}",
-                DecodeWarning,
-                stacklevel=2,
-            )
+                return offset, carry.size
 
     def build_default_rb_lib(self, out_stream: str = "") -> RawBufferLibrary:
         """One buffer per decoder (one per key list when it has several), named as the anchor."""
