@@ -369,7 +369,6 @@ def test_small_chunks_are_compressed_by_the_writing_thread(tmp_path: Path) -> No
         writer = DirectChunkWriter()
         assert writer.write(small, np.arange(1000.0), 0)
         assert writer.write(large, np.arange(float(rows)), 0)
-        writer.start()
         futures = [chunk.job.future for chunk in writer._queue.chunks]
         assert futures[0] is None
         assert futures[1] is not None

@@ -6,10 +6,10 @@ bottleneck of every write. For a chunked dataset whose filter pipeline is exactl
 Zstd (hdf5plugin's filter 32015), optionally preceded by shuffle (the LEGEND layouts), the
 rows are cut into whole chunks here; each chunk is shuffled (byte transposition, as HDF5's
 filter does) and compressed at the dataset's level in a thread pool (zlib and zstandard
-release the GIL), and the main thread writes the results with ``write_direct_chunk``. The
-pool gets the chunks of a write when the write has made its datasets (a pool thread that
-waits for the GIL slows each of the many small HDF5 calls down), and the main thread
-compresses the chunks no pool thread has started when it writes them.
+release the GIL), and the main thread writes the results with ``write_direct_chunk``. A
+chunk goes to the pool as soon as it is cut, so it is compressed while the write makes its
+other datasets; the main thread compresses the chunks no pool thread has started when it
+writes them.
 The stored bytes are those HDF5 itself would have written (Zstd: when the ``zstandard``
 package is installed, with the zstd library version of hdf5plugin's).
 
@@ -403,12 +403,12 @@ class _ChunkQueue:
 
 
 class DirectChunkWriter:
-    """Collects chunk writes of :func:`~tierflow.lh5.write` calls: compression starts in the
-    pool when a call has made its datasets (:meth:`start`: a pool thread waiting for the GIL
-    would slow the many small HDF5 calls down), the chunks are written in order by
-    :meth:`flush` (on the main thread, as HDF5 needs). A writer shared by several calls (see
-    ``deferred_chunk_writes``) numbers them (:meth:`begin_write`): each call writes the chunks
-    of the calls before it, compressed while it made its own datasets."""
+    """Collects chunk writes of :func:`~tierflow.lh5.write` calls: each chunk is compressed
+    in the pool from when it is given (small ones by the thread that writes them), the
+    chunks are written in order by :meth:`flush` (on the main thread, as HDF5 needs). A
+    writer shared by several calls (see ``deferred_chunk_writes``) numbers them
+    (:meth:`begin_write`): each call writes the chunks of the calls before it, compressed
+    while it made its own datasets."""
 
     def __init__(self, *, copy: bool = False) -> None:
         self.copy = copy
@@ -472,16 +472,10 @@ class DirectChunkWriter:
         offset = (row,) + (0,) * (chunk.ndim - 1)
         job = _Job(chunk, pipe.chunk_rows, pipe)
         self._queue.add(_Pending(ds, offset, job, self._writes, key, edge))
-
-    def start(self) -> None:
-        """Compress the chunks written so far in the pool, from here on (all but the held-back
-        last chunks of datasets)."""
-        if self.threads is None:
-            self.threads = max(1, idle_cores() - 1)  # this thread compresses too, see flush
-        pool = _pool(self.threads)
-        for chunk in self._queue.chunks:
-            if not chunk.edge and chunk.job.args[0].nbytes >= POOL_MIN_BYTES:
-                chunk.job.start(pool)
+        if not edge and chunk.nbytes >= POOL_MIN_BYTES:
+            if self.threads is None:
+                self.threads = max(1, idle_cores() - 1)  # this thread compresses too: flush
+            job.start(_pool(self.threads))
 
     def flush(self, before: int | None = None) -> None:
         """Write the compressed chunks, in the order they were given: all when `before` is
@@ -489,7 +483,6 @@ class DirectChunkWriter:
         when it is not full (the next write to the dataset may fill it up). First the chunks
         no thread has started are compressed here, each one the pool has not taken yet (the
         calling thread helps rather than waits for one chunk while others wait)."""
-        self.start()
         if before is None:
             self._write_out(self._queue.take(lambda chunk: True))
         else:

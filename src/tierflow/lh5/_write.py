@@ -249,7 +249,8 @@ def write_struct(group: h5py.Group, name: str, obj: Struct, ctx: WriteContext) -
         return
     if existed and isinstance(obj, Table):
         _check_same_columns(sub, obj, ctx)
-    for field, value in obj.items():
+    # the largest first: their chunks are compressed while the others are made
+    for field, value in sorted(obj.items(), key=lambda item: -_data_bytes(item[1])):
         write_object(sub, field, value, ctx.child(field, fresh=not existed))
     if not existed:
         return
@@ -258,6 +259,16 @@ def write_struct(group: h5py.Group, name: str, obj: Struct, ctx: WriteContext) -
     sub.attrs["datatype"] = (
         f"{'table' if isinstance(obj, Table) else 'struct'}{{{','.join(merged)}}}"
     )
+
+
+def _data_bytes(obj: DataObject) -> int:
+    """About how many bytes the arrays of `obj` hold."""
+    if isinstance(obj, Struct):
+        return sum(_data_bytes(value) for _, value in obj.items())
+    if isinstance(obj, VectorOfVectors):
+        return _data_bytes(obj.flattened_data)
+    nda = getattr(obj, "nda", None)
+    return int(nda.nbytes) if isinstance(nda, np.ndarray) else 0
 
 
 def _check_same_columns(sub: h5py.Group, obj: Table, ctx: WriteContext) -> None:
@@ -432,7 +443,6 @@ def write(
         except Exception:  # its chunks are not written; the error goes on
             deferred.cancel(since=number)
             raise
-        deferred.start()  # compressed while the caller goes on
         # the earlier writes' chunks, compressed while this one made its datasets
         deferred.flush(before=number)
         return
