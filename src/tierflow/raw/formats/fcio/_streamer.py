@@ -126,14 +126,20 @@ class FCStreamer(DataStreamer):
         return RowBlock(np.array([None], dtype=object), cols)
 
     def _init_state(self) -> None:
+        from tierflow.raw.formats.fcio._kernels import RING
+
         n = max(1, self.config["nadcs"] + self.config["ntriggers"])
+        # the dead-interval rings: only the slot the write index starts at is read before it
+        # is written, so only it is zeroed (all of them: MBs of memory touched for nothing)
+        ring_begin, ring_end = np.empty((n, RING), np.int64), np.empty((n, RING), np.int64)
+        ring_begin[:, RING - 1] = ring_end[:, RING - 1] = 0
         self._state = {
             "prev": np.zeros(30, np.int64),
             "enable": np.full(n, -1, np.int64),
             "dead": np.zeros(n, np.int64),
-            "rb": np.zeros((n, 2048), np.int64),
-            "re": np.zeros((n, 2048), np.int64),
-            "rw": np.full(n, 2047, np.int64),
+            "rb": ring_begin,
+            "re": ring_end,
+            "rw": np.full(n, RING - 1, np.int64),
             "rr": np.zeros(n, np.int64),
             "rf": np.zeros(n, np.int64),
             "status": np.zeros((0, 295), np.int64),
