@@ -301,27 +301,36 @@ def shuffle_bytes(
     return np.ascontiguousarray(flat.reshape(-1, size).T).reshape(-1)
 
 
-_shuffled = threading.local()
+_scratch = threading.local()
 
 
-def _shuffle_scratch(size: int) -> np.ndarray[Any, Any]:
-    """This thread's buffer for a chunk's shuffled bytes, kept from chunk to chunk: the
-    compressors copy what they read, and a new buffer of a few 100 kB per chunk costs the
-    kernel a page fault per 4 kB (the heap is trimmed between calls)."""
-    buffer: np.ndarray[Any, Any] | None = getattr(_shuffled, "buffer", None)
+def _scratch_bytes(use: str, size: int) -> np.ndarray[Any, Any]:
+    """This thread's buffer for `use` (a chunk's shuffled bytes, a padded edge chunk), kept
+    from chunk to chunk: the compressors copy what they read, and a new buffer of a few 100 kB
+    per chunk costs the kernel a page fault per 4 kB."""
+    buffer: np.ndarray[Any, Any] | None = getattr(_scratch, use, None)
     if buffer is None or len(buffer) < size:
-        buffer = _shuffled.buffer = np.empty(size, np.uint8)
+        buffer = np.empty(size, np.uint8)
+        setattr(_scratch, use, buffer)
     return buffer[:size]
 
 
+def _padded(chunk: np.ndarray[Any, Any], rows: int) -> np.ndarray[Any, Any]:
+    """An edge chunk full-size, padded with the fill value (0), in this thread's buffer."""
+    shape = (rows, *chunk.shape[1:])
+    size = int(np.prod(shape, dtype=np.int64)) * chunk.dtype.itemsize
+    padded: np.ndarray[Any, Any] = _scratch_bytes("padded", size).view(chunk.dtype).reshape(shape)
+    padded[: len(chunk)] = chunk
+    padded[len(chunk) :] = 0
+    return padded
+
+
 def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> Compressed:
-    if len(chunk) < rows:  # an edge chunk: full-size, padded with the fill value (0)
-        padded = np.zeros((rows, *chunk.shape[1:]), dtype=chunk.dtype)
-        padded[: len(chunk)] = chunk
-        chunk = padded
+    if len(chunk) < rows:
+        chunk = _padded(chunk, rows)
     if not pipe.shuffle_size:
         return pipe.compress(np.ascontiguousarray(chunk).data, pipe.level)
-    data = shuffle_bytes(chunk, pipe.shuffle_size, _shuffle_scratch(chunk.nbytes))
+    data = shuffle_bytes(chunk, pipe.shuffle_size, _scratch_bytes("shuffled", chunk.nbytes))
     return pipe.compress(np.ascontiguousarray(data).data, pipe.level)
 
 
