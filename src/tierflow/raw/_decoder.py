@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -200,6 +201,13 @@ def make_table(values: Mapping[str, DecodedValue], block: RowBlock) -> Table:
     return Table(cols, size=len(block))
 
 
+@functools.cache
+def _default_values(cls: type[DataDecoder]) -> dict[str, DecodedValue]:
+    """`cls`'s default fields by name, made once (a DAQ file's many decoders are made anew
+    for every file; the values are frozen, each decoder copies the mapping)."""
+    return {v.name: v for v in cls.default_values()}
+
+
 class DataDecoder(abc.ABC):
     """Decodes one kind of packet of one DAQ format into rows.
 
@@ -211,7 +219,7 @@ class DataDecoder(abc.ABC):
     decoded_values: dict[str, DecodedValue]
 
     def __init__(self) -> None:
-        self.decoded_values = {v.name: v for v in self.default_values()}
+        self.decoded_values = dict(_default_values(type(self)))
 
     @classmethod
     @abc.abstractmethod

@@ -122,7 +122,7 @@ class DataStreamer(abc.ABC):
         self.stopped_at: int | None = None
         self.garbage = GarbageDecoder()
         self._blocks: Iterator[tuple[str, RowBlock]] | None = None
-        self._routes: dict[str, list[tuple[RawBuffer, set[Any] | None]]] = {}
+        self._routes: dict[str, list[tuple[RawBuffer, _KeySet | None]]] = {}
         self._rows = 0
 
     # -- what a format provides -------------------------------------------------------
@@ -299,7 +299,9 @@ class DataStreamer(abc.ABC):
                 rb.size = max(buffer_size, dec.max_rows_in_packet())
                 _check_one_schema(dec, rb)
             none_only = offered == [None]
-            self._routes[dec_name] = [(rb, None if none_only else set(rb.key_list)) for rb in rbl]
+            self._routes[dec_name] = [
+                (rb, None if none_only else _KeySet(rb.key_list)) for rb in rbl
+            ]
 
     def open_stream(
         self,
@@ -346,7 +348,7 @@ class DataStreamer(abc.ABC):
             if keys is None:
                 rb.add(block)
                 continue
-            mask = _key_mask(block.keys, keys)
+            mask = keys.mask(block.keys)
             if mask.all():
                 rb.add(block)
             elif mask.any():
@@ -405,9 +407,17 @@ def _check_one_schema(dec: DataDecoder, rb: RawBuffer) -> None:
             )
 
 
-def _key_mask(keys: npt.NDArray[Any], wanted: set[Any]) -> npt.NDArray[np.bool_]:
-    if keys.dtype != object:
-        return np.isin(
-            keys, np.array([k for k in wanted if isinstance(k, (int, np.integer))], dtype=np.int64)
+class _KeySet:
+    """The keys a buffer takes: a set, and its integers as an array for numeric keys."""
+
+    def __init__(self, keys: list[Any]) -> None:
+        self.keys = set(keys)
+        self.ints = np.array(
+            sorted(k for k in self.keys if isinstance(k, (int, np.integer))), dtype=np.int64
         )
-    return np.fromiter((k in wanted for k in keys), dtype=bool, count=keys.size)
+
+    def mask(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        """Which of `keys` are taken."""
+        if keys.dtype != object:
+            return np.isin(keys, self.ints)
+        return np.fromiter((k in self.keys for k in keys), dtype=bool, count=keys.size)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from tierflow.errors import FormatError
 from tierflow.raw._decoder import DataDecoder, Jagged, RowBlock
 from tierflow.raw._source import ByteSource
-from tierflow.raw._streamer import DataStreamer, DecodeWarning
+from tierflow.raw._streamer import DataStreamer, DecodeWarning, _KeySet
 from tierflow.raw.formats.fcio._decoders import (
     DEADREGION_FIELDS,
     TIMEOFFSET_FIELDS,
@@ -661,11 +661,11 @@ class FCStreamer(DataStreamer):
         return FCStatusDecoder.name, RowBlock(keys, cols)
 
 
-def _unrouted(config: dict[str, Any], routes: list[tuple[Any, set[Any] | None]]) -> list[int]:
+def _unrouted(config: dict[str, Any], routes: list[tuple[Any, _KeySet | None]]) -> list[int]:
     """Channel keys of `config` that none of the event buffers `routes` takes."""
     if not routes or any(keys is None for _, keys in routes):
         return []
-    taken: set[Any] = set().union(*(keys for _, keys in routes if keys is not None))
+    taken: set[Any] = set().union(*(keys.keys for _, keys in routes if keys is not None))
     tmap = config["tracemap"]
     return sorted(set(make_key(config["streamid"], tmap >> 16, tmap & 0xFFFF).tolist()) - taken)
 
