@@ -358,6 +358,15 @@ def test_zstd_chunks_are_the_bytes_hdf5plugin_stores(tmp_path: Path) -> None:
             np.testing.assert_array_equal(a["x"][()], values)
 
 
+def test_stored_deflate_goes_through_hdf5(tmp_path: Path) -> None:
+    """Level 0 (stored blocks): Python's zlib and HDF5's split a chunk over 64 kB into other
+    blocks (hypothesis found it: c16 x 17, 241-row chunks); the fast path leaves it to HDF5."""
+    with h5py.File(tmp_path / "f.h5", "w") as handle:
+        ds = _dataset(handle, chunks=(3000, 4), compression="gzip", compression_opts=0)
+        assert deflate_pipeline(ds) is None
+        assert not DirectChunkWriter().write(ds, np.ones((1000, 4)), 0)
+
+
 def test_small_chunks_are_compressed_by_the_writing_thread(tmp_path: Path) -> None:
     """A chunk below POOL_MIN_BYTES is not handed to the pool (a thread waiting for the GIL
     costs more than compressing it); larger ones are, and both are stored alike."""

@@ -243,6 +243,8 @@ def _deflate(layout: StoredLayout, compress: Compress, level: int | None) -> Def
     shuffle, options = found
     if level is None:
         level = options[0] if options else 6
+    if not level:  # stored blocks: Python's zlib splits a chunk over 64 kB unlike HDF5's
+        return None
     return DeflatePipeline(int(level), compress, shuffle, layout.chunk_rows)
 
 
