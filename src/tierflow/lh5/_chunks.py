@@ -178,12 +178,15 @@ class StoredLayout:
 
 
 def stored_layout(ds: h5py.Dataset) -> StoredLayout | None:
-    """The storage of `ds` if its chunks span whole rows of a plain numeric type."""
-    if ds.chunks is None or ds.ndim == 0 or ds.chunks[1:] != ds.shape[1:]:
+    """The storage of `ds` if its chunks span whole rows of a plain numeric type (asked of
+    its creation property list once: every append asks)."""
+    plist = ds.id.get_create_plist()
+    if plist.get_layout() != h5py.h5d.CHUNKED:
         return None
-    if not plain_type(ds):
+    chunks, shape = plist.get_chunk(), ds.id.shape
+    if not shape or tuple(chunks[1:]) != tuple(shape[1:]) or not plain_type(ds):
         return None
-    return StoredLayout(dcpl_filters(ds.id.get_create_plist()), ds.dtype.itemsize, ds.chunks[0])
+    return StoredLayout(dcpl_filters(plist), ds.id.dtype.itemsize, int(chunks[0]))
 
 
 def dcpl_filters(plist: h5py.h5p.PropDCID) -> tuple[tuple[int, tuple[int, ...]], ...]:
