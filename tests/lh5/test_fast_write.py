@@ -301,9 +301,9 @@ def test_a_failed_deferred_write_keeps_the_chunks_of_the_earlier_ones(tmp_path: 
 def test_deferred_appends_without_copies_store_every_row(
     tmp_path: Path, sizes: list[int], seed: int
 ) -> None:
-    """Appends that start inside a chunk still pending (its rows are merged through HDF5)
-    and jagged offsets read back for the next append: each dataset's pending chunks are
-    written before the write reads it."""
+    """Appends that start inside a chunk still pending (joined with it in memory; once it
+    is on disk, merged through HDF5) and jagged offsets read back for the next append: each
+    dataset's pending chunks are written before the write reads it."""
     rng = np.random.default_rng(seed)
     parts = [_jagged_table(rng, n) for n in sizes]
     settings = {"compression": "zstd", "shuffle": True, "chunks": (700,)}
