@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from tierflow.cores import idle_cores
-from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_ZSTD, _pool
-from tierflow.lh5._inflate import ChunkedRead, OpenFiles, _scratch_bytes, decode_chunked
+from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_ZSTD, _pool, _scratch_bytes
+from tierflow.lh5._inflate import ChunkedRead, OpenFiles, decode_chunked
 from tierflow.lh5._native import (
     RawDecode,
     Status,
@@ -100,7 +100,7 @@ def _work(tasks: list[_Task], counter: Iterator[int], failed: list[Failure]) -> 
     ``itertools.count`` is atomic, so threads share the list without a lock)."""
     unshuffle = simd_unshuffle()
     largest = max(task[3] for task in tasks)
-    decoded = _scratch_bytes(largest)  # this thread's: a chunk as stored, decompressed
+    decoded = _scratch_bytes("inflated", largest)  # this thread's: a chunk as stored, decompressed
     unshuffled = np.empty(largest if any(t[3] != t[7] and t[4] for t in tasks) else 0, np.uint8)
     first, second = decoded.ctypes.data, unshuffled.ctypes.data
     for k in counter:

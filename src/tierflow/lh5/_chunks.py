@@ -310,9 +310,9 @@ _scratch = threading.local()
 
 
 def _scratch_bytes(use: str, size: int) -> np.ndarray[Any, Any]:
-    """This thread's buffer for `use` (a chunk's shuffled bytes, a padded edge chunk), kept
-    from chunk to chunk: the compressors copy what they read, and a new buffer of a few 100 kB
-    per chunk costs the kernel a page fault per 4 kB."""
+    """This thread's buffer for `use` (a chunk's shuffled bytes, a padded edge chunk, a
+    chunk decompressed before it is un-shuffled), kept from chunk to chunk: a new buffer of a
+    few 100 kB per chunk costs the kernel a page fault per 4 kB."""
     buffer: np.ndarray[Any, Any] | None = getattr(_scratch, use, None)
     if buffer is None or len(buffer) < size:
         buffer = np.empty(size, np.uint8)

@@ -43,7 +43,14 @@ import numpy.typing as npt
 
 from tierflow.cores import idle_cores
 from tierflow.errors import FormatError
-from tierflow.lh5._chunks import FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_ZSTD, _pool, plain_type
+from tierflow.lh5._chunks import (
+    FILTER_DEFLATE,
+    FILTER_SHUFFLE,
+    FILTER_ZSTD,
+    _pool,
+    _scratch_bytes,
+    plain_type,
+)
 from tierflow.lh5._native import (
     DecodeInto,
     WrongSizeError,
@@ -273,21 +280,10 @@ _partial = _PartialChunks(32 << 20)
 os.register_at_fork(after_in_child=_partial.reset)
 
 
-_scratch = threading.local()
-
-
-def _scratch_bytes(size: int) -> npt.NDArray[np.uint8]:
-    """A buffer of `size` bytes of this thread's, reused from chunk to chunk."""
-    buffer: npt.NDArray[np.uint8] | None = getattr(_scratch, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _scratch.buffer = np.empty(size, np.uint8)
-    return buffer[:size]
-
-
 def _decode_whole(stored: memoryview, layout: _Layout, out: npt.NDArray[np.uint8]) -> None:
     """Decompress and un-shuffle one chunk into `out` (its full size in bytes)."""
     if layout.decode_into is not None:
-        target = _scratch_bytes(layout.chunk_bytes) if layout.shuffle_size else out
+        target = _scratch_bytes("inflated", layout.chunk_bytes) if layout.shuffle_size else out
         layout.decode_into(np.frombuffer(stored, np.uint8), target)
         if layout.shuffle_size:
             unshuffle_into(out, target, layout.shuffle_size, len(target) // layout.shuffle_size)
