@@ -68,3 +68,25 @@ def test_every_registered_command_has_help(capsys: pytest.CaptureFixture[str]) -
             main([name, "--help"])
         assert exit_info.value.code == 0
         assert f"tierflow {name}" in capsys.readouterr().out
+
+
+def test_objects_alive_at_exit_are_left_out_of_the_final_collections(file: Path) -> None:
+    import subprocess
+    import sys
+
+    # this handler is registered before the command's, so it runs after it, as Python exits
+    script = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), flush=True))\n"
+        "from tierflow.cli import main\n"
+        f"main(['ls', {str(file)!r}])\n"
+        "main(['ls', {0!r}])\n".format(str(file))
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    lines = done.stdout.split("\n")
+    assert lines[:4] == ["ch1", "ch2", "ch1", "ch2"]
+    frozen = lines[4].split()
+    assert frozen[0] == "frozen"
+    assert int(frozen[1]) > 1000  # the interpreter's objects, frozen once however many calls
