@@ -12,6 +12,7 @@ array([1, 2])
 from __future__ import annotations
 
 from tierflow.lh5._core import n_rows, read, read_as
+from tierflow.lh5._image import FileImage
 from tierflow.lh5._iterator import Chunk, LH5Iterator
 from tierflow.lh5._read import load_filter_plugins, read_rows
 from tierflow.lh5._settings import (
@@ -34,6 +35,7 @@ __all__ = [
     "Chunk",
     "FastRead",
     "FastWrite",
+    "FileImage",
     "Hdf5Preset",
     "LH5Iterator",
     "ObjectExistsError",

@@ -81,20 +81,48 @@ def _load_spec(out_spec: Any, kw: Mapping[str, Any]) -> RawBufferLibrary | str:
     )
 
 
+class _Output:
+    """One output file under its temporary name: built in a :class:`~tierflow.lh5.FileImage`
+    until an object the image does not write comes; from then on through h5py."""
+
+    def __init__(self, temp: str, hdf5_settings: Mapping[str, Any] | None) -> None:
+        self.temp = temp
+        self.image: lh5.FileImage | None = lh5.FileImage(temp, hdf5_settings, copy=False)
+        self.handle: h5py.File | None = None
+
+    def h5py_file(self) -> h5py.File:
+        """The file through h5py (the image made whole first)."""
+        if self.handle is None:
+            if self.image is not None:
+                self.image.close()
+                self.image = None
+            self.handle = h5py.File(self.temp, "a")
+        return self.handle
+
+    def close(self, ok: bool) -> None:
+        if self.image is not None:
+            if ok:
+                self.image.close()
+            else:
+                self.image.discard()
+        if self.handle is not None:
+            self.handle.close()
+
+
 class _Outputs:
     """Output files written under temporary names and renamed when everything succeeded."""
 
     def __init__(self, overwrite: bool, hdf5_settings: Mapping[str, Any] | None) -> None:
         self.overwrite = overwrite
         self.hdf5_settings = hdf5_settings
-        self.files: dict[str, tuple[h5py.File, str]] = {}
+        self.files: dict[str, _Output] = {}
 
     def check(self, paths: list[str]) -> None:
         for path in paths:
             if path and os.path.exists(path) and not self.overwrite:
                 raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
 
-    def _handle(self, path: str) -> h5py.File:
+    def _output(self, path: str) -> _Output:
         if path not in self.files:
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,14 +130,21 @@ class _Outputs:
                 prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
             )
             os.close(fd)
-            self.files[path] = (h5py.File(temp, "w"), temp)
-        return self.files[path][0]
+            self.files[path] = _Output(temp, self.hdf5_settings)
+        return self.files[path]
 
     def write(self, rb: RawBuffer, obj: Any) -> None:
         if not rb.out_file:
             return
-        handle = self._handle(rb.out_file)
+        output = self._output(rb.out_file)
         mode = lh5.WriteMode.OVERWRITE if isinstance(rb, HeaderBuffer) else lh5.WriteMode.APPEND
+        image = output.image
+        if image is not None and image.supports(obj):
+            image.write(obj, rb.out_name, rb.out_group, mode)
+            if "/" in rb.out_name.strip("/"):
+                image.mark_structs(rb.out_group, rb.out_name)
+            return
+        handle = output.h5py_file()
         lh5.write(
             obj,
             rb.out_name,
@@ -122,13 +157,13 @@ class _Outputs:
             _mark_structs(handle[rb.out_group], rb.out_name)
 
     def finish(self, ok: bool) -> None:
-        for path, (handle, temp) in self.files.items():
-            handle.close()
+        for path, output in self.files.items():
+            output.close(ok)
             if ok:
-                os.chmod(temp, 0o644)
-                publish(temp, path)
+                os.chmod(output.temp, 0o644)
+                publish(output.temp, path)
             else:
-                Path(temp).unlink(missing_ok=True)
+                Path(output.temp).unlink(missing_ok=True)
 
 
 def _mark_structs(group: h5py.Group, name: str) -> None:

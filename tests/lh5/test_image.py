@@ -1,0 +1,200 @@
+"""FileImage: new LH5 files written without the HDF5 library equal those written through it,
+and HDF5 reads, extends and adds to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tierflow import lh5
+from tierflow.codecs import ULEB128ZigZagDiff
+from tierflow.errors import MismatchError
+from tierflow.lh5 import FileImage, WriteMode
+from tierflow.lh5 import _h5format as fmt
+from tierflow.types import (
+    Array,
+    ArrayOfEqualSizedArrays,
+    Scalar,
+    Struct,
+    Table,
+    VectorOfVectors,
+)
+
+PROPERTY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ZSTD = {"compression": "zstd", "compression_opts": 3, "shuffle": True}
+GZIP = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def _table(n: int, start: int, dtype: str, seed: int) -> Table:
+    rng = np.random.default_rng(seed)
+    return Table(
+        {
+            "x": Array(np.arange(start, start + n).astype(dtype), attrs={"units": "ns"}),
+            "flag": Array(rng.integers(0, 2, n).astype(bool)),
+            "wf": ArrayOfEqualSizedArrays(rng.integers(0, 900, (n, 13)).astype(np.uint16)),
+            "hits": VectorOfVectors([list(range(i % 4)) for i in range(start, start + n)]),
+        }
+    )
+
+
+def _tree(path: Path) -> dict[str, Any]:
+    """Everything of a file that tells two files apart: objects, attributes, types, shapes,
+    chunks, filters, values and every stored chunk's bytes."""
+    found: dict[str, Any] = {}
+
+    def visit(name: str, obj: Any) -> None:
+        attrs = {k: obj.attrs[k] for k in sorted(obj.attrs)}
+        if not isinstance(obj, h5py.Dataset):
+            found[name] = ("group", attrs)
+            return
+        stored = []
+        if obj.chunks is not None:
+            for index in range(obj.id.get_num_chunks()):
+                info = obj.id.get_chunk_info(index)
+                stored.append((info.chunk_offset, obj.id.read_direct_chunk(info.chunk_offset)))
+        value = obj[()]
+        found[name] = (
+            attrs,
+            obj.dtype.str,
+            obj.shape,
+            obj.maxshape,
+            obj.chunks,
+            obj.compression,
+            obj.compression_opts,
+            obj.shuffle,
+            value.tobytes() if isinstance(value, np.ndarray) else value,
+            sorted(stored),
+        )
+
+    with h5py.File(path) as f:
+        f.visititems(visit)
+    return found
+
+
+def _both(
+    tmp_path: Path, writes: list[tuple[Any, str, str, WriteMode]], hdf5: Any
+) -> tuple[Path, Path]:
+    ours, theirs = tmp_path / "image.lh5", tmp_path / "h5py.lh5"
+    image = FileImage(ours, hdf5)
+    with h5py.File(theirs, "w") as handle:
+        for obj, name, group, mode in writes:
+            assert image.supports(obj)
+            image.write(obj, name, group, mode)
+            lh5.write(obj, name, handle, group, mode=mode, hdf5_settings=hdf5)
+    image.close()
+    return ours, theirs
+
+
+@PROPERTY
+@given(
+    sizes=st.lists(st.integers(0, 2500), min_size=1, max_size=5),
+    dtype=st.sampled_from(["u1", "i2", ">i4", "u8", "f4", ">f8"]),
+    hdf5=st.sampled_from([ZSTD, GZIP, {"compression": None}]),
+)
+def test_appended_tables_equal_those_hdf5_writes(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], dtype: str, hdf5: Any
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("image")
+    writes = []
+    start = 0
+    for seed, n in enumerate(sizes):
+        writes.append((_table(n, start, dtype, seed), "raw", "ch7", WriteMode.APPEND))
+        start += n
+    ours, theirs = _both(tmp_path, writes, hdf5)
+    assert _tree(ours) == _tree(theirs)
+    back = lh5.read("ch7/raw", ours)
+    assert len(back) == start
+    assert np.array_equal(back["x"].nda, np.arange(start).astype(dtype))
+
+
+def test_headers_scalars_structs_and_encoded_waveforms(tmp_path: Path) -> None:
+    codec = ULEB128ZigZagDiff()
+    waveforms = ArrayOfEqualSizedArrays(np.arange(60, dtype=np.uint16).reshape(6, 10) % 7)
+    waveforms.attrs["compression"] = codec
+    header = Struct(
+        {
+            "name": Scalar("FlashCam ü"),
+            "rate": Scalar(np.float64(62.5), attrs={"units": "MHz"}),
+            "boards": Struct({"0": Struct({"adc_bits": Scalar(np.int64(16))})}),
+        },
+        attrs={"run": 7, "gain": 1.5},
+    )
+    writes = [
+        (header, "header", "/", WriteMode.OVERWRITE),
+        (header, "header", "/", WriteMode.OVERWRITE),  # replaced, not appended
+        (Table({"values": waveforms}), "raw", "spms/ch1", WriteMode.APPEND),
+        (Table({"values": waveforms}), "raw", "spms/ch1", WriteMode.APPEND),
+    ]
+    ours, theirs = _both(tmp_path, writes, ZSTD)
+    assert _tree(ours) == _tree(theirs)
+    back = lh5.read("spms/ch1/raw/values", ours)
+    assert np.array_equal(back.nda, np.concatenate([waveforms.nda, waveforms.nda]))
+    assert lh5.read("header/name", ours).value == "FlashCam ü"
+
+
+def test_hdf5_extends_and_adds_to_an_image_file(tmp_path: Path) -> None:
+    path = tmp_path / "image.lh5"
+    image = FileImage(path, {"chunks": (10,), **GZIP})
+    image.write(Table({"x": Array(np.arange(1000.0))}), "t")  # 100 chunks: a two-level B-tree
+    image.close()
+    with h5py.File(path, "a") as f:
+        ds = f["t/x"]
+        ds.resize((1500,))
+        ds[1000:] = np.arange(1000.0, 1500.0)
+        f["t"].create_dataset("y", data=np.arange(3))
+        for i in range(20):
+            f["t"].attrs[f"k{i}"] = i
+    lh5.write(Table({"x": Array(np.arange(1500.0, 1600.0))}), "t2", path, mode=WriteMode.APPEND)
+    with h5py.File(path) as f:
+        assert np.array_equal(f["t/x"][:], np.arange(1500.0))
+        assert sorted(f["t"]) == ["x", "y"]
+        assert f["t"].attrs["k19"] == 19
+        assert f["t"].attrs["datatype"] == "table{x}"
+        assert f["t2/x"][-1] == 1599.0
+
+
+def test_a_large_dataset_gets_a_three_level_chunk_btree(tmp_path: Path) -> None:
+    n_chunks = 2 * fmt.BTREE_K * 2 * fmt.BTREE_K + 5  # more than two full levels hold
+    path = tmp_path / "image.lh5"
+    image = FileImage(path, {"chunks": (2,), "compression": None})
+    image.write(Array(np.arange(2 * n_chunks, dtype=np.int32)), "x")
+    image.close()
+    with h5py.File(path, "a") as f:
+        assert f["x"].id.get_num_chunks() == n_chunks
+        assert np.array_equal(f["x"][:], np.arange(2 * n_chunks))
+        f["x"].resize((2 * n_chunks + 7,))
+        f["x"][-7:] = -1
+    with h5py.File(path) as f:
+        assert f["x"][2 * n_chunks - 1] == 2 * n_chunks - 1
+        assert list(f["x"][-7:]) == [-1] * 7
+
+
+def test_what_only_hdf5_writes_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    image = FileImage(tmp_path / "image.lh5", ZSTD)
+    assert not image.supports(Table({"s": Array(np.array(["a", "b"]))}))  # string arrays
+    assert not image.supports(Array(np.arange(3), attrs={"flag": True}))  # enum attribute
+    assert not image.supports(Array(np.arange(3), attrs={"hdf5_settings": {"compression": "lzf"}}))
+    assert not image.supports(Array(np.arange(3, dtype=np.complex64)))
+    assert image.supports(Table({"x": Array(np.arange(3))}))
+    image.write(Table({"x": Array(np.arange(3))}), "t")
+    with pytest.raises(MismatchError, match="differs"):
+        image.write(Table({"y": Array(np.arange(3))}), "t")
+    image.close()
+    assert lh5.read("t", tmp_path / "image.lh5")["x"].nda.tolist() == [0, 1, 2]
+
+
+def test_global_heap_collections_hold_at_most_their_object_count(tmp_path: Path) -> None:
+    many = Struct({f"s{i}": Scalar(f"value {i}") for i in range(5000)})
+    path = tmp_path / "image.lh5"
+    image = FileImage(path)
+    image.write(many, "strings", mode=WriteMode.OVERWRITE)
+    image.close()
+    back = lh5.read("strings", path)
+    assert back["s4999"].value == "value 4999"
+    assert back["s0"].value == "value 0"
