@@ -39,6 +39,11 @@ def _table(n: int, start: int, dtype: str, seed: int) -> Table:
             "flag": Array(rng.integers(0, 2, n).astype(bool)),
             "wf": ArrayOfEqualSizedArrays(rng.integers(0, 900, (n, 13)).astype(np.uint16)),
             "hits": VectorOfVectors([list(range(i % 4)) for i in range(start, start + n)]),
+            "label": ArrayOfEqualSizedArrays(
+                np.array([[f"ch{i % 1000}", "x"] for i in range(start, start + n)], "S5").reshape(
+                    n, 2
+                )
+            ),
         }
     )
 
@@ -61,6 +66,7 @@ def _tree(path: Path) -> dict[str, Any]:
         value = obj[()]
         found[name] = (
             attrs,
+            obj.id.get_type(),  # equal HDF5 types: order, padding, character set too
             obj.dtype.str,
             obj.shape,
             obj.maxshape,

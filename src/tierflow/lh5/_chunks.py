@@ -324,9 +324,10 @@ def _padded(chunk: np.ndarray[Any, Any], rows: int) -> np.ndarray[Any, Any]:
     """An edge chunk full-size, padded with the fill value (0), in this thread's buffer."""
     shape = (rows, *chunk.shape[1:])
     size = int(np.prod(shape, dtype=np.int64)) * chunk.dtype.itemsize
-    padded: np.ndarray[Any, Any] = _scratch_bytes("padded", size).view(chunk.dtype).reshape(shape)
+    buffer = _scratch_bytes("padded", size)
+    padded: np.ndarray[Any, Any] = buffer.view(chunk.dtype).reshape(shape)
     padded[: len(chunk)] = chunk
-    padded[len(chunk) :] = 0
+    buffer[chunk.nbytes :] = 0  # zero bytes (a 0 assigned to a bytes array would be b"0")
     return padded
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -91,6 +92,7 @@ def object_header(messages: Sequence[tuple[int, bytes, int]]) -> bytes:
     return struct.pack("<BBHII4x", 1, 0, len(messages), 1, len(body)) + body
 
 
+@lru_cache(maxsize=1024)
 def dataspace_message(shape: tuple[int, ...], maxshape: tuple[int | None, ...] | None) -> bytes:
     """A version-1 dataspace: scalar when `shape` is ``()``; `maxshape` None entries are
     unlimited."""
@@ -114,9 +116,10 @@ VLEN_STRING = "vlen-utf8"
 """The datatype key of a variable-length UTF-8 string (as h5py's ``string_dtype()``)."""
 
 
+@lru_cache(maxsize=256)
 def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
-    """The datatype message of a numeric `dtype` (integers, floats, bools as unsigned bytes)
-    or of :data:`VLEN_STRING`."""
+    """The datatype message of a numeric `dtype` (integers, floats, bools as unsigned bytes),
+    of fixed-length bytes, or of :data:`VLEN_STRING`."""
     if isinstance(dtype, str):
         if dtype != VLEN_STRING:
             raise ValueError(f"no HDF5 datatype for {dtype!r}")
@@ -124,6 +127,8 @@ def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
         return struct.pack("<B3sI", 0x19, bytes([0x01, 0x01, 0x00]), 16) + char
     big = dtype.byteorder == ">"
     size = dtype.itemsize
+    if dtype.kind == "S":  # fixed-length ASCII, null-padded: numpy's bytes, as h5py stores them
+        return struct.pack("<B3sI", 0x13, bytes([0x01, 0, 0]), size)
     if dtype.kind in "iub":
         flags = (0x01 if big else 0) | (0x08 if dtype.kind == "i" else 0)  # order, sign
         return struct.pack("<B3sIHH", 0x10, bytes([flags, 0, 0]), size, 0, 8 * size)
@@ -135,6 +140,7 @@ def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
     raise ValueError(f"no HDF5 datatype written here for {dtype}")
 
 
+@lru_cache(maxsize=2)
 def fill_value_message(chunked: bool) -> bytes:
     """The version-2 fill value message h5py's datasets carry: the default fill (zeros),
     space allocated incrementally (chunked) or late, written if set (chunked) or on allocation."""
@@ -142,7 +148,8 @@ def fill_value_message(chunked: bool) -> bytes:
     return struct.pack("<BBBBI", 2, alloc, write, 1, 0)
 
 
-def filter_pipeline_message(filters: Sequence[tuple[int, tuple[int, ...]]]) -> bytes:
+@lru_cache(maxsize=256)
+def filter_pipeline_message(filters: tuple[tuple[int, tuple[int, ...]], ...]) -> bytes:
     """A version-1 filter pipeline of (filter id, client values), each marked optional."""
     data = struct.pack("<BB6x", 1, len(filters))
     for code, values in filters:
@@ -168,9 +175,14 @@ def contiguous_layout_message(address: int, size: int) -> bytes:
 
 def attribute_message(name: str, datatype: bytes, dataspace: bytes, value: bytes) -> bytes:
     """A version-1 attribute: `name`, its encoded datatype and dataspace, its raw `value`."""
+    return _attribute_head(name, datatype, dataspace) + value
+
+
+@lru_cache(maxsize=1024)
+def _attribute_head(name: str, datatype: bytes, dataspace: bytes) -> bytes:
     encoded = name.encode("utf-8") + b"\0"
     head = struct.pack("<BxHHH", 1, len(encoded), len(datatype), len(dataspace))
-    return head + _pad8(encoded) + _pad8(datatype) + _pad8(dataspace) + value
+    return head + _pad8(encoded) + _pad8(datatype) + _pad8(dataspace)
 
 
 def group_messages() -> list[tuple[int, bytes, int]]:

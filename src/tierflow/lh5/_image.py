@@ -29,7 +29,8 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from functools import lru_cache
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -37,10 +38,12 @@ from tierflow.cores import idle_cores
 from tierflow.errors import MismatchError
 from tierflow.lh5 import _h5format as fmt
 from tierflow.lh5._chunks import (
+    DEFLATE_ENGINES,
     FILTER_DEFLATE,
     FILTER_SHUFFLE,
     FILTER_ZSTD,
     POOL_MIN_BYTES,
+    Compress,
     DeflatePipeline,
     StoredLayout,
     _deflate,
@@ -49,7 +52,8 @@ from tierflow.lh5._chunks import (
     _zstd,
     shuffle_bytes,
 )
-from tierflow.lh5._settings import WriteMode, dataset_kwargs
+from tierflow.lh5._settings import WriteMode, dataset_kwargs, fast_write_settings
+from tierflow.lh5._write import WRITER_ONLY_ATTRS, _attrs_for_disk, _data_bytes
 from tierflow.types import (
     Array,
     ArrayOfEncodedEqualSizedArrays,
@@ -96,11 +100,13 @@ class _Raw:
 class _Chunked:
     """A chunked dataset: the chunks written so far, and the rows of the last, partial one."""
 
-    def __init__(self, first: np.ndarray[Any, Any], settings: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self, first: np.ndarray[Any, Any], settings: Mapping[str, Any] | None, engine: _Engine
+    ) -> None:
         kwargs = dataset_kwargs(first.shape, first.dtype, settings)
         self.dtype = first.dtype
         self.chunks = tuple(int(c) for c in kwargs["chunks"])
-        self.filters, self.pipe = _pipeline(kwargs, first.dtype.itemsize)
+        self.filters, self.pipe = _pipeline(kwargs, first.dtype.itemsize, engine)
         self.attrs: dict[str, Any] = {}
         self.row_shape = first.shape[1:]
         self.cut = 0
@@ -160,16 +166,44 @@ def _filters(kwargs: Mapping[str, Any], itemsize: int) -> tuple[tuple[int, tuple
     return tuple(found)
 
 
+class _Engine(NamedTuple):
+    """The deflate implementation and level of the :class:`FastWrite` settings in force."""
+
+    compress: Compress
+    level: int | None
+
+    @classmethod
+    def in_force(cls) -> _Engine:
+        settings = fast_write_settings()
+        return cls(DEFLATE_ENGINES[settings.engine](), settings.level)
+
+
+_ZLIB = _Engine(zlib.compress, None)
+Filters = tuple[tuple[int, tuple[int, ...]], ...]
+
+
 def _pipeline(
-    kwargs: Mapping[str, Any], itemsize: int
-) -> tuple[tuple[tuple[int, tuple[int, ...]], ...], DeflatePipeline | None]:
+    kwargs: Mapping[str, Any], itemsize: int, engine: _Engine = _ZLIB
+) -> tuple[Filters, DeflatePipeline | None]:
     """The filters of a dataset made with `kwargs` and the pipeline that writes its chunks
     (None: no filters, or shuffle alone); `_UnsupportedError` if no pipeline here makes them."""
+    opts = kwargs.get("compression_opts")
+    key = (kwargs.get("compression"), opts if not isinstance(opts, list) else tuple(opts))
+    return _cached_pipeline(
+        *key, bool(kwargs.get("shuffle")), itemsize, kwargs["chunks"][0], engine
+    )
+
+
+@lru_cache(maxsize=256)
+def _cached_pipeline(
+    compression: Any, opts: Any, shuffle: bool, itemsize: int, rows: int, engine: _Engine
+) -> tuple[Filters, DeflatePipeline | None]:
+    kwargs = {"compression": compression, "compression_opts": opts, "shuffle": shuffle}
     filters = _filters(kwargs, itemsize)
     if not filters or filters == ((FILTER_SHUFFLE, (itemsize,)),):
         return filters, None
-    layout = StoredLayout(filters, itemsize, int(kwargs["chunks"][0]))
-    pipe = _deflate(layout, zlib.compress, None) or _zstd(layout)
+    layout = StoredLayout(filters, itemsize, int(rows))
+    pipe = _deflate(layout, engine.compress, engine.level) or _zstd(layout)
     if pipe is None:
         raise _UnsupportedError(f"filters {filters}")
     return filters, pipe
@@ -188,12 +222,17 @@ def _attr_ok(value: Any) -> bool:
 
 
 def _array_ok(nda: Any) -> bool:
-    return isinstance(nda, np.ndarray) and nda.ndim >= 1 and nda.dtype.kind in _NUMERIC
+    if not isinstance(nda, np.ndarray) or nda.ndim < 1 or nda.dtype.fields is not None:
+        return False
+    return nda.dtype.kind in _NUMERIC or (nda.dtype.kind == "S" and nda.dtype.itemsize > 0)
 
 
 def _supported(obj: DataObject, settings: Mapping[str, Any] | None) -> bool:
     """Whether every part of `obj` is written here (checked before anything is written)."""
-    if not all(_attr_ok(v) for v in _disk_attrs(obj).values()):
+    own_attrs = obj.attrs
+    if not all(
+        _attr_ok(v) for k, v in own_attrs.items() if k not in WRITER_ONLY_ATTRS and v is not None
+    ):
         return False
     own = _own_settings(obj)
     if own is not None:
@@ -234,8 +273,6 @@ def _settings_ok(
 
 
 def _disk_attrs(obj: DataObject) -> dict[str, Any]:
-    from tierflow.lh5._write import _attrs_for_disk
-
     return _attrs_for_disk(obj)
 
 
@@ -279,6 +316,7 @@ class FileImage:
         self._end = fmt.SUPERBLOCK_SIZE
         self._pending: list[tuple[_Chunked, tuple[int, ...], Any, int]] = []
         self._writes = 0
+        self.engine = _Engine.in_force()
         threads = idle_cores()
         self._pool = _pool(threads) if threads > 0 else None
 
@@ -314,13 +352,12 @@ class FileImage:
             node = _child_group(node, part)
             node.attrs["datatype"] = "struct{" + ",".join(sorted(node.children)) + "}"
 
-    def _submit(self, ds: _Chunked, first_row: int, job: Any) -> None:
+    def _submit(self, ds: _Chunked, first_row: int, job: Any, pool_any: bool = False) -> None:
+        """Queue a chunk: compressed in the pool from now if large (or `pool_any`), written
+        when the write after this one ends."""
         offset = (first_row,) + (0,) * len(ds.row_shape)
-        if (
-            self._pool is not None
-            and isinstance(job, _Job)
-            and job.args[0].nbytes >= POOL_MIN_BYTES
-        ):
+        large = pool_any or (isinstance(job, _Job) and job.args[0].nbytes >= POOL_MIN_BYTES)
+        if self._pool is not None and isinstance(job, _Job) and large:
             job.start(self._pool)
         self._pending.append((ds, offset, job, self._writes))
 
@@ -345,7 +382,11 @@ class FileImage:
             for ds in _datasets(self.root):
                 last = ds.finish()
                 if last is not None:
-                    self._submit(ds, *last)
+                    self._submit(ds, *last, pool_any=True)
+            # the pool compresses the last chunks from the first, this thread from the last
+            for _, _, job, _ in reversed(self._pending):
+                if isinstance(job, _Job):
+                    job.help()
             self._write_out()
             root = _Metadata(self._end).lay_out(self.root)
             self._file.write(root.data)
@@ -448,8 +489,6 @@ def _write_struct(
 
 
 def _nbytes(obj: DataObject) -> int:
-    from tierflow.lh5._write import _data_bytes
-
     return _data_bytes(obj)
 
 
@@ -502,7 +541,7 @@ def _write_array(
         data = data.view(np.uint8)
     node = parent.children.get(name)
     if node is None or mode is not WriteMode.APPEND:
-        node = parent.children[name] = _Chunked(data, settings)
+        node = parent.children[name] = _Chunked(data, settings, image.engine)
         node.attrs = _disk_attrs(obj)
     elif not isinstance(node, _Chunked):
         raise MismatchError(f"cannot append an array to {node.attrs.get('datatype', 'a group')}")
