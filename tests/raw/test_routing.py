@@ -183,3 +183,29 @@ def test_keys_with_different_fields_in_one_buffer_is_an_error(
         build_raw(
             testdata / "legend/orca/fcio/l200-p13-r007-aph-20250101T003931Z.orca", out_spec=spec
         )
+
+
+def test_an_object_only_h5py_writes_switches_the_file_to_h5py(
+    testdata: Path, tmp_path: Path
+) -> None:
+    """The first table goes into the file image; the second asks for a filter only HDF5
+    applies (lzf): the image is made whole and h5py writes the rest of the same file."""
+    plain, mixed = tmp_path / "plain.lh5", tmp_path / "mixed.lh5"
+    lzf = {"hdf5_settings": {"unixtime": {"compression": "lzf"}}}
+    spec = {
+        "LLAMAEventDecoder": {
+            "ev0": {"key_list": [0], "out_stream": str(mixed)},
+            "ev4": {"key_list": [4], "out_stream": str(mixed), "proc_spec": lzf},
+        }
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(testdata / "legend" / LLAMA, out_spec=str(plain))
+        build_raw(testdata / "legend" / LLAMA, out_spec=spec, buffer_size=100)
+    with h5py.File(plain) as a, h5py.File(mixed) as b:
+        assert b["ev4/unixtime"].compression == "lzf"
+        assert b["ev0/unixtime"].compression != "lzf"
+        for ours, theirs in (("ev0", "LLAMAEvent_0"), ("ev4", "LLAMAEvent_4")):
+            assert set(b[ours]) == set(a[theirs])
+            for field in ("unixtime", "packet_id", "waveform_windowed/values"):
+                np.testing.assert_array_equal(b[ours][field][()], a[theirs][field][()])
