@@ -11,15 +11,16 @@ a Python record until :meth:`FileImage.close`, and a row append is a list append
 The file is an ordinary HDF5 file (see :mod:`~tierflow.lh5._h5format` for the structures):
 h5py reads it, appends to it and adds objects to it as to any other. The datasets have the
 chunks, filters and types the HDF5 path gives them (the same :func:`dataset_kwargs`), and the
-stored chunk bytes are those that path writes. What is not written here — other filters,
-string arrays, enum or compound types — is refused by :meth:`FileImage.supports`, before
-anything changes; the caller then closes the image and goes on through h5py.
+stored chunk bytes are those that path writes. What is not written here (filters other than
+shuffle, deflate and Zstd; variable-length string arrays; enum, complex or compound types;
+boolean attributes) is refused by :meth:`FileImage.supports` before anything changes: the
+caller then closes the image and goes on through h5py, in the same file.
 
 Example
 -------
->>> image = FileImage("raw.lh5")  # doctest: +SKIP
->>> image.write(table, "ch0/raw", mode=WriteMode.APPEND)  # doctest: +SKIP
->>> image.close()  # doctest: +SKIP
+>>> with FileImage("raw.lh5") as image:  # doctest: +SKIP
+...     for table in tables:
+...         image.write(table, "ch0/raw", mode=WriteMode.APPEND)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -53,7 +55,12 @@ from tierflow.lh5._chunks import (
     shuffle_bytes,
 )
 from tierflow.lh5._settings import WriteMode, dataset_kwargs, fast_write_settings
-from tierflow.lh5._write import WRITER_ONLY_ATTRS, _attrs_for_disk, _data_bytes
+from tierflow.lh5._write import (
+    WRITER_ONLY_ATTRS,
+    ObjectExistsError,
+    _attrs_for_disk,
+    _data_bytes,
+)
 from tierflow.types import (
     Array,
     ArrayOfEncodedEqualSizedArrays,
@@ -118,19 +125,28 @@ class _Chunked:
     def rows(self) -> int:
         return self.cut + len(self.tail)
 
-    def add_rows(self, data: np.ndarray[Any, Any], copy: bool) -> Iterator[tuple[int, Any]]:
-        """Append `data`; yields (first row, job) of each chunk it completes."""
+    def add_rows(self, data: np.ndarray[Any, Any], copy: bool) -> list[tuple[int, Any]]:
+        """Append `data`; returns (first row, job) of each chunk it completes."""
         rows = self.chunks[0]
         if data.dtype != self.dtype:  # converted as h5py converts (numpy's casting)
             data = data.astype(self.dtype)
-        if len(self.tail):
-            data = np.concatenate([self.tail, data], dtype=self.dtype)  # keeps the byte order
+        jobs: list[tuple[int, Any]] = []
+        if len(self.tail):  # the partial chunk: these rows make it up (or add to it)
+            head = min(rows - len(self.tail), len(data))
+            joined = np.concatenate([self.tail, data[:head]], dtype=self.dtype)  # byte order kept
+            data = data[head:]
+            if len(joined) < rows:
+                self.tail = joined
+                return jobs
+            jobs.append((self.cut, self._job(joined)))
+            self.cut += rows
         full = len(data) // rows * rows
         for start in range(0, full, rows):
             chunk = data[start : start + rows]
-            yield self.cut + start, self._job(chunk.copy() if copy else chunk)
+            jobs.append((self.cut + start, self._job(chunk.copy() if copy else chunk)))
         self.cut += full
         self.tail = data[full:].copy()
+        return jobs
 
     def finish(self) -> tuple[int, Any] | None:
         """The job of the last, partial chunk (written padded, as HDF5 does), if any."""
@@ -297,7 +313,13 @@ class FileImage:
         Dataset settings for everything written (as :func:`~tierflow.lh5.write`'s).
     copy
         Copy the rows written; when False, the caller leaves the arrays it writes unchanged
-        until the image is closed (their chunks are compressed meanwhile).
+        until its next write returns or the image is closed (their chunks are compressed
+        meanwhile).
+
+    Example
+    -------
+    >>> with FileImage("out.lh5") as image:  # doctest: +SKIP
+    ...     image.write(Table({"x": Array([1.0, 2.0])}), "t")
     """
 
     def __init__(
@@ -327,12 +349,17 @@ class FileImage:
     def write(
         self, obj: DataObject, name: str, group: str = "/", mode: WriteMode = WriteMode.APPEND
     ) -> None:
-        """Write `obj` as `group/name`: appended to rows written before (``APPEND``), or
-        replacing them (``OVERWRITE``, ``CREATE``)."""
+        """Write `obj` as `group/name`: appended to rows written before (``APPEND``),
+        replacing them (``OVERWRITE``), or new (``CREATE``: it must not be there)."""
         parent = self.group(group)
         *parents, leaf = [p for p in name.strip("/").split("/") if p]
         for part in parents:
             parent = _child_group(parent, part)
+        if mode is WriteMode.CREATE and leaf in parent.children:
+            raise ObjectExistsError(
+                f"{group.rstrip('/')}/{name} was written already (write with mode OVERWRITE "
+                "or APPEND)"
+            )
         self._writes += 1
         _write_node(self, parent, leaf, obj, mode, self.settings)
         # the chunks of earlier writes: compressed while this one was made
@@ -396,12 +423,23 @@ class FileImage:
             self._file.close()
 
     def discard(self) -> None:
-        """Stop without making the file whole (its pending chunks are dropped)."""
+        """Stop, and remove the file (its pending chunks are dropped)."""
         for _, _, job, _ in self._pending:
             if isinstance(job, _Job):
                 job.cancel()
         self._pending = []
         self._file.close()
+        Path(self.path).unlink(missing_ok=True)
+
+    def __enter__(self) -> FileImage:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Made whole, or removed if the block failed."""
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
 
 
 def _child_group(parent: _Group, name: str) -> _Group:
