@@ -204,3 +204,24 @@ def test_global_heap_collections_hold_at_most_their_object_count(tmp_path: Path)
     back = lh5.read("strings", path)
     assert back["s4999"].value == "value 4999"
     assert back["s0"].value == "value 0"
+
+
+def test_a_failed_block_removes_the_file_and_create_refuses_what_is_there(
+    tmp_path: Path,
+) -> None:
+    from tierflow.lh5 import ObjectExistsError
+
+    path = tmp_path / "image.lh5"
+
+    def write_twice() -> None:
+        with FileImage(path) as image:
+            image.write(Array(np.arange(3)), "x", mode=WriteMode.CREATE)
+            image.write(Array(np.arange(3)), "x", mode=WriteMode.CREATE)
+
+    with pytest.raises(ObjectExistsError, match="written already"):
+        write_twice()
+    assert not path.exists()
+    with FileImage(path) as image:
+        image.write(Array(np.arange(3)), "x", mode=WriteMode.CREATE)
+        image.write(Array(np.arange(5)), "x", mode=WriteMode.OVERWRITE)
+    assert lh5.read("x", path).nda.tolist() == [0, 1, 2, 3, 4]
