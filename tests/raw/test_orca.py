@@ -247,3 +247,12 @@ def test_fast_plist_reader_equals_plistlib(value: dict[str, Any]) -> None:
 
     xml = plistlib.dumps(value, fmt=plistlib.FMT_XML)
     assert loads_plist(xml) == plistlib.loads(xml, fmt=plistlib.FMT_XML)
+
+
+@given(fcid=st.integers(0, 1000), board=st.integers(0, 0xFFFF), fc_input=st.integers(0, 0xFFFF))
+def test_a_channel_key_of_python_ints_is_the_anchors_key(
+    fcid: int, board: int, fc_input: int
+) -> None:
+    from tierflow.raw.formats.orca._flashcam import fc_key, fc_key_of
+
+    assert fc_key_of(fcid, board, fc_input) == int(fc_key(fcid, board, fc_input))

@@ -32,7 +32,7 @@ from tierflow.raw.formats.fcio._fsp import (
     decode_fsp_status,
 )
 from tierflow.raw.formats.orca._base import OrcaDecoder
-from tierflow.raw.formats.orca._flashcam import fc_key
+from tierflow.raw.formats.orca._flashcam import fc_key_of
 from tierflow.raw.formats.orca._header import OrcaHeader
 
 __all__ = [
@@ -67,15 +67,17 @@ def fcio_layout(header: OrcaHeader) -> dict[int, dict[str, Any]]:
             "wf_len": int(aux.get("eventSamples", 0)),
             "fsp": bool(aux.get("fspEnabled", False)),
         }
+        seen: set[int] = set()
         for child in listener.get("children", []):
             card = cards.get(int(child["crate"]), {}).get(int(child["station"]), {})
             address = int(card.get("CardAddress", 0))
             info["n_card"] += 1
             for fc_input, enabled in enumerate(card.get("Enabled", [])):
-                key = int(fc_key(fcid, address, fc_input))
                 if enabled:
                     info["n_adc"] += 1
-                    if key not in info["keys"]:
+                    key = fc_key_of(fcid, address, fc_input)
+                    if key not in seen:
+                        seen.add(key)
                         info["keys"].append(key)
         out[fcid] = info
     return out

@@ -26,11 +26,17 @@ __all__ = [
     "ORRunDecoderForRun",
     "OrcaHeaderDecoder",
     "fc_key",
+    "fc_key_of",
 ]
 
 log = logging.getLogger(__name__)
 
 _NONE = np.array([None], dtype=object)
+
+
+def fc_key_of(fcid: int, board_id: int, fc_input: int) -> int:
+    """:func:`fc_key` of one channel, as a Python int (the header's channels, one by one)."""
+    return fcid * 1_000_000 + board_id * 100 + fc_input
 
 
 def fc_key(fcid: Any, board_id: Any, fc_input: Any) -> Any:
@@ -272,8 +278,9 @@ class ORFlashCamWaveformDecoder(OrcaDecoder):
                 for fc_input, enabled in enumerate(info.get("Enabled", [])):
                     if enabled:
                         self.n_adc[fcid] += 1
-                        if int(fc_key(fcid, board, fc_input)) not in keys:
-                            keys.append(int(fc_key(fcid, board, fc_input)))
+                        key = fc_key_of(fcid, board, fc_input)
+                        if key not in keys:
+                            keys.append(key)
             aux = header.auxhw_info("ORFlashCamListenerModel", fcid)
             self.wf_len[fcid] = int(aux.get("eventSamples", 0))
 
