@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import struct
 from typing import Any
 
 import numpy as np
@@ -194,26 +195,30 @@ class LLAMAStreamer(DataStreamer):
         self, buf: npt.NDArray[np.uint8], offset: int, final: bool
     ) -> tuple[int, list[tuple[str, RowBlock]]]:
         pos, n, bad = 0, buf.size, -1
+        sizes = {fch: cfg["event_length"] * 4 for fch, cfg in self.configs.items()}
         starts: dict[int, list[int]] = {}
-        order: list[tuple[int, int]] = []
+        sequence: dict[int, list[int]] = {}  # each event's place in the stream
         out: list[tuple[str, RowBlock]] = []
+        header, raw = struct.Struct("<I"), np.ascontiguousarray(buf).data
+        count = 0
         while pos + 4 <= n:
-            fch = (int.from_bytes(buf[pos : pos + 4].tobytes(), "little") >> 4) & 0xFFF
-            if fch not in self.configs:
+            fch = (header.unpack_from(raw, pos)[0] >> 4) & 0xFFF
+            size = sizes.get(fch)
+            if size is None:
                 bad = pos
                 break
-            size = self.configs[fch]["event_length"] * 4
             if pos + size > n:
                 break
             starts.setdefault(fch, []).append(pos)
-            order.append((fch, pos))
+            sequence.setdefault(fch, []).append(count)
+            count += 1
             pos += size
-        ids = dict(zip(order, self.next_packet_ids(len(order)), strict=False))
+        ids = self.next_packet_ids(count)
         for fch, where in starts.items():
-            size = self.configs[fch]["event_length"] * 4
+            size = sizes[fch]
             # whole events gathered as rows of a strided view (no per-byte index array)
             words = sliding_window_view(buf[: where[-1] + size], size)[where].view("<u4")
-            pids = np.array([ids[(fch, p)] for p in where])
+            pids = ids[np.array(sequence[fch], dtype=np.intp)]
             out.append((LLAMAEventDecoder.name, self._decode(fch, words, pids)))
         if bad >= 0:  # the rest cannot be framed: keep it as one garbage record
             out.append(
