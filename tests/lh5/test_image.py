@@ -127,9 +127,10 @@ def test_headers_scalars_structs_and_encoded_waveforms(tmp_path: Path) -> None:
         {
             "name": Scalar("FlashCam ü"),
             "rate": Scalar(np.float64(62.5), attrs={"units": "MHz"}),
+            "triggered": Scalar(False),
             "boards": Struct({"0": Struct({"adc_bits": Scalar(np.int64(16))})}),
         },
-        attrs={"run": 7, "gain": 1.5},
+        attrs={"run": 7, "gain": 1.5, "calibrated": True},
     )
     writes = [
         (header, "header", "/", WriteMode.OVERWRITE),
@@ -184,7 +185,7 @@ def test_a_large_dataset_gets_a_three_level_chunk_btree(tmp_path: Path) -> None:
 def test_what_only_hdf5_writes_is_refused_before_anything_changes(tmp_path: Path) -> None:
     image = FileImage(tmp_path / "image.lh5", ZSTD)
     assert not image.supports(Table({"s": Array(np.array(["a", "b"]))}))  # string arrays
-    assert not image.supports(Array(np.arange(3), attrs={"flag": True}))  # enum attribute
+    assert not image.supports(Array(np.arange(3), attrs={"bins": [1, 2]}))  # array attribute
     assert not image.supports(Array(np.arange(3), attrs={"hdf5_settings": {"compression": "lzf"}}))
     assert not image.supports(Array(np.arange(3, dtype=np.complex64)))
     assert image.supports(Table({"x": Array(np.arange(3))}))
@@ -225,3 +226,25 @@ def test_a_failed_block_removes_the_file_and_create_refuses_what_is_there(
         image.write(Array(np.arange(3)), "x", mode=WriteMode.CREATE)
         image.write(Array(np.arange(5)), "x", mode=WriteMode.OVERWRITE)
     assert lh5.read("x", path).nda.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_nested_and_encoded_vectors_histograms_and_growing_structs(tmp_path: Path) -> None:
+    from tierflow.types import Histogram
+
+    hits = VectorOfVectors([[1, 2], [], [3]])
+    hits.attrs["compression"] = ULEB128ZigZagDiff()  # VectorOfEncodedVectors on disk
+    nested = VectorOfVectors([[[1.0], [2.0, 3.0]], [], [[4.0]]])
+    histogram = Histogram(np.arange(4.0), [np.linspace(0.0, 4.0, 5)])
+    writes = [
+        (Table({"hits": hits, "nested": nested}), "t", "/", WriteMode.APPEND),
+        (Table({"hits": hits, "nested": nested}), "t", "/", WriteMode.APPEND),
+        (histogram, "h", "/", WriteMode.OVERWRITE),
+        (Struct({"a": Scalar(np.int32(1))}), "s", "/", WriteMode.APPEND),
+        (Struct({"b": Scalar("two")}), "s", "/", WriteMode.APPEND),  # a struct gains fields
+    ]
+    ours, theirs = _both(tmp_path, writes, GZIP)
+    assert _tree(ours) == _tree(theirs)
+    assert lh5.read("h", ours) == histogram
+    with h5py.File(ours) as f:
+        assert f["s"].attrs["datatype"] == "struct{a,b}"
+        assert list(f["t/nested/cumulative_length"][()]) == [2, 2, 3, 5, 5, 6]

@@ -118,7 +118,7 @@ VLEN_STRING = "vlen-utf8"
 
 @lru_cache(maxsize=256)
 def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
-    """The datatype message of a numeric `dtype` (integers, floats, bools as unsigned bytes),
+    """The datatype message of a numeric `dtype` (integers, floats, booleans as h5py's enum),
     of fixed-length bytes, or of :data:`VLEN_STRING`."""
     if isinstance(dtype, str):
         if dtype != VLEN_STRING:
@@ -129,7 +129,11 @@ def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
     size = dtype.itemsize
     if dtype.kind == "S":  # fixed-length ASCII, null-padded: numpy's bytes, as h5py stores them
         return struct.pack("<B3sI", 0x13, bytes([0x01, 0, 0]), size)
-    if dtype.kind in "iub":
+    if dtype.kind == "b":  # h5py's boolean: an enum of int8, FALSE = 0 and TRUE = 1
+        base = struct.pack("<B3sIHH", 0x10, bytes([0x08, 0, 0]), 1, 0, 8)
+        members = b"FALSE\0\0\0TRUE\0\0\0\0" + bytes([0, 1])
+        return struct.pack("<B3sI", 0x18, bytes([2, 0, 0]), 1) + base + members
+    if dtype.kind in "iu":
         flags = (0x01 if big else 0) | (0x08 if dtype.kind == "i" else 0)  # order, sign
         return struct.pack("<B3sIHH", 0x10, bytes([flags, 0, 0]), size, 0, 8 * size)
     if dtype.kind == "f" and size in _FLOAT_LAYOUT:
@@ -140,11 +144,11 @@ def datatype_message(dtype: np.dtype[Any] | str) -> bytes:
     raise ValueError(f"no HDF5 datatype written here for {dtype}")
 
 
-@lru_cache(maxsize=2)
-def fill_value_message(chunked: bool) -> bytes:
-    """The version-2 fill value message h5py's datasets carry: the default fill (zeros),
-    space allocated incrementally (chunked) or late, written if set (chunked) or on allocation."""
-    alloc, write = (3, 2) if chunked else (2, 0)
+@lru_cache(maxsize=4)
+def fill_value_message(chunked: bool, vlen: bool = False) -> bytes:
+    """The version-2 fill value message of h5py's datasets: the default fill (zeros), space
+    allocated incrementally (chunked) or late, written if set (on allocation: strings)."""
+    alloc, write = (3, 2) if chunked else (2, 0 if vlen else 2)
     return struct.pack("<BBBBI", 2, alloc, write, 1, 0)
 
 

@@ -12,9 +12,9 @@ The file is an ordinary HDF5 file (see :mod:`~tierflow.lh5._h5format` for the st
 h5py reads it, appends to it and adds objects to it as to any other. The datasets have the
 chunks, filters and types the HDF5 path gives them (the same :func:`dataset_kwargs`), and the
 stored chunk bytes are those that path writes. What is not written here (filters other than
-shuffle, deflate and Zstd; variable-length string arrays; enum, complex or compound types;
-boolean attributes) is refused by :meth:`FileImage.supports` before anything changes: the
-caller then closes the image and goes on through h5py, in the same file.
+shuffle, deflate and Zstd; variable-length string arrays; enum, complex or compound types) is
+refused by :meth:`FileImage.supports` before anything changes: the caller then closes the
+image and goes on through h5py, in the same file.
 
 Example
 -------
@@ -230,11 +230,7 @@ class _UnsupportedError(Exception):
 
 
 def _attr_ok(value: Any) -> bool:
-    if isinstance(value, str):
-        return True
-    if isinstance(value, (bool, np.bool_)):
-        return False  # h5py stores booleans as an enum type
-    return isinstance(value, (int, float, np.integer, np.floating))
+    return isinstance(value, (str, bool, int, float, np.bool_, np.integer, np.floating))
 
 
 def _array_ok(nda: Any) -> bool:
@@ -271,7 +267,7 @@ def _supported(obj: DataObject, settings: Mapping[str, Any] | None) -> bool:
     if isinstance(obj, Array):
         return _array_ok(obj.nda) and _settings_ok(settings, obj.nda.shape, obj.nda.dtype)
     if isinstance(obj, Scalar):
-        return isinstance(obj.value, str) or np.asarray(obj.value).dtype.kind in "iuf"
+        return isinstance(obj.value, str) or np.asarray(obj.value).dtype.kind in "biuf"
     return False
 
 
@@ -688,7 +684,7 @@ class _Metadata:
         messages = [
             (fmt.DATASPACE, fmt.dataspace_message((), None), 0),
             (fmt.DATATYPE, kind, 1),
-            (fmt.FILL_VALUE, fmt.fill_value_message(chunked=False), 1),
+            (fmt.FILL_VALUE, fmt.fill_value_message(False, isinstance(node.value, str)), 1),
             (fmt.LAYOUT, fmt.contiguous_layout_message(address, len(raw)), 0),
         ]
         return self._put(fmt.object_header(messages + self._attributes(node.attrs)))
