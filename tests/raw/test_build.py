@@ -102,3 +102,18 @@ def test_compass_header_values(testdata: Path, reference: Path, tmp_path: Path) 
         assert ours[name][()] == ref[name][()], name
     assert ours["boards/0/modelName"][()] == b"DT5730"
     assert ours["boards/0/wf_len"][()] == 1000.0
+
+
+def test_an_output_that_cannot_be_made_whole_leaves_nothing(
+    testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tierflow.lh5 import FileImage
+
+    def disk_full(self: FileImage) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileImage, "close", disk_full)
+    out = tmp_path / "llama.lh5"
+    with pytest.raises(OSError, match="No space"):
+        build_raw(testdata / "legend" / "llamaDAQ/20241218-150158-pulser.bin", out_spec=str(out))
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file

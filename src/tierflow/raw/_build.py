@@ -157,13 +157,19 @@ class _Outputs:
             _mark_structs(handle[rb.out_group], rb.out_name)
 
     def finish(self, ok: bool) -> None:
+        error: BaseException | None = None
         for path, output in self.files.items():
-            output.close(ok)
-            if ok:
+            try:
+                output.close(ok and error is None)
+            except BaseException as failed:  # not made whole: nothing half-written is kept
+                error = error or failed
+            if ok and error is None:
                 os.chmod(output.temp, 0o644)
                 publish(output.temp, path)
             else:
                 Path(output.temp).unlink(missing_ok=True)
+        if error is not None:
+            raise error
 
 
 def _mark_structs(group: h5py.Group, name: str) -> None:
