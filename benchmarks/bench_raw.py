@@ -3,8 +3,8 @@
 
 Each measurement runs in a child process so peak memory (VmHWM) is per run. When
 legend-daq2lh5 is importable, it runs on the same input in the same run and the ratio is
-printed. ``lh5%`` is the share of tierflow's time spent in ``lh5.write`` (the rest is
-framing, decoding and routing). Usage:
+printed. ``lh5%`` is the share of tierflow's time spent writing LH5: ``lh5.write``, or a
+file image's writes and closing (the rest is framing, decoding and routing). Usage:
 ``python benchmarks/bench_raw.py [--large-mb 200] [--medium-mb 20] [--no-anchor] [--repeat 3]``
 (``--repeat``: the median of that many runs of each, in one child process each). Each tool
 converts the input once untimed (its first call in a process pays for JIT caches and other
@@ -50,10 +50,13 @@ if which == "tierflow":
     from tierflow import lh5
     from tierflow.raw import build_raw
     f = time.perf_counter(); build_raw(inp, typ, out, overwrite=True, **kw); first = time.perf_counter() - f  # numba caches load
-    write = lh5.write
-    def timed(*a, **k):
-        t0 = time.perf_counter(); write(*a, **k); lh5_s[0] += time.perf_counter() - t0
-    lh5.write = timed
+    def timing(write):  # lh5 writes: through h5py, or into a file image and its closing
+        def timed(*a, **k):
+            t0 = time.perf_counter(); write(*a, **k); lh5_s[0] += time.perf_counter() - t0
+        return timed
+    lh5.write = timing(lh5.write)
+    lh5.FileImage.write = timing(lh5.FileImage.write)
+    lh5.FileImage.close = timing(lh5.FileImage.close)
     c = cpu(); t = time.perf_counter(); build_raw(inp, typ, out, overwrite=True, **kw); dt = time.perf_counter() - t
 else:
     import logging; logging.disable(logging.CRITICAL)
