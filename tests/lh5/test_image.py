@@ -248,3 +248,39 @@ def test_nested_and_encoded_vectors_histograms_and_growing_structs(tmp_path: Pat
     with h5py.File(ours) as f:
         assert f["s"].attrs["datatype"] == "struct{a,b}"
         assert list(f["t/nested/cumulative_length"][()]) == [2, 2, 3, 5, 5, 6]
+
+
+@PROPERTY
+@given(
+    sizes=st.lists(st.integers(0, 300), min_size=1, max_size=6),
+    chunk_rows=st.integers(1, 40),
+    width=st.sampled_from([0, 1, 3]),
+    dtype=st.sampled_from(["<i2", ">u4", "f8", "S3"]),
+)
+def test_any_chunking_equals_hdf5s_and_hdf5_extends_it(
+    tmp_path_factory: pytest.TempPathFactory,
+    sizes: list[int],
+    chunk_rows: int,
+    width: int,
+    dtype: str,
+) -> None:
+    """Chunk B-trees of one or two levels (up to 1800 chunks), full and partial last
+    chunks, 1-D and 2-D rows: the same datasets as HDF5 makes, and HDF5 appends to them."""
+    tmp_path = tmp_path_factory.mktemp("chunking")
+    shape = (chunk_rows, width) if width else (chunk_rows,)
+    settings = {"chunks": shape, **GZIP}
+    start, writes = 0, []
+    for n in sizes:
+        values = np.arange(start, start + n * max(width, 1)).reshape((n, width) if width else (n,))
+        column = Array(values.astype(dtype), attrs={"hdf5_settings": settings})
+        writes.append((column, "x", "/", WriteMode.APPEND))
+        start += n * max(width, 1)
+    ours, theirs = _both(tmp_path, writes, None)
+    assert _tree(ours) == _tree(theirs)
+    with h5py.File(ours, "a") as f:
+        rows = f["x"].shape[0]
+        f["x"].resize(rows + 5, axis=0)
+        f["x"][rows:] = np.ones((5, width) if width else 5, dtype)
+    with h5py.File(ours) as f, h5py.File(theirs) as g:
+        assert np.array_equal(f["x"][:rows], g["x"][()])
+        assert f["x"].shape[0] == rows + 5
