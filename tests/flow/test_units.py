@@ -132,3 +132,15 @@ def test_simulated_fcio_decodes_to_what_was_simulated(tmp_path: Path) -> None:
 def test_filekey_order_is_the_pattern_order() -> None:
     key = FileKey.of({"run": "r1", "experiment": "l200"})
     assert str(key) == "r1-l200"
+
+
+def test_pool_workers_skip_their_final_collections() -> None:
+    """A worker's exit would walk numba's objects for 0.3 s; the pool's shutdown waits."""
+    from tierflow.flow._executors import ProcessExecutor
+    from tierflow.shutdown import final_collections_skipped
+
+    executor = ProcessExecutor(workers=1)
+    try:
+        assert executor._get_pool().submit(final_collections_skipped).result(timeout=120)
+    finally:
+        executor.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -12,6 +10,7 @@ from typing import Protocol
 
 from tierflow.errors import TierflowError
 from tierflow.registry import Registry
+from tierflow.shutdown import skip_final_collections
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -64,27 +63,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     return parser, commands
 
 
-_exit_freeze_registered = False
-
-
-def _skip_final_collections() -> None:
-    """Leave the objects alive at exit out of Python's last garbage collections.
-
-    Once numba has loaded, the interpreter holds some 150,000 objects. At exit, Python's final
-    collections walk all of them, for memory nobody will use: ~0.3 s of every command that
-    decoded FlashCam or ORCA data or ran a dsp chain. Freezing them as the last exit handler
-    skips that walk. By then the command's files are closed. Objects still free themselves by
-    reference counting, as before; only the cycle search is skipped.
-    """
-    global _exit_freeze_registered
-    if not _exit_freeze_registered:
-        atexit.register(gc.freeze)  # registered first, so it runs after every later handler
-        _exit_freeze_registered = True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tierflow`` command line; returns the exit status."""
-    _skip_final_collections()
+    skip_final_collections()
     parser, commands = _parser()
     args = parser.parse_args(argv)
     try:

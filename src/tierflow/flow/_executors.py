@@ -19,6 +19,7 @@ from tierflow.errors import ConfigError, OptionalDependencyError
 from tierflow.flow._plan import Task
 from tierflow.flow._task import TaskResult, WorkerLost, run_task
 from tierflow.registry import Registry
+from tierflow.shutdown import skip_final_collections
 
 __all__ = [
     "EXECUTORS",
@@ -103,7 +104,9 @@ class ProcessExecutor(Executor):
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._pool = cf.ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=skip_final_collections
+            )
         return self._pool
 
     def submit(self, task: Task) -> Any:
