@@ -192,6 +192,8 @@ def test_what_only_hdf5_writes_is_refused_before_anything_changes(tmp_path: Path
     image.write(Table({"x": Array(np.arange(3))}), "t")
     with pytest.raises(MismatchError, match="differs"):
         image.write(Table({"y": Array(np.arange(3))}), "t")
+    with pytest.raises(MismatchError, match="cannot append"):  # as the HDF5 path says
+        image.write(Table({"x": Array(np.array([b"a", b"b"]))}), "t")
     image.close()
     assert lh5.read("t", tmp_path / "image.lh5")["x"].nda.tolist() == [0, 1, 2]
 

@@ -583,6 +583,8 @@ def _write_array(
         raise MismatchError(f"rows of shape {data.shape[1:]} do not fit {node.row_shape} written")
     elif node.attrs.get("datatype") not in (None, str(obj.datatype)):
         raise MismatchError(f"cannot append a {obj.datatype} to a {node.attrs['datatype']}")
+    elif (node.dtype.kind == "S") != (data.dtype.kind == "S"):
+        raise MismatchError(f"cannot append {data.dtype} values to {node.dtype} written")
     for first_row, job in node.add_rows(data, image.copy):
         image._submit(node, first_row, job)
 
