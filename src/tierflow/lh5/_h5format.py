@@ -24,9 +24,20 @@ from typing import Any, NamedTuple
 import numpy as np
 
 __all__ = [
+    "ATTRIBUTE",
     "BTREE_K",
+    "CONSTANT",
+    "DATASPACE",
+    "DATATYPE",
+    "FILL_VALUE",
+    "FILTER_PIPELINE",
+    "GROUP_INFO",
+    "LAYOUT",
+    "LINK",
+    "LINK_INFO",
     "SUPERBLOCK_SIZE",
     "UNDEFINED",
+    "VLEN_STRING",
     "ChunkEntry",
     "attribute_message",
     "chunk_btree_nodes",
@@ -63,7 +74,8 @@ LAYOUT = 0x08
 GROUP_INFO = 0x0A
 FILTER_PIPELINE = 0x0B
 ATTRIBUTE = 0x0C
-_CONSTANT = 0x01  # message flag: the message's value never changes
+CONSTANT = 0x01
+"""Message flag: the message's value never changes (HDF5 sets it on types and fills)."""
 
 _FILTER_NAMES = {1: b"deflate", 2: b"shuffle", 3: b"fletcher32", 4: b"szip", 5: b"nbit"}
 

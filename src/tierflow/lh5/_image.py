@@ -678,6 +678,7 @@ class _Metadata:
         return self._put(fmt.object_header(messages + self._attributes(group.attrs)))
 
     def _scalar(self, node: _Scalar) -> int:
+        string = isinstance(node.value, str)
         if isinstance(node.value, str):
             kind, raw = fmt.datatype_message(fmt.VLEN_STRING), self._string(node.value)
         else:
@@ -685,8 +686,8 @@ class _Metadata:
         address = self._put(raw + b"\0" * (-len(raw) % 8))
         messages = [
             (fmt.DATASPACE, fmt.dataspace_message((), None), 0),
-            (fmt.DATATYPE, kind, 1),
-            (fmt.FILL_VALUE, fmt.fill_value_message(False, isinstance(node.value, str)), 1),
+            (fmt.DATATYPE, kind, fmt.CONSTANT),
+            (fmt.FILL_VALUE, fmt.fill_value_message(False, vlen=string), fmt.CONSTANT),
             (fmt.LAYOUT, fmt.contiguous_layout_message(address, len(raw)), 0),
         ]
         return self._put(fmt.object_header(messages + self._attributes(node.attrs)))
@@ -700,11 +701,13 @@ class _Metadata:
         shape = (ds.rows, *ds.row_shape)
         messages = [
             (fmt.DATASPACE, fmt.dataspace_message(shape, (None, *ds.row_shape)), 0),
-            (fmt.DATATYPE, fmt.datatype_message(ds.dtype), 1),
-            (fmt.FILL_VALUE, fmt.fill_value_message(chunked=True), 1),
+            (fmt.DATATYPE, fmt.datatype_message(ds.dtype), fmt.CONSTANT),
+            (fmt.FILL_VALUE, fmt.fill_value_message(chunked=True), fmt.CONSTANT),
         ]
         if ds.filters:
-            messages.append((fmt.FILTER_PIPELINE, fmt.filter_pipeline_message(ds.filters), 1))
+            messages.append(
+                (fmt.FILTER_PIPELINE, fmt.filter_pipeline_message(ds.filters), fmt.CONSTANT)
+            )
         messages.append((fmt.LAYOUT, fmt.chunked_layout_message(btree, ds.chunks, itemsize), 0))
         return self._put(fmt.object_header(messages + self._attributes(ds.attrs)))
 
