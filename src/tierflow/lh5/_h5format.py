@@ -77,7 +77,7 @@ ATTRIBUTE = 0x0C
 CONSTANT = 0x01
 """Message flag: the message's value never changes (HDF5 sets it on types and fills)."""
 
-_FILTER_NAMES = {1: b"deflate", 2: b"shuffle", 3: b"fletcher32", 4: b"szip", 5: b"nbit"}
+_FILTER_NAMES = {1: b"deflate", 2: b"shuffle"}  # HDF5's names of the filters written here
 
 
 def _pad8(data: bytes) -> bytes:

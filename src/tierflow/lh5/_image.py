@@ -50,6 +50,7 @@ from tierflow.lh5._chunks import (
     StoredLayout,
     _deflate,
     _Job,
+    _padded,
     _pool,
     _zstd,
     shuffle_bytes,
@@ -60,6 +61,9 @@ from tierflow.lh5._write import (
     ObjectExistsError,
     _attrs_for_disk,
     _data_bytes,
+    encoded,
+    merged_settings,
+    own_codec,
 )
 from tierflow.types import (
     Array,
@@ -95,10 +99,9 @@ class _Raw:
     """An unfiltered chunk: its bytes as they are (the interface of a compression job)."""
 
     def __init__(self, chunk: np.ndarray[Any, Any], rows: int, shuffle: bool) -> None:
-        padded = np.zeros((rows, *chunk.shape[1:]), chunk.dtype)
-        padded[: len(chunk)] = chunk
+        full = _padded(chunk, rows) if len(chunk) < rows else chunk
         size = chunk.dtype.itemsize
-        self.data = (shuffle_bytes(padded, size) if shuffle else padded.reshape(-1)).tobytes()
+        self.data = (shuffle_bytes(full, size) if shuffle else full.reshape(-1)).tobytes()
 
     def result(self) -> bytes:
         return self.data
@@ -188,11 +191,6 @@ class _Engine(NamedTuple):
     compress: Compress
     level: int | None
 
-    @classmethod
-    def in_force(cls) -> _Engine:
-        settings = fast_write_settings()
-        return cls(DEFLATE_ENGINES[settings.engine](), settings.level)
-
 
 _ZLIB = _Engine(zlib.compress, None)
 Filters = tuple[tuple[int, tuple[int, ...]], ...]
@@ -246,9 +244,7 @@ def _supported(obj: DataObject, settings: Mapping[str, Any] | None) -> bool:
         _attr_ok(v) for k, v in own_attrs.items() if k not in WRITER_ONLY_ATTRS and v is not None
     ):
         return False
-    own = _own_settings(obj)
-    if own is not None:
-        settings = {**(settings or {}), **own}
+    settings = merged_settings(obj, settings)
     if isinstance(obj, Histogram):
         return _supported(obj.to_struct(), settings)
     if isinstance(obj, (ArrayOfEncodedEqualSizedArrays, VectorOfEncodedVectors)):
@@ -256,7 +252,7 @@ def _supported(obj: DataObject, settings: Mapping[str, Any] | None) -> bool:
         return _supported(obj.encoded_data, settings) and (
             not isinstance(size, DataObject) or _supported(size, settings)
         )
-    if isinstance(obj, (ArrayOfEqualSizedArrays, VectorOfVectors)) and _codec(obj) is not None:
+    if isinstance(obj, (ArrayOfEqualSizedArrays, VectorOfVectors)) and own_codec(obj) is not None:
         return _settings_ok(settings)  # encoded: byte content and integer sizes
     if isinstance(obj, VectorOfVectors):
         return _supported(obj.flattened_data, settings) and _supported(
@@ -282,20 +278,6 @@ def _settings_ok(
     except _UnsupportedError:
         return False
     return True
-
-
-def _disk_attrs(obj: DataObject) -> dict[str, Any]:
-    return _attrs_for_disk(obj)
-
-
-def _own_settings(obj: DataObject) -> Mapping[str, Any] | None:
-    own = obj.attrs.get("hdf5_settings")
-    return own if isinstance(own, Mapping) else None
-
-
-def _codec(obj: DataObject) -> Any:
-    own = obj.attrs.get("compression")
-    return own if own is not None and not isinstance(own, (str, Mapping)) else None
 
 
 class FileImage:
@@ -334,9 +316,10 @@ class FileImage:
         self._end = fmt.SUPERBLOCK_SIZE
         self._pending: list[tuple[_Chunked, tuple[int, ...], Any, int]] = []
         self._writes = 0
-        self.engine = _Engine.in_force()
-        threads = idle_cores()
-        self._pool = _pool(threads) if threads > 0 else None
+        settings = fast_write_settings()
+        self.engine = _Engine(DEFLATE_ENGINES[settings.engine](), settings.level)
+        # as DirectChunkWriter's: this thread compresses too (chunks no pool thread started)
+        self._pool = _pool(settings.threads or max(1, idle_cores() - 1))
 
     def supports(self, obj: DataObject) -> bool:
         """Whether :meth:`write` writes `obj` (False: write it through h5py)."""
@@ -380,7 +363,7 @@ class FileImage:
         when the write after this one ends."""
         offset = (first_row,) + (0,) * len(ds.row_shape)
         large = pool_any or (isinstance(job, _Job) and job.args[0].nbytes >= POOL_MIN_BYTES)
-        if self._pool is not None and isinstance(job, _Job) and large:
+        if isinstance(job, _Job) and large:
             job.start(self._pool)
         self._pending.append((ds, offset, job, self._writes))
 
@@ -466,14 +449,10 @@ def _write_node(
     mode: WriteMode,
     settings: Mapping[str, Any] | None,
 ) -> None:
-    own = _own_settings(obj)
-    if own is not None:
-        settings = {**(settings or {}), **own}
-    codec = _codec(obj) if isinstance(obj, (ArrayOfEqualSizedArrays, VectorOfVectors)) else None
-    if codec is not None and isinstance(obj, ArrayOfEqualSizedArrays):
-        obj = ArrayOfEncodedEqualSizedArrays.encode(obj, codec)
-    elif codec is not None and isinstance(obj, VectorOfVectors):
-        obj = VectorOfEncodedVectors.encode(obj, codec)
+    settings = merged_settings(obj, settings)
+    codec = own_codec(obj)
+    if codec is not None:
+        obj = encoded(obj, codec) or obj
     for kind, writer in _WRITERS:
         if isinstance(obj, kind):
             writer(image, parent, name, obj, mode, settings)
@@ -497,7 +476,7 @@ def _group_for(parent: _Group, name: str, obj: DataObject, mode: WriteMode) -> t
         return node, True
     if node is not None and mode is WriteMode.APPEND:
         raise MismatchError(f"cannot append a {obj.datatype} to a dataset")
-    node = parent.children[name] = _Group(attrs=_disk_attrs(obj))
+    node = parent.children[name] = _Group(attrs=_attrs_for_disk(obj))
     return node, False
 
 
@@ -511,7 +490,7 @@ def _write_struct(
     if existed and isinstance(obj, Table) and set(group.children) != set(obj.keys()):
         differ = sorted(set(group.children) ^ set(obj.keys()))
         raise MismatchError(f"appended table differs from the one written in {differ}")
-    for field_name, value in sorted(obj.items(), key=lambda item: -_nbytes(item[1])):
+    for field_name, value in sorted(obj.items(), key=lambda item: -_data_bytes(item[1])):
         _write_node(
             image, group, field_name, value, mode if existed else WriteMode.CREATE, settings
         )
@@ -520,10 +499,6 @@ def _write_struct(
         names = [f for f in fields.rstrip("}").split(",") if f]
         names += [f for f in obj if f not in names]
         group.attrs["datatype"] = f"{kind}{{{','.join(names)}}}"
-
-
-def _nbytes(obj: DataObject) -> int:
-    return _data_bytes(obj)
 
 
 def _write_vov(
@@ -552,7 +527,7 @@ def _write_encoded(
 ) -> None:
     group, existed = _group_for(parent, name, obj, mode)
     if existed:
-        ours = {k: str(v) for k, v in _disk_attrs(obj).items() if k.startswith("codec")}
+        ours = {k: str(v) for k, v in _attrs_for_disk(obj).items() if k.startswith("codec")}
         on_disk = {k: str(v) for k, v in group.attrs.items() if k.startswith("codec")}
         if ours != on_disk:
             raise MismatchError(f"appending {ours} encoded data to {on_disk}")
@@ -576,7 +551,7 @@ def _write_array(
     node = parent.children.get(name)
     if node is None or mode is not WriteMode.APPEND:
         node = parent.children[name] = _Chunked(data, settings, image.engine)
-        node.attrs = _disk_attrs(obj)
+        node.attrs = _attrs_for_disk(obj)
     elif not isinstance(node, _Chunked):
         raise MismatchError(f"cannot append an array to {node.attrs.get('datatype', 'a group')}")
     elif node.row_shape != data.shape[1:]:
@@ -593,7 +568,7 @@ def _write_scalar(
     image: FileImage, parent: _Group, name: str, obj: Any, mode: WriteMode, settings: Any
 ) -> None:
     value = obj.value if isinstance(obj.value, str) else np.asarray(obj.value)
-    parent.children[name] = _Scalar(value, _disk_attrs(obj))
+    parent.children[name] = _Scalar(value, _attrs_for_disk(obj))
 
 
 _WRITERS: list[tuple[type, Any]] = [

@@ -81,11 +81,29 @@ def _attrs_for_disk(obj: DataObject) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if k not in WRITER_ONLY_ATTRS and v is not None}
 
 
-def _settings_for(obj: DataObject, ctx: WriteContext) -> Mapping[str, Any] | None:
+def merged_settings(
+    obj: DataObject, settings: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """`settings` with the object's own ``attrs["hdf5_settings"]`` over them."""
     own = obj.attrs.get("hdf5_settings")
     if isinstance(own, Mapping):
-        return {**(ctx.settings or {}), **own}
-    return ctx.settings
+        return {**(settings or {}), **own}
+    return settings
+
+
+def own_codec(obj: DataObject) -> Any:
+    """The waveform codec an object asks for in its ``compression`` attr, or None."""
+    own = obj.attrs.get("compression")
+    return own if own is not None and not isinstance(own, (str, Mapping)) else None
+
+
+def encoded(obj: DataObject, codec: Any) -> DataObject | None:
+    """`obj` encoded with `codec` (None: `obj` is not a waveform array or vector)."""
+    if isinstance(obj, ArrayOfEqualSizedArrays):
+        return ArrayOfEncodedEqualSizedArrays.encode(obj, codec)
+    if isinstance(obj, VectorOfVectors):
+        return VectorOfEncodedVectors.encode(obj, codec)
+    return None
 
 
 def _as_disk_data(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -152,7 +170,7 @@ def _new_dataset(
 ) -> h5py.Dataset:
     if data.ndim == 0:
         return create_scalar(group, name, data) or group.create_dataset(name, data=data)
-    kwargs = dataset_kwargs(data.shape, data.dtype, _settings_for(obj, ctx))
+    kwargs = dataset_kwargs(data.shape, data.dtype, merged_settings(obj, ctx.settings))
     if data.dtype.kind not in FAST_KINDS or not data.size:
         return group.create_dataset(name, data=data, **kwargs)
     ds = create_dataset(group, name, data, kwargs)
@@ -342,16 +360,14 @@ def _maybe_encode(group: h5py.Group, name: str, obj: DataObject, ctx: WriteConte
     """Encode waveforms when a codec is asked for (per field, or in the ``compression`` attr)."""
     codec = ctx.codecs.get(ctx.relative)
     if codec is None:
-        own = obj.attrs.get("compression")
-        codec = own if own is not None and not isinstance(own, (str, Mapping)) else None
+        codec = own_codec(obj)
     if codec is None:
         codec = _codec_on_disk(group, name, ctx)
     if codec is None:
         return obj
-    if isinstance(obj, ArrayOfEqualSizedArrays):
-        return ArrayOfEncodedEqualSizedArrays.encode(obj, codec)
-    if isinstance(obj, VectorOfVectors):
-        return VectorOfEncodedVectors.encode(obj, codec)
+    done = encoded(obj, codec)
+    if done is not None:
+        return done
     raise ctx.fail(
         MismatchError, f"a waveform codec applies to waveform arrays, not {type(obj).__name__}"
     )

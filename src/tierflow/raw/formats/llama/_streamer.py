@@ -21,6 +21,7 @@ from tierflow.types import DataObject, Scalar, Struct
 __all__ = ["LLAMAEventDecoder", "LLAMAHeaderDecoder", "LLAMAStreamer"]
 
 MAGIC = b"LArI"
+_WORD = struct.Struct("<I")  # an event's first word: its channel in bits 4-15
 _CFG_WORDS = {
     "adc_offset": 3,
     "format_bits": 8,
@@ -199,10 +200,10 @@ class LLAMAStreamer(DataStreamer):
         starts: dict[int, list[int]] = {}
         sequence: dict[int, list[int]] = {}  # each event's place in the stream
         out: list[tuple[str, RowBlock]] = []
-        header, raw = struct.Struct("<I"), np.ascontiguousarray(buf).data
+        raw = np.ascontiguousarray(buf).data
         count = 0
         while pos + 4 <= n:
-            fch = (header.unpack_from(raw, pos)[0] >> 4) & 0xFFF
+            fch = (_WORD.unpack_from(raw, pos)[0] >> 4) & 0xFFF
             size = sizes.get(fch)
             if size is None:
                 bad = pos
