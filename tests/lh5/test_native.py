@@ -116,3 +116,27 @@ def test_lh5_writes_take_the_fast_path_with_the_created_layout(
     with h5py.File(path) as f:
         np.testing.assert_array_equal(f["x"][:], values)
         assert str(hdf5plugin.ZSTD_ID) in f["x"]._filters
+
+
+@PROPERTY
+@given(st.binary(min_size=0, max_size=_native.SMALL_FRAME_BYTES), st.integers(1, 9))
+def test_zstd_compressor_gives_the_same_frame_from_bytes(data: bytes, level: int) -> None:
+    """Small chunks come as bytes and go through the thread's buffer: the frame is the one an
+    array of the same bytes gives, and the buffer is not handed out."""
+    compress = _needed(_native.zstd_compressor())
+    frame = compress(data, level)
+    assert isinstance(frame, bytes)
+    assert frame == compress(np.frombuffer(data, np.uint8), level).tobytes()
+    assert zstandard.ZstdDecompressor().decompress(frame) == data
+
+
+def test_zstd_compressor_refuses_bytes_beyond_its_buffer() -> None:
+    compress = _needed(_native.zstd_compressor())
+    with pytest.raises(ValueError, match="SMALL_FRAME_BYTES"):
+        compress(bytes(_native.SMALL_FRAME_BYTES + 1), 3)
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 4096, 128 << 10, (128 << 10) + 1, 1 << 20])
+def test_zstd_bound_is_the_library_s(size: int) -> None:
+    lib = _needed(_native._zstd_library())
+    assert _native._zstd_bound(size) == lib.ZSTD_compressBound(size)

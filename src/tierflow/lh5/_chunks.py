@@ -49,7 +49,7 @@ import numpy as np
 
 from tierflow.cores import idle_cores
 from tierflow.errors import OptionalDependencyError
-from tierflow.lh5._native import simd_shuffle, zstd_compressor
+from tierflow.lh5._native import SMALL_FRAME_BYTES, simd_shuffle, zstd_compressor
 from tierflow.lh5._settings import fast_write_settings
 from tierflow.registry import Registry
 
@@ -75,12 +75,14 @@ ZSTD_DEFAULT_LEVEL = 3
 POOL_MIN_BYTES = 1 << 16
 """Smaller chunks are compressed by the thread that writes them: handing one to the pool
 costs more (the pool thread then waits for the GIL the writing thread holds in HDF5)."""
+SMALL_CHUNK_BYTES = SMALL_FRAME_BYTES
+"""Chunks up to this size (padded) are compressed by :func:`_compress_small`."""
 FAST_KINDS = frozenset("biufc")
 """Fixed-size numeric types: their chunks are plain bytes in the file's byte order."""
 
 Compressed = bytes | np.ndarray[Any, Any]
 """A compressed chunk: bytes, or an array of them (what the C codecs return)."""
-Compress = Callable[[memoryview, int], Compressed]
+Compress = Callable[[memoryview | bytes, int], Compressed]
 """A deflate implementation: (bytes, level) → a zlib stream (bytes or an array of them)."""
 
 DEFLATE_ENGINES: Registry[Callable[[], Compress]] = Registry(
@@ -254,12 +256,14 @@ def _deflate(layout: StoredLayout, compress: Compress, level: int | None) -> Def
 _zstd_local = threading.local()
 
 
-def _zstd_compress(data: memoryview, level: int) -> Compressed:
+def _zstd_compress(data: memoryview | bytes, level: int) -> Compressed:
     """Zstd through hdf5plugin's own library when it is found (no GIL held), else one
     ``zstandard`` compressor per thread and level (threads may not share one; making one per
     chunk costs more than compressing a small chunk)."""
     native = zstd_compressor()
     if native is not None:
+        if isinstance(data, bytes) and len(data) <= SMALL_FRAME_BYTES:
+            return native(data, level)
         return native(np.frombuffer(data, np.uint8), level)
     compressors = _zstd_local.__dict__.setdefault("compressors", {})
     if level not in compressors:
@@ -331,7 +335,20 @@ def _padded(chunk: np.ndarray[Any, Any], rows: int) -> np.ndarray[Any, Any]:
     return padded
 
 
+def _compress_small(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> Compressed:
+    """A small chunk padded and shuffled in new arrays: for a few kB, the scratch buffers'
+    and the SIMD shuffle's per-call costs are most of the work."""
+    padded = np.zeros(chunk.nbytes // len(chunk) * rows, np.uint8)
+    padded[: chunk.nbytes] = chunk.reshape(-1).view(np.uint8)
+    if pipe.shuffle_size > 1:
+        return pipe.compress(padded.reshape(-1, pipe.shuffle_size).T.tobytes(), pipe.level)
+    return pipe.compress(padded.tobytes(), pipe.level)
+
+
 def _compress_chunk(chunk: np.ndarray[Any, Any], rows: int, pipe: DeflatePipeline) -> Compressed:
+    small = chunk.nbytes * rows <= SMALL_CHUNK_BYTES * len(chunk)
+    if small and chunk.nbytes and chunk.flags.c_contiguous:
+        return _compress_small(chunk, rows, pipe)
     if len(chunk) < rows:
         chunk = _padded(chunk, rows)
     if not pipe.shuffle_size:

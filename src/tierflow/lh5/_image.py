@@ -358,14 +358,24 @@ class FileImage:
             node = _child_group(node, part)
             node.attrs["datatype"] = "struct{" + ",".join(sorted(node.children)) + "}"
 
-    def _submit(self, ds: _Chunked, first_row: int, job: Any, pool_any: bool = False) -> None:
-        """Queue a chunk: compressed in the pool from now if large (or `pool_any`), written
-        when the write after this one ends."""
+    def _submit(self, ds: _Chunked, first_row: int, job: Any) -> None:
+        """Queue a chunk: compressed in the pool from now if large, written when the write
+        after this one ends."""
         offset = (first_row,) + (0,) * len(ds.row_shape)
-        large = pool_any or (isinstance(job, _Job) and job.args[0].nbytes >= POOL_MIN_BYTES)
-        if isinstance(job, _Job) and large:
+        if isinstance(job, _Job) and job.args[0].nbytes >= POOL_MIN_BYTES:
             job.start(self._pool)
         self._pending.append((ds, offset, job, self._writes))
+
+    def _compress_pending(self) -> None:
+        """Compress the chunks not yet written: small ones on this thread first (in the pool,
+        a small chunk's Python steps would contend for the GIL with this thread's), then the
+        large ones the pool has not started, from the last."""
+        jobs = [job for _, _, job, _ in self._pending if isinstance(job, _Job)]
+        for job in jobs:
+            if job.future is None:
+                job.help()
+        for job in reversed(jobs):
+            job.help()
 
     def _write_out(self, before: int | None = None) -> None:
         keep = []
@@ -388,11 +398,8 @@ class FileImage:
             for ds in _datasets(self.root):
                 last = ds.finish()
                 if last is not None:
-                    self._submit(ds, *last, pool_any=True)
-            # the pool compresses the last chunks from the first, this thread from the last
-            for _, _, job, _ in reversed(self._pending):
-                if isinstance(job, _Job):
-                    job.help()
+                    self._submit(ds, *last)
+            self._compress_pending()
             self._write_out()
             root = _Metadata(self._end).lay_out(self.root)
             self._file.write(root.data)

@@ -29,7 +29,7 @@ import threading
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,8 @@ __all__ = [
     "raw_zstd",
     "simd_shuffle",
     "simd_unshuffle",
+    "SMALL_FRAME_BYTES",
+    "Compressor",
     "zstd_compressor",
     "zstd_into",
 ]
@@ -96,15 +98,18 @@ def _works(decode: DecodeInto, compress: Callable[[bytes], bytes]) -> bool:
     return out.tobytes() == sample
 
 
-class _PerThread:
-    """One decoder state per thread (they may not be shared), made on first use."""
+T = TypeVar("T")
 
-    def __init__(self, make: Callable[[], int]) -> None:
+
+class _PerThread(Generic[T]):
+    """One codec state (or buffer) per thread (they may not be shared), made on first use."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
         self._local = threading.local()
 
-    def get(self) -> int:
-        state: int | None = getattr(self._local, "state", None)
+    def get(self) -> T:
+        state: T | None = getattr(self._local, "state", None)
         if state is None:
             state = self._local.state = self._make()
         return state
@@ -246,25 +251,59 @@ def _zstd_sample_compress() -> Callable[[bytes], bytes]:
     return compress
 
 
+SMALL_FRAME_BYTES = 1 << 15
+"""Bytes given to :func:`zstd_compressor`'s compress as ``bytes``: at most this many (their
+frame goes through a buffer of the thread's, not a new array)."""
+
+
+def _zstd_bound(size: int) -> int:
+    """``ZSTD_COMPRESSBOUND``: the largest frame of `size` bytes (zstd.h's macro)."""
+    small = ((128 << 10) - size) >> 11 if size < 128 << 10 else 0
+    return size + (size >> 8) + small
+
+
+def _frame_buffer() -> tuple[npt.NDArray[np.uint8], int]:
+    buffer = np.empty(_zstd_bound(SMALL_FRAME_BYTES), np.uint8)
+    return buffer, buffer.ctypes.data
+
+
+Compressor = Callable[[npt.NDArray[Any] | bytes, int], npt.NDArray[np.uint8] | bytes]
+"""(contiguous array, or bytes of at most :data:`SMALL_FRAME_BYTES`; level) → the frame."""
+
+
 @lru_cache(maxsize=1)
-def zstd_compressor() -> Callable[[npt.NDArray[Any], int], npt.NDArray[np.uint8]] | None:
+def zstd_compressor() -> Compressor | None:
     """``ZSTD_compressCCtx`` from hdf5plugin's Zstd filter (the bytes its filter writes), as
-    (contiguous array, level) → a new array of the frame; or None."""
+    (contiguous array, level) → a new array of the frame, or (bytes, level) → bytes; or
+    None. Small chunks come as bytes: for a few kB, making and addressing a new array costs
+    as much as compressing."""
     lib = _zstd_library()
     if lib is None:
         return None
-    function, bound = lib.ZSTD_compressCCtx, lib.ZSTD_compressBound
-    states = _PerThread(lib.ZSTD_createCCtx)
+    function = lib.ZSTD_compressCCtx
+    states, buffers = _PerThread(lib.ZSTD_createCCtx), _PerThread(_frame_buffer)
 
-    def compress(data: npt.NDArray[Any], level: int) -> npt.NDArray[np.uint8]:
-        out = np.empty(bound(data.nbytes), np.uint8)
+    def compress(data: npt.NDArray[Any] | bytes, level: int) -> npt.NDArray[np.uint8] | bytes:
+        if isinstance(data, bytes):  # ctypes passes the address of the bytes' own buffer
+            out, target = buffers.get()
+            if len(data) > SMALL_FRAME_BYTES:
+                raise ValueError(f"{len(data)} bytes: more than SMALL_FRAME_BYTES")
+            size = function(states.get(), target, len(out), data, len(data), level)
+            _check(size, len(out), len(data), level)
+            return out[:size].tobytes()
+        out = np.empty(_zstd_bound(data.nbytes), np.uint8)
         target, source = out.ctypes.data, data.ctypes.data
         size = function(states.get(), target, len(out), source, data.nbytes, level)
-        if lib.ZSTD_isError(size):
-            raise OSError(f"Zstd cannot compress {data.nbytes} bytes at level {level}")
+        _check(size, len(out), data.nbytes, level)
         return out[:size]
 
     return compress
+
+
+def _check(size: int, room: int, given: int, level: int) -> None:
+    """A Zstd result larger than the room given is an error code."""
+    if size > room:
+        raise OSError(f"Zstd cannot compress {given} bytes at level {level}")
 
 
 def _blosc2(name: str) -> Any:
