@@ -35,6 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "SMALL_FRAME_BYTES",
+    "Compressor",
     "DecodeInto",
     "RawDecode",
     "Signatures",
@@ -48,8 +50,6 @@ __all__ = [
     "raw_zstd",
     "simd_shuffle",
     "simd_unshuffle",
-    "SMALL_FRAME_BYTES",
-    "Compressor",
     "zstd_compressor",
     "zstd_into",
 ]
