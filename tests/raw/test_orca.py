@@ -249,6 +249,20 @@ def test_fast_plist_reader_equals_plistlib(value: dict[str, Any]) -> None:
     assert loads_plist(xml) == plistlib.loads(xml, fmt=plistlib.FMT_XML)
 
 
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        (b"<plist><dict><key>a</key></dict></plist>", "missing value for key 'a'"),
+        (b"<plist><dict><integer>1</integer><integer>2</integer></dict></plist>", "unexpected"),
+    ],
+)
+def test_a_dict_without_key_value_pairs_is_left_to_plistlib(xml: bytes, message: str) -> None:
+    from tierflow.raw.formats.orca._header import loads_plist
+
+    with pytest.raises(ValueError, match=message):
+        loads_plist(xml)
+
+
 @given(fcid=st.integers(0, 1000), board=st.integers(0, 0xFFFF), fc_input=st.integers(0, 0xFFFF))
 def test_a_channel_key_of_python_ints_is_the_anchors_key(
     fcid: int, board: int, fc_input: int

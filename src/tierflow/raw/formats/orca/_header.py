@@ -90,8 +90,11 @@ class _UnsupportedError(Exception):
 
 
 def _integer(text: str) -> int:
-    text = text.strip()
-    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+    try:
+        return int(text)  # most are decimal: one call
+    except ValueError:
+        text = text.strip()
+        return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
 
 
 _SCALARS: dict[str, Callable[[str], Any]] = {
@@ -108,10 +111,14 @@ _SCALARS: dict[str, Callable[[str], Any]] = {
 def _plist_value(elem: ET.Element) -> Any:
     tag = elem.tag
     if tag == "dict":
-        items = list(elem)
-        if any(k.tag != "key" for k in items[::2]) or len(items) % 2:
-            raise _UnsupportedError("a dict without key/value pairs")
-        return {k.text or "": _plist_value(v) for k, v in zip(items[::2], items[1::2], strict=True)}
+        out = {}
+        children = iter(elem)
+        for key in children:  # key, value, key, value...
+            value = next(children, None)
+            if key.tag != "key" or value is None:
+                raise _UnsupportedError("a dict without key/value pairs")
+            out[key.text or ""] = _plist_value(value)
+        return out
     if tag == "array":
         return [_plist_value(child) for child in elem]
     try:
