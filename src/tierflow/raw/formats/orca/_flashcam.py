@@ -34,24 +34,21 @@ log = logging.getLogger(__name__)
 _NONE = np.array([None], dtype=object)
 
 
-def fc_key_of(fcid: int, board_id: int, fc_input: int) -> int:
-    """:func:`fc_key` of one channel, as a Python int (the header's channels, one by one)."""
+def fc_key_of(fcid: Any, board_id: Any, fc_input: Any) -> Any:
+    """The anchor's FlashCam channel key ``fcid * 1000000 + board_id * 100 + fc_input``: a
+    Python int of ints (the header's channels, one by one), or as :func:`fc_key`'s arrays."""
     return fcid * 1_000_000 + board_id * 100 + fc_input
 
 
 def fc_key(fcid: Any, board_id: Any, fc_input: Any) -> Any:
-    """The anchor's FlashCam channel key ``fcid * 1000000 + board_id * 100 + fc_input``.
+    """:func:`fc_key_of` of 64-bit integer arrays (a packet's channels).
 
     Example
     -------
     >>> int(fc_key(1, 288, 3))
     1028803
     """
-    return (
-        np.asarray(fcid, np.int64) * 1_000_000
-        + np.asarray(board_id, np.int64) * 100
-        + np.asarray(fc_input, np.int64)
-    )
+    return fc_key_of(*(np.asarray(x, np.int64) for x in (fcid, board_id, fc_input)))
 
 
 def _nokeys(n: int) -> npt.NDArray[Any]:
