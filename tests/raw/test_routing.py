@@ -9,9 +9,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tierflow.errors import ConfigError, FormatError, NotFoundError
 from tierflow.raw import RawBufferLibrary, build_raw, detect_stream_type, expand_rblist_dict
+from tierflow.raw._streamer import _KeySet
 
 LLAMA = "llamaDAQ/20241218-150158-pulser.bin"
 
@@ -209,3 +212,25 @@ def test_an_object_only_h5py_writes_switches_the_file_to_h5py(
             assert set(b[ours]) == set(a[theirs])
             for field in ("unixtime", "packet_id", "waveform_windowed/values"):
                 np.testing.assert_array_equal(b[ours][field][()], a[theirs][field][()])
+
+
+@given(
+    taken=st.lists(st.integers(-5, 40), max_size=12),
+    keys=st.lists(st.integers(-10, 50), max_size=30),
+    dtype=st.sampled_from(["int64", "int32", "uint16", "float64"]),
+)
+def test_a_buffers_key_mask_is_membership(taken: list[int], keys: list[int], dtype: str) -> None:
+    """Ranges (one key, contiguous keys) are compared, other sets looked up: the same mask."""
+    if dtype.startswith("u"):
+        keys = [k for k in keys if k >= 0]
+    block_keys = np.array(keys, dtype=dtype)
+    expected = np.array([k in set(taken) for k in keys], dtype=bool)
+    np.testing.assert_array_equal(_KeySet(taken).mask(block_keys), expected)
+
+
+def test_a_key_range_mask_takes_its_ends() -> None:
+    keyset = _KeySet(list(range(1000000, 1000006)))
+    assert keyset.is_range
+    mask = keyset.mask(np.array([999999, 1000000, 1000005, 1000006], np.int64))
+    assert mask.tolist() == [False, True, True, False]
+    assert not _KeySet([1, 3]).is_range
