@@ -86,3 +86,20 @@ def test_flipped_byte_never_crashes(
     head = HEADER_FRACTION.get(name, 0.0)  # a flipped header byte may be a clear FormatError
     buf[min(int(len(buf) * (head + (1 - head) * where)), len(buf) - 1)] = value
     _decode(bytes(buf), tmp_path, FILES[name][1])
+
+
+def test_llama_channel_with_empty_events_is_garbage_not_a_hang(
+    originals: dict[str, Any], tmp_path: Path
+) -> None:
+    """A channel configured with 0-byte events cannot be framed: its first event and what
+    follows become one garbage record; the events before it are kept."""
+    data, ids = originals["llama"]
+    second_config = 16 + 88  # the second open channel's 88 bytes; word 16: event length
+    patched = bytearray(data)
+    patched[second_config + 64 : second_config + 68] = bytes(4)
+    f = _decode(bytes(patched), tmp_path, FILES["llama"][1])
+    assert f is not None
+    got = f["LLAMAEvent_0/packet_id"][()]
+    assert 0 < len(got) < len(ids)
+    np.testing.assert_array_equal(got, ids[: len(got)])
+    assert len(f["Garbage/packet_id"]) == 1

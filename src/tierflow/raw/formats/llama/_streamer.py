@@ -138,6 +138,7 @@ class LLAMAStreamer(DataStreamer):
         super().__init__(**options)
         self.configs: dict[int, dict[str, Any]] = {}
         self.t_start = 0.0
+        self._event_bytes: list[int] = []
 
     @classmethod
     def is_stream(cls, head: bytes) -> bool:
@@ -195,38 +196,46 @@ class LLAMAStreamer(DataStreamer):
     def process(
         self, buf: npt.NDArray[np.uint8], offset: int, final: bool
     ) -> tuple[int, list[tuple[str, RowBlock]]]:
-        pos, n, bad = 0, buf.size, -1
-        sizes = {fch: cfg["event_length"] * 4 for fch, cfg in self.configs.items()}
-        starts: dict[int, list[int]] = {}
-        sequence: dict[int, list[int]] = {}  # each event's place in the stream
+        end, bad, positions = self._frame(buf)
+        starts = np.array(positions, dtype=np.intp)
+        ids = self.next_packet_ids(len(starts))
+        # an event's channel: bits 4-15 of its first (little-endian) word
+        channels = (buf[starts] >> 4).astype(np.int64) | (buf[starts + 1].astype(np.int64) << 4)
         out: list[tuple[str, RowBlock]] = []
-        raw = np.ascontiguousarray(buf).data
-        count = 0
-        while pos + 4 <= n:
-            fch = (_WORD.unpack_from(raw, pos)[0] >> 4) & 0xFFF
-            size = sizes.get(fch)
-            if size is None:
-                bad = pos
-                break
-            if pos + size > n:
-                break
-            starts.setdefault(fch, []).append(pos)
-            sequence.setdefault(fch, []).append(count)
-            count += 1
-            pos += size
-        ids = self.next_packet_ids(count)
-        for fch, where in starts.items():
-            size = sizes[fch]
+        for fch in dict.fromkeys(channels.tolist()):  # in order of first event
+            size = self.configs[fch]["event_length"] * 4
+            sel = np.flatnonzero(channels == fch)
+            where = starts[sel]
             # whole events gathered as rows of a strided view (no per-byte index array)
             words = sliding_window_view(buf[: where[-1] + size], size)[where].view("<u4")
-            pids = ids[np.array(sequence[fch], dtype=np.intp)]
-            out.append((LLAMAEventDecoder.name, self._decode(fch, words, pids)))
-        if bad >= 0:  # the rest cannot be framed: keep it as one garbage record
+            out.append((LLAMAEventDecoder.name, self._decode(fch, words, ids[sel])))
+        if bad:  # the rest cannot be framed: keep it as one garbage record
             out.append(
-                self.warn_garbage(offset + bad, 1, buf[bad:], "unknown channel; framing lost")
+                self.warn_garbage(offset + end, 1, buf[end:], "unknown channel; framing lost")
             )
-            return n, out
-        return pos, out
+            return buf.size, out
+        return end, out
+
+    def _frame(self, buf: npt.NDArray[np.uint8]) -> tuple[int, bool, list[int]]:
+        """Where the whole events of `buf` start: (bytes framed, whether framing stopped at an
+        unknown channel, the starts)."""
+        if len(self._event_bytes) != 4096:  # by channel (12 bits); 0: not an open channel
+            self._event_bytes = [0] * 4096
+            for fch, cfg in self.configs.items():
+                if 0 <= fch < 4096:
+                    self._event_bytes[fch] = cfg["event_length"] * 4
+        event_bytes, unpack = self._event_bytes, _WORD.unpack_from
+        positions: list[int] = []
+        raw, pos, n = np.ascontiguousarray(buf).data, 0, buf.size
+        while pos + 4 <= n:
+            size = event_bytes[(unpack(raw, pos)[0] >> 4) & 0xFFF]
+            if not size:
+                return pos, True, positions
+            if pos + size > n:
+                break
+            positions.append(pos)
+            pos += size
+        return pos, False, positions
 
     def _decode(self, fch: int, w: npt.NDArray[np.uint32], pids: npt.NDArray[np.int64]) -> RowBlock:
         cfg, n = self.configs[fch], w.shape[0]
