@@ -94,7 +94,35 @@ def _both(
             image.write(obj, name, group, mode)
             lh5.write(obj, name, handle, group, mode=mode, hdf5_settings=hdf5)
     image.close()
+    if not (isinstance(hdf5, dict) and hdf5.get("chunks")):
+        _own_rows_chunks(theirs)
     return ours, theirs
+
+
+def _own_rows_chunks(path: Path) -> None:
+    """Give each dataset that never filled a chunk one chunk of its own rows, with its
+    filters and type (what the image writes: the h5py path cannot know the final rows)."""
+    with h5py.File(path, "a") as f:
+        small: list[str] = []
+
+        def visit(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Dataset) and obj.chunks and 0 < obj.shape[0] < obj.chunks[0]:
+                small.append(name)
+
+        f.visititems(visit)
+        for name in small:
+            old = f[name]
+            data, attrs = old[()], dict(old.attrs)
+            dcpl = old.id.get_create_plist()
+            dcpl.set_chunk((old.shape[0], *old.chunks[1:]))
+            maxshape = tuple(h5py.h5s.UNLIMITED if m is None else m for m in old.maxshape)
+            space = h5py.h5s.create_simple(old.shape, maxshape)
+            kind = old.id.get_type()
+            del f[name]
+            new = h5py.Dataset(h5py.h5d.create(f.id, name.encode(), kind, space, dcpl=dcpl))
+            new[()] = data
+            for key, value in attrs.items():
+                new.attrs[key] = value
 
 
 @PROPERTY
@@ -286,3 +314,21 @@ def test_any_chunking_equals_hdf5s_and_hdf5_extends_it(
     with h5py.File(ours) as f, h5py.File(theirs) as g:
         assert np.array_equal(f["x"][:rows], g["x"][()])
         assert f["x"].shape[0] == rows + 5
+
+
+def test_a_dataset_that_never_fills_a_chunk_is_one_chunk_of_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "small.lh5"
+    with FileImage(path, ZSTD) as image:
+        image.write(Array(np.arange(37, dtype=np.uint32)), "few")
+        image.write(Array(np.arange(1024, dtype=np.uint32)), "full")  # one whole chunk
+        for _ in range(2):  # 1400 rows: a chunk of 1024 and 376
+            image.write(Array(np.arange(700, dtype=np.uint32)), "more", mode=WriteMode.APPEND)
+    with FileImage(tmp_path / "given.lh5", {**ZSTD, "chunks": (100,)}) as image:
+        image.write(Array(np.arange(37, dtype=np.uint32)), "few")
+    with h5py.File(path) as f, h5py.File(tmp_path / "given.lh5") as given:
+        assert f["few"].chunks == (37,)
+        assert f["few"].id.get_num_chunks() == 1
+        assert f["full"].chunks == (1024,)
+        assert f["more"].chunks == (1024,)
+        assert np.array_equal(f["few"][()], np.arange(37))
+        assert given["few"].chunks == (100,)  # asked for: kept

@@ -11,7 +11,9 @@ a Python record until :meth:`FileImage.close`, and a row append is a list append
 The file is an ordinary HDF5 file (see :mod:`~tierflow.lh5._h5format` for the structures):
 h5py reads it, appends to it and adds objects to it as to any other. The datasets have the
 chunks, filters and types the HDF5 path gives them (the same :func:`dataset_kwargs`), and the
-stored chunk bytes are those that path writes. What is not written here (filters other than
+stored chunk bytes are those that path writes; one exception: a dataset that never filled a
+chunk is one chunk of its own rows (the image knows its last rows at close, HDF5 does not at
+creation), unless the settings ask for chunks. What is not written here (filters other than
 shuffle, deflate and Zstd; variable-length string arrays; enum, complex or compound types) is
 refused by :meth:`FileImage.supports` before anything changes: the caller then closes the
 image and goes on through h5py, in the same file.
@@ -116,6 +118,8 @@ class _Chunked:
         kwargs = dataset_kwargs(first.shape, first.dtype, settings)
         self.dtype = first.dtype
         self.chunks = tuple(int(c) for c in kwargs["chunks"])
+        self.chunks_given = bool(settings and settings.get("chunks"))
+        """Chunks the settings asked for (kept whatever the rows)."""
         self.filters, self.pipe = _pipeline(kwargs, first.dtype.itemsize, engine)
         self.attrs: dict[str, Any] = {}
         self.row_shape = first.shape[1:]
@@ -152,9 +156,15 @@ class _Chunked:
         return jobs
 
     def finish(self) -> tuple[int, Any] | None:
-        """The job of the last, partial chunk (written padded, as HDF5 does), if any."""
+        """The job of the last, partial chunk (written padded, as HDF5 does), if any.
+
+        A dataset that never filled a chunk gets one chunk of its own rows: no padding to
+        compress and store, as h5py chooses for a dataset written once (the anchors' files).
+        """
         if not len(self.tail):
             return None
+        if self.cut == 0 and not self.chunks_given:
+            self.chunks = (len(self.tail), *self.chunks[1:])
         start, job = self.cut, self._job(self.tail)
         self.cut += len(self.tail)
         self.tail = self.tail[:0]
