@@ -165,3 +165,86 @@ def test_processing_chain_api() -> None:
     np.testing.assert_allclose(
         out["wf_trap"][:, :10], np.tile(np.arange(1, 11) / 10, (6, 1)), rtol=1e-6
     )
+
+
+def _shifted_rows_table(n: int = 6) -> Table:
+    """Waveforms sampled every 16 ns whose t0 differ from row to row, given in us."""
+    values = np.tile(np.arange(64, dtype=np.uint16), (n, 1))
+    t0 = np.arange(n, dtype=np.float32) * 0.5  # us
+    return Table(
+        {
+            "waveform": WaveformTable(
+                values=values, dt=np.full(n, 16.0), dt_units="ns", t0=t0, t0_units="us"
+            )
+        }
+    )
+
+
+def test_waveform_outputs_are_waveform_tables_with_each_rows_t0() -> None:
+    config = {
+        "outputs": ["wf_x2", "wf_tail", "wf_sum", "wf_fixed"],
+        "processors": {
+            "wf_x2": {
+                "function": "multiply",
+                "module": "numpy",
+                "args": ["waveform", 2, "wf_x2"],
+                "unit": "ADC",
+                "description": "twice",
+            },
+            "wf_tail": "wf_x2[10:]",
+            "wf_sum, ps": {
+                "function": "presum",
+                "module": "dspeed.processors",
+                "args": [
+                    "waveform",
+                    0,
+                    "ps",
+                    "wf_sum(len(waveform)//4, 'f', "
+                    "period=waveform.period*4, offset=waveform.offset)",
+                ],
+            },
+            "wf_fixed, ps2": {
+                "function": "presum",
+                "module": "dspeed.processors",
+                "args": ["waveform", 1, "ps2", "wf_fixed(16, 'f', period=64*ns, offset=2*us)"],
+            },
+        },
+    }
+    table = _shifted_rows_table()
+    out = make_processing_chain(config, table, block_width=4).process(table)
+    t0_ns = table["waveform"]["t0"].nda * 1000
+    x2 = out["wf_x2"]
+    assert isinstance(x2, WaveformTable)
+    np.testing.assert_array_equal(x2["values"].nda, 2 * table["waveform"]["values"].nda)
+    np.testing.assert_allclose(x2["t0"].nda, t0_ns)  # us converted to the grid's ns
+    np.testing.assert_allclose(x2["dt"].nda, 16)
+    assert x2["t0"].attrs["units"] == x2["dt"].attrs["units"] == "ns"
+    assert x2.attrs["description"] == "twice"
+    assert x2.attrs["units"] == "ADC"
+    assert "description" not in x2["values"].attrs
+    np.testing.assert_allclose(out["wf_tail"]["t0"].nda, t0_ns + 160)  # 10 samples later
+    np.testing.assert_allclose(out["wf_sum"]["t0"].nda, t0_ns)
+    np.testing.assert_allclose(out["wf_sum"]["dt"].nda, 64)
+    np.testing.assert_allclose(out["wf_fixed"]["t0"].nda, 2000)  # a fixed offset: no row's t0
+    np.testing.assert_allclose(out["wf_fixed"]["values"].nda[0, :2], [1.5, 5.5])
+
+
+def test_the_offset_of_a_shifted_waveform_with_row_t0_is_a_clear_error() -> None:
+    config = {
+        "outputs": ["wf_sum"],
+        "processors": {
+            "wf_tail": "waveform[4:]",
+            "wf_sum, ps": {
+                "function": "presum",
+                "module": "dspeed.processors",
+                "args": [
+                    "wf_tail",
+                    0,
+                    "ps",
+                    "wf_sum(15, 'f', period=wf_tail.period*4, offset=wf_tail.offset)",
+                ],
+            },
+        },
+    }
+    with pytest.raises(ConfigError, match="offset of wf_tail"):
+        make_processing_chain(config, _shifted_rows_table())

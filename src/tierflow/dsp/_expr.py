@@ -160,8 +160,12 @@ class Evaluator:
         grid = var.grid
         if node.attr == "period":
             return grid.period
-        if node.attr == "offset":
-            return grid.period * grid.offset
+        if node.attr == "offset":  # a per-row t0 is the offset variable itself (as dspeed)
+            if grid.offset_var is None:
+                return grid.period * grid.offset
+            if grid.offset:
+                raise self.fail(f"the offset of {var.name} is its t0 shifted: not supported")
+            return grid.offset_var
         return grid
 
     # --- operations ----------------------------------------------------------------------------
@@ -275,7 +279,7 @@ class Evaluator:
         period = props.pop("period", None)
         offset = props.pop("offset", 0)
         if period is not None and "grid" not in props:
-            props["grid"] = Grid(_as_period(period), float(offset))
+            props["grid"] = _declared_grid(_as_period(period), offset)
         var: Variable = self.chain.variable(name)
         if shape is not AUTO:
             shape = round(float(shape)) if np.ndim(shape) == 0 else shape
@@ -382,6 +386,15 @@ class Evaluator:
 
         self.chain.add_processor(PROCESSORS[processor], params)
         return cast(Variable, params[-1])
+
+
+def _declared_grid(period: Quantity, offset: Any) -> Grid:
+    """The grid of a declaration: `offset` in samples, a time, or a per-row t0 variable."""
+    if isinstance(offset, Variable):
+        return Grid(period, 0.0, offset)
+    if isinstance(offset, Quantity):
+        return Grid(period, offset.to(period.unit) / period.value)
+    return Grid(period, float(offset))
 
 
 def _as_period(value: Any) -> Quantity:

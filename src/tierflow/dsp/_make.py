@@ -78,6 +78,60 @@ class _Output:
 
 
 @dataclass
+class _WaveformOutput(_Output):
+    """A waveform output (a variable on a time grid): values, each row's ``t0``, and ``dt``,
+    written as a :class:`WaveformTable` as dspeed does."""
+
+    t0_rows: np.ndarray | None = None
+    """Each row's time offset in `time_unit` (the grid's offset variable), or None."""
+    t0_shift: float = 0.0
+    """The grid's constant offset, in `time_unit`."""
+    period: float = 1.0
+    time_unit: str = ""
+
+    def collect(self, n: int) -> Any:
+        return super().collect(n), np.empty(n, np.float32)
+
+    def store(self, target: Any, start: int, stop: int) -> None:
+        super().store(target[0], start, stop)
+        rows = 0.0 if self.t0_rows is None else self.t0_rows[: stop - start]
+        target[1][start:stop] = rows + self.t0_shift
+
+    def column(self, result: Any) -> Any:
+        values, t0 = result
+        times = {"units": self.time_unit} if self.time_unit else {}
+        units = {k: v for k, v in self.attrs.items() if k == "units"}  # the table has all
+        return WaveformTable(
+            values=ArrayOfEqualSizedArrays(values, attrs=units),
+            t0=Array(t0, attrs=dict(times)),
+            dt=Array(np.full(len(t0), self.period, np.float32), attrs=dict(times)),
+            attrs=dict(self.attrs),
+        )
+
+
+def _output(chain: ProcessingChain, var: Variable, attrs: dict[str, Any]) -> _Output:
+    """The output of `var`: a waveform table when it is a waveform on a time grid."""
+    lengths = None if var.vector_len is None else chain.buffer(var.vector_len)
+    buffer = chain.output_buffer(var.name)
+    grid = var.grid
+    if not isinstance(grid, Grid) or var.is_coord is not False or lengths is not None:
+        return _Output(buffer, attrs, var.is_const, lengths)
+    unit = grid.period.unit
+    t0_rows = None
+    if grid.offset_var is not None:  # each row's t0, converted to the period's unit
+        t0_rows = chain.buffer(grid.offset_var, Grid.of_unit(unit))
+    return _WaveformOutput(
+        buffer,
+        attrs,
+        var.is_const,
+        t0_rows=t0_rows,
+        t0_shift=float(grid.offset * grid.period.value),
+        period=float(grid.period.value),
+        time_unit=unit.symbol,
+    )
+
+
+@dataclass
 class BoundChain:
     """A chain with its input columns and output buffers; call :meth:`process` on tables.
 
@@ -277,8 +331,5 @@ def make_processing_chain(
                 attrs["units"] = unit_string(var.unit)
         if var.shape is AUTO:
             raise ConfigError(f"output {name!r} is never computed", obj=name)
-        lengths = None
-        if var.vector_len is not None:
-            lengths = chain.buffer(var.vector_len)
-        result[name] = _Output(chain.output_buffer(name), attrs, var.is_const, lengths)
+        result[name] = _output(chain, var, attrs)
     return BoundChain(chain, input_names + copies, inputs, result)
