@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import warnings
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -234,3 +235,99 @@ def test_a_key_range_mask_takes_its_ends() -> None:
     mask = keyset.mask(np.array([999999, 1000000, 1000005, 1000006], np.int64))
     assert mask.tolist() == [False, True, True, False]
     assert not _KeySet([1, 3]).is_range
+
+
+def _dsp_spec(out: Path) -> dict[str, Any]:
+    """A buffer of llama channel 0 with a DSP chain: a presum by 4 on the waveform's grid (its
+    t0 per row), a scaled maximum with a database gain, and the anchor's later steps."""
+    presummed = (
+        "wf_sum4(shape=len(waveform_presummed)//4, period=waveform_presummed.period*4, "
+        "offset=waveform_presummed.offset, dtype='f')"
+    )
+    return {
+        "LLAMAEventDecoder": {
+            "ev": {
+                "key_list": [0],
+                "out_stream": f"{out}:/llama",
+                "proc_spec": {
+                    "window": ["waveform_presummed", 8, 40, "win"],
+                    "dsp_config": {
+                        "outputs": ["wf_sum4", "peak"],
+                        "processors": {
+                            "wf_sum4, ps_fact": {
+                                "function": "presum",
+                                "module": "dspeed.processors",
+                                "args": ["waveform_presummed", 0, "ps_fact", presummed],
+                                "unit": "ADC",
+                            },
+                            "peak": {
+                                "function": "multiply",
+                                "module": "numpy",
+                                "args": ["wf_max_sample_value", "db.gain", "peak"],
+                                "defaults": {"db.gain": 1},
+                            },
+                        },
+                    },
+                    "drop": ["waveform_presummed"],
+                    "dtype_conv": {"wf_sum4/values": "uint32"},
+                    "hdf5_settings": {"wf_sum4/values": {"compression": "lzf"}},
+                },
+            }
+        }
+    }
+
+
+def test_proc_spec_dsp_config_adds_its_outputs(testdata: Path, tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(testdata / "legend" / LLAMA, out_spec=str(tmp_path / "plain.lh5"))
+        build_raw(testdata / "legend" / LLAMA, out_spec=_dsp_spec(tmp_path / "dsp.lh5"))
+        build_raw(
+            testdata / "legend" / LLAMA,
+            out_spec=_dsp_spec(tmp_path / "gain.lh5"),
+            db_dict={"/llama": {"gain": 3}},  # looked up by the buffer's group
+        )
+    plain = h5py.File(tmp_path / "plain.lh5")["LLAMAEvent_0"]
+    f = h5py.File(tmp_path / "dsp.lh5")["llama/ev"]
+    wf = plain["waveform_presummed"]
+    assert "waveform_presummed" not in f
+    np.testing.assert_array_equal(f["win/values"][()], wf["values"][:, 8:40])
+    summed = wf["values"][()].astype(np.int64).reshape(len(wf["values"]), -1, 4).sum(axis=2)
+    np.testing.assert_array_equal(f["wf_sum4/values"][()], summed)
+    assert f["wf_sum4/values"].dtype == np.uint32
+    assert f["wf_sum4/values"].compression == "lzf"
+    np.testing.assert_allclose(f["wf_sum4/dt"][()], 4 * wf["dt"][()])
+    np.testing.assert_allclose(f["wf_sum4/t0"][()], wf["t0"][()])  # the rows' own t0
+    assert np.all(wf["t0"][()] != 0), "the test file's t0 are not the default"
+    assert f["wf_sum4"].attrs["units"] == f["wf_sum4/values"].attrs["units"] == "ADC"
+    assert f["wf_sum4/t0"].attrs["units"] == "ns"
+    peak = plain["wf_max_sample_value"][()]
+    np.testing.assert_array_equal(f["peak"][()], peak)
+    np.testing.assert_array_equal(h5py.File(tmp_path / "gain.lh5")["llama/ev/peak"][()], 3 * peak)
+
+
+def test_proc_spec_dsp_config_on_a_buffer_without_its_input(testdata: Path, tmp_path: Path) -> None:
+    spec = _dsp_spec(tmp_path / "o.lh5")
+    spec["LLAMAEventDecoder"]["ev"]["proc_spec"] = {
+        "dsp_config": spec["LLAMAEventDecoder"]["ev"]["proc_spec"]["dsp_config"]
+    }
+    spec["LLAMAEventDecoder"]["ev"]["proc_spec"]["dsp_config"]["processors"]["wf_sum4, ps_fact"][
+        "args"
+    ][0] = "waveform_presumed"
+    with pytest.raises(NotFoundError, match="waveform_presumed") as error:
+        build_raw(testdata / "legend" / LLAMA, out_spec=spec)
+    assert "waveform_presummed" in str(error.value)  # the closest column is suggested
+    assert not (tmp_path / "o.lh5").exists()
+
+
+def test_proc_spec_dsp_config_over_many_flushes(testdata: Path, tmp_path: Path) -> None:
+    """The chain made at the first flush runs on the next ones: the same rows as one flush."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_raw(testdata / "legend" / LLAMA, out_spec=_dsp_spec(tmp_path / "one.lh5"))
+        build_raw(
+            testdata / "legend" / LLAMA, out_spec=_dsp_spec(tmp_path / "many.lh5"), buffer_size=8
+        )
+    one, many = h5py.File(tmp_path / "one.lh5"), h5py.File(tmp_path / "many.lh5")
+    for name in ("llama/ev/wf_sum4/values", "llama/ev/wf_sum4/t0", "llama/ev/peak"):
+        np.testing.assert_array_equal(many[name][()], one[name][()])

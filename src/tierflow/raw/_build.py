@@ -224,8 +224,9 @@ def build_raw(
         production files) or ``"anchor"`` (shuffle + gzip, exactly the anchor's layout).
         Per-field ``proc_spec`` settings take precedence.
     **kw
-        Keywords for the out_spec (``file_key=...``), and streamer options such as
-        ``compass_config_file``.
+        Keywords for the out_spec (``file_key=...``), streamer options such as
+        ``compass_config_file``, and ``db_dict``: the ``db.*`` values of ``proc_spec`` DSP
+        chains, by buffer name or output group (as the anchor looks them up).
 
     Returns
     -------
@@ -240,6 +241,7 @@ def build_raw(
     if not os.path.exists(path):
         raise NotFoundError(f"input file {path} not found", file=path)
     options = {k: kw.pop(k) for k in list(kw) if k in ("compass_config_file",)}
+    db_dict = kw.pop("db_dict", None)
     spec = _load_spec(out_spec if out_spec is not None else os.path.splitext(path)[0] + ".lh5", kw)
     streamer = make_streamer(path, in_stream_type, **options)
     rb_lib = spec if isinstance(spec, RawBufferLibrary) else None
@@ -265,7 +267,7 @@ def build_raw(
         with lh5.deferred_chunk_writes(copy=False):
             for h in headers:
                 outputs.write(h, h.lgdo)
-            _stream_to(streamer, outputs, n_max, os.path.getsize(path))
+            _stream_to(streamer, outputs, n_max, os.path.getsize(path), db_dict)
         ok = True
     finally:
         outputs.finish(ok)
@@ -273,7 +275,13 @@ def build_raw(
     return streamer
 
 
-def _stream_to(streamer: DataStreamer, outputs: _Outputs, n_max: float, size: int) -> None:
+def _stream_to(
+    streamer: DataStreamer,
+    outputs: _Outputs,
+    n_max: float,
+    size: int,
+    db_dict: Mapping[str, Any] | None = None,
+) -> None:
     bar = _progress(size)
     last = 0
     remaining = n_max
@@ -284,7 +292,8 @@ def _stream_to(streamer: DataStreamer, outputs: _Outputs, n_max: float, size: in
             for block in rb.drain_parts(limit, keep=False):
                 remaining -= len(block)
                 table = dec.make_table(block, rb.key_list[0] if rb.key_list else None)
-                outputs.write(rb, process_buffer(table, rb.proc_spec))
+                db = _buffer_db(db_dict, rb) if rb.proc_spec else None
+                outputs.write(rb, process_buffer(table, rb.proc_spec, db))
         if bar is not None:
             bar.update(streamer.n_bytes_read - last)
             last = streamer.n_bytes_read
@@ -292,6 +301,14 @@ def _stream_to(streamer: DataStreamer, outputs: _Outputs, n_max: float, size: in
             break
     if bar is not None:
         bar.close()
+
+
+def _buffer_db(db_dict: Mapping[str, Any] | None, rb: RawBuffer) -> Mapping[str, Any] | None:
+    """A buffer's entry of `db_dict`: by its name, else by its output group (the anchor's)."""
+    if not db_dict:
+        return None
+    found = db_dict.get(rb.out_name, db_dict.get(rb.out_group))
+    return found if isinstance(found, Mapping) else None
 
 
 def _decoder_of(streamer: DataStreamer, rb: RawBuffer) -> str:
