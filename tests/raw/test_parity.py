@@ -1,6 +1,7 @@
 """Parity with the anchor (legend-daq2lh5 1.7.1 + fcio 0.7.10) on the shared DAQ files.
 
-Every dataset of every reference table is compared: values, dtype, shape and units.
+Every dataset of every reference table is compared: values, dtype, shape and units; and
+every object's attributes.
 Known anchor bugs, where our numbers are right and the anchor's are not, are listed in
 ``ANCHOR_BUGS`` with the reason.
 """
@@ -108,6 +109,26 @@ def test_same_tables_field_by_field(case: str, outputs: dict[str, Path], referen
             assert np.asarray(a).dtype == np.asarray(b).dtype, f"{table}/{name}"
             np.testing.assert_array_equal(a, b, err_msg=f"{table}/{name}")
             assert ds.attrs.get("units") == mine[name].attrs.get("units"), f"{table}/{name} units"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_attributes_on_every_object(
+    case: str, outputs: dict[str, Path], reference: Path
+) -> None:
+    """Units, descriptions and the rest, as the anchor writes them; ``datatype`` is left out:
+    the anchor lists a struct's fields sorted by name, we in their order (both read alike)."""
+    ref = h5py.File(reference / "legend" / "raw" / f"{case}-default.lh5")
+    ours = h5py.File(outputs[case])
+    differ: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        theirs = {k: str(v) for k, v in obj.attrs.items() if k != "datatype"}
+        mine = {k: str(v) for k, v in ours[name].attrs.items() if k != "datatype"}
+        if theirs != mine:
+            differ.append(f"{name}: {theirs} != {mine}")
+
+    ref.visititems(visit)
+    assert not differ, "\n".join(differ[:5])
 
 
 @pytest.mark.parametrize(

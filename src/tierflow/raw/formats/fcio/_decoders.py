@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Kind
+from tierflow.raw.formats.fcio._descriptions import STATUS_FIELDS, described
+from tierflow.raw.formats.fcio._fsp import MAX_CHANNELS
 
 __all__ = [
     "FCConfigDecoder",
@@ -60,21 +62,19 @@ class FCConfigDecoder(DataDecoder):
 
     @classmethod
     def default_values(cls) -> list[DecodedValue]:
-        out = [
-            DecodedValue(
-                "packet_id", "uint32", description="The index of this decoded packet in the file."
-            )
-        ]
+        out = [DecodedValue("packet_id", "uint32")]
         out += [DecodedValue(n, _I32) for n in _CONFIG_FIELDS]
+        # (card address << 16) + card input of every trace; described as the anchor does
         out.append(
             DecodedValue(
                 "tracemap",
                 "uint32",
                 Kind.JAGGED,
-                description="(card address << 16) + card input of every trace",
+                description="",
+                attrs={"length": np.int64(MAX_CHANNELS)},
             )
         )
-        return out
+        return described(out)
 
 
 TIMEOFFSET_FIELDS = (
@@ -158,7 +158,7 @@ class FCEventDecoder(DataDecoder):
     def default_values(cls) -> list[DecodedValue]:
         out = [DecodedValue(n, dt, units=u) for n, (dt, u) in EVENT_HEADER_FIELDS.items()]
         out.append(DecodedValue("waveform", "uint16", Kind.WAVEFORM, length=MAX_SAMPLES, dt=16.0))
-        return out
+        return described(out)
 
     def key_lists(self) -> list[list[Any]]:
         return [[int(k) for k in self.keys]]
@@ -206,7 +206,7 @@ class FCEventHeaderDecoder(DataDecoder):
             kind = Kind.JAGGED if n in _PER_TRACE else Kind.ARRAY
             out.append(DecodedValue(n, dt, kind, units=u))
         out.append(DecodedValue("tracelist", "uint16", Kind.JAGGED))
-        return out
+        return described(out)
 
     def key_lists(self) -> list[list[Any]]:
         return [[self.key]]
@@ -259,10 +259,11 @@ class FCStatusDecoder(DataDecoder):
 
     @classmethod
     def default_values(cls) -> list[DecodedValue]:
-        return [
+        values = [
             DecodedValue(n, dt, kind, length=ln, units=u)
             for n, (dt, u, kind, ln) in _STATUS.items()
         ]
+        return described(values, STATUS_FIELDS)
 
     def key_lists(self) -> list[list[Any]]:
         return [list(self.keys)]

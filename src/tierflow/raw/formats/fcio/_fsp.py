@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierflow.raw._decoder import DataDecoder, DecodedValue, Jagged, Kind, RowBlock
+from tierflow.raw.formats.fcio._descriptions import FSP_FIELDS, described
 from tierflow.types import Array, DataObject, Scalar, Struct
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 MAX_CHANNELS = 2400
+"""Traces an FCIO stream can have (FCIOMaxChannels)."""
 LABEL = 8
 """Bytes of a trace-map label in the record (kept as up to 7 characters, as the anchor)."""
 
@@ -102,7 +104,7 @@ def _config_values(label_length: int) -> list[DecodedValue]:
             out.append(DecodedValue(name, dtype, Kind.EQUAL_SIZED, length=label_length))
         else:
             out.append(DecodedValue(name, dtype))
-    return out
+    return described(out)
 
 
 class FSPConfigDecoder(DataDecoder):
@@ -277,7 +279,7 @@ class FSPEventDecoder(DataDecoder):
             DecodedValue("obs_ct_max", _U16, Kind.JAGGED),
             DecodedValue("obs_ps_hwm_prescaled_trace_idx", _U16, Kind.JAGGED),
         ]
-        return out
+        return described(out, FSP_FIELDS)
 
     def key_lists(self) -> list[list[Any]]:
         return [self.keys]

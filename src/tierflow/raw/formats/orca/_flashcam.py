@@ -15,6 +15,7 @@ from tierflow.raw.formats.fcio._decoders import (
     TIMEOFFSET_FIELDS,
     TIMESTAMP_FIELDS,
 )
+from tierflow.raw.formats.fcio._descriptions import described
 from tierflow.raw.formats.orca._base import OrcaDecoder, PacketGroup, by_length
 from tierflow.raw.formats.orca._header import OrcaHeader
 
@@ -259,7 +260,7 @@ class ORFlashCamWaveformDecoder(OrcaDecoder):
         ]
         out += [DecodedValue(n, _WF_DTYPES[n]) for n in ("crate", "slot")]
         out.append(DecodedValue("waveform", "uint16", Kind.WAVEFORM, length=0, dt=16.0))
-        return out
+        return described(out, skip=("board_id", "event_type", "fc_input", "fcid"))
 
     def set_header(self, header: OrcaHeader) -> None:
         cards = header.object_info(["ORFlashCamADCModel", "ORFlashCamADCStdModel"])
