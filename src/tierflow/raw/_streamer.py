@@ -419,7 +419,7 @@ class _KeySet:
         # a range of integers is two comparisons: np.isin costs ~15 us a call, and a
         # streamer routes every block it decodes (hundreds a second per buffer)
         self.span = (int(self.ints[0]), int(self.ints[-1])) if n else None
-        self.is_range = n > 0 and self.span is not None and self.span[1] - self.span[0] + 1 == n
+        self.is_range = self.span is not None and self.span[1] - self.span[0] + 1 == n
 
     def mask(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
         """Which of `keys` are taken."""

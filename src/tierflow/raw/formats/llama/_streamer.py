@@ -156,6 +156,7 @@ class LLAMAStreamer(DataStreamer):
                 file=source.name,
             )
         self.t_start = file_timestamp(source.name)
+        self._event_bytes = []  # event sizes by channel: made anew for these configs
         header = Struct(
             {
                 "version_major": Scalar(w16[4]),
