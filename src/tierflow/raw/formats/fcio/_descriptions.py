@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from tierflow.raw._decoder import DecodedValue
 
-__all__ = ["DESCRIPTIONS", "PACKET_ID", "described"]
+__all__ = ["DESCRIPTIONS", "FSP_FIELDS", "PACKET_ID", "STATUS_FIELDS", "described"]
 
 PACKET_ID = "The index of this decoded packet in the file."
 """The packet id's description in config and event tables."""
