@@ -321,7 +321,7 @@ def test_proc_spec_dsp_config_on_a_buffer_without_its_input(testdata: Path, tmp_
 
 
 def test_proc_spec_dsp_config_over_many_flushes(testdata: Path, tmp_path: Path) -> None:
-    """The chain made at the first flush runs on the next ones: the same rows as one flush."""
+    """Each flush runs the chain on its own rows: the same outputs as one flush."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build_raw(testdata / "legend" / LLAMA, out_spec=_dsp_spec(tmp_path / "one.lh5"))
